@@ -1,0 +1,15 @@
+//! The dev gateway: the whole API on loopback, as API Gateway would serve it.
+//!
+//! It verifies HS256 bearer tokens like the HTTP API JWT authoriser, matches
+//! routes exactly as template.yaml declares them, builds the same API Gateway
+//! v2 event JSON, and hands it to the same handler functions Lambda calls.
+//! Development only; never deployed.
+
+pub mod dynamodb_local;
+pub mod event;
+pub mod gateway;
+pub mod jwt;
+pub mod routes;
+pub mod server;
+
+pub use gateway::Gateway;

@@ -1,0 +1,101 @@
+//! The route table: every route of every HTTP function, matched the way API
+//! Gateway matches them (a literal segment beats a `{parameter}`).
+
+/// The Lambda functions behind HTTP routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Tenants,
+}
+
+impl Function {
+    pub const ALL: &'static [Function] = &[Function::Tenants];
+
+    /// The function's name: its crate, binary and template.yaml resource stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tenants => "tenants",
+        }
+    }
+
+    /// The route keys the function serves (`"GET /v1/tenants/{id}"`).
+    pub fn routes(self) -> &'static [&'static str] {
+        match self {
+            Self::Tenants => tenants::ROUTES,
+        }
+    }
+}
+
+/// A matched route: its key, its function and the decoded path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub route_key: &'static str,
+    pub function: Function,
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Every (route key, function) pair.
+pub fn all() -> impl Iterator<Item = (&'static str, Function)> {
+    Function::ALL.iter().flat_map(|f| f.routes().iter().map(move |r| (*r, *f)))
+}
+
+/// Finds the route for a method and a raw (still percent-encoded) path.
+pub fn find(method: &str, raw_path: &str) -> Option<Matched> {
+    let segments: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
+    let mut best: Option<(Vec<bool>, Matched)> = None;
+    for (route_key, function) in all() {
+        let (route_method, template) = route_key.split_once(' ').expect("route keys are 'METHOD /path'");
+        if route_method != method {
+            continue;
+        }
+        let Some((literals, parameters)) = match_template(template, &segments) else { continue };
+        // Most specific wins: compare literal-ness segment by segment.
+        if best.as_ref().is_none_or(|(b, _)| literals > *b) {
+            best = Some((literals, Matched { route_key, function, parameters }));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+fn match_template(template: &str, segments: &[&str]) -> Option<(Vec<bool>, Vec<(String, String)>)> {
+    let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut literals = Vec::with_capacity(parts.len());
+    let mut parameters = Vec::new();
+    for (part, segment) in parts.iter().zip(segments) {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            if segment.is_empty() {
+                return None;
+            }
+            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned();
+            parameters.push((name.to_owned(), decoded));
+            literals.push(false);
+        } else if part == segment {
+            literals.push(true);
+        } else {
+            return None;
+        }
+    }
+    Some((literals, parameters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_parameters_and_decodes_them() {
+        let m = find("GET", "/v1/tenants/acme%2Dcorp").unwrap();
+        assert_eq!(m.route_key, "GET /v1/tenants/{id}");
+        assert_eq!(m.parameters, [("id".to_owned(), "acme-corp".to_owned())]);
+        assert_eq!(find("POST", "/v1/tenants/acme/retire").unwrap().route_key, "POST /v1/tenants/{id}/retire");
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_do_not_match() {
+        assert!(find("GET", "/v1/nothing").is_none());
+        assert!(find("POST", "/v1/tenants/acme").is_none());
+        assert!(find("GET", "/v1/tenants/").is_none());
+    }
+}

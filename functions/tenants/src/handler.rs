@@ -1,0 +1,44 @@
+//! Routing: API Gateway already matched the route, so the handler only
+//! reads the route key and hands the request to its adapter.
+
+use lambda_http::{Body, Request, Response};
+use shared::http::{self, claims, HttpResult, Problem};
+use shared::App;
+
+use crate::adapters;
+
+/// Every route this function serves, as template.yaml declares them.
+pub const ROUTES: &[&str] = &[
+    "POST /v1/tenants",
+    "GET /v1/tenants",
+    "GET /v1/tenants/{id}",
+    "PUT /v1/tenants/{id}",
+    "PATCH /v1/tenants/{id}",
+    "DELETE /v1/tenants/{id}",
+    "POST /v1/tenants/{id}/retire",
+    "POST /v1/tenants/{id}/restore",
+];
+
+/// Answers one request. Never fails: every error is a problem+json response.
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let result = dispatch(app, &req).await;
+    result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), http::request_id(&req)))
+}
+
+async fn dispatch(app: &App, req: &Request) -> HttpResult {
+    let caller = claims::caller(req)?;
+    let Some(route) = http::route_key(req) else {
+        return Err(Problem::not_found("the request carries no API Gateway route key"));
+    };
+    match route {
+        "POST /v1/tenants" => adapters::create(app, req, &caller).await,
+        "GET /v1/tenants" => adapters::list(app, req).await,
+        "GET /v1/tenants/{id}" => adapters::get(app, req).await,
+        "PUT /v1/tenants/{id}" => adapters::replace(app, req, &caller).await,
+        "PATCH /v1/tenants/{id}" => adapters::patch(app, req, &caller).await,
+        "DELETE /v1/tenants/{id}" => adapters::delete(app, req).await,
+        "POST /v1/tenants/{id}/retire" => adapters::retire(app, req, &caller).await,
+        "POST /v1/tenants/{id}/restore" => adapters::restore(app, req, &caller).await,
+        other => Err(Problem::not_found(format!("route '{other}' is not served by the tenants function"))),
+    }
+}

@@ -1,0 +1,9 @@
+//! The `tenants` Lambda's library: [`handle`] takes an API Gateway request and
+//! always answers (errors become problem+json), so tests and the dev gateway
+//! call exactly what Lambda calls.
+
+mod adapters;
+mod handler;
+mod list_params;
+
+pub use handler::{handle, ROUTES};

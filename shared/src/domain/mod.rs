@@ -1,0 +1,14 @@
+//! The tenant model and the rules that build it from untrusted input.
+//!
+//! Values here are valid by construction: parsers take JSON and return either
+//! the typed value or every [`FieldError`](crate::FieldError) they found.
+
+pub mod input;
+pub mod merge_patch;
+pub mod tenant;
+pub mod time;
+pub mod values;
+
+pub use tenant::{Environment, Status, Tenant, TenantInput, TenantType};
+pub use time::Timestamp;
+pub use values::{DomainName, EmailAddress, Tag, TenantId, TenantName};

@@ -1,0 +1,43 @@
+//! The HTTP edge shared by every HTTP function: reading requests (bodies,
+//! queries, headers, claims), writing responses, and problem+json.
+
+pub mod body;
+pub mod claims;
+pub mod conditional;
+pub mod cursor;
+pub mod problem;
+pub mod query;
+pub mod response;
+
+pub use lambda_http::{Body, Request, Response};
+pub use problem::Problem;
+
+/// What an adapter returns: a response, or a problem to render.
+pub type HttpResult = Result<Response<Body>, Problem>;
+
+/// A path parameter as API Gateway decoded it.
+pub fn path_param(req: &Request, name: &str) -> Option<String> {
+    use lambda_http::RequestExt;
+    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned)
+}
+
+/// The route key API Gateway matched (`"GET /v1/tenants/{id}"`), which is
+/// how handlers dispatch: the gateway already did the path matching.
+pub fn route_key(req: &Request) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.route_key.as_deref(),
+        _ => None,
+    }
+}
+
+/// API Gateway's request id, which callers can quote and access logs show.
+pub fn request_id(req: &Request) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.request_id.as_deref(),
+        _ => None,
+    }
+}

@@ -1,0 +1,78 @@
+//! Query strings read strictly: each parameter at most once (unless it is
+//! a list), unknown parameters refused, every problem listed.
+
+use lambda_http::{Request, RequestExt};
+
+use super::Problem;
+use crate::FieldError;
+
+pub struct QueryReader {
+    params: lambda_http::aws_lambda_events::query_map::QueryMap,
+    asked: Vec<&'static str>,
+    errors: Vec<FieldError>,
+}
+
+impl QueryReader {
+    pub fn new(req: &Request) -> Self {
+        Self { params: req.query_string_parameters(), asked: Vec::new(), errors: Vec::new() }
+    }
+
+    /// A parameter given at most once.
+    pub fn single(&mut self, name: &'static str) -> Option<String> {
+        self.asked.push(name);
+        let values = self.params.all(name)?;
+        if values.len() > 1 {
+            self.error(name, "must be given at most once");
+            return None;
+        }
+        values.first().map(|v| (*v).to_owned())
+    }
+
+    /// A parameter parsed by `parse`; its error message is recorded.
+    pub fn parsed<T>(&mut self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let raw = self.single(name)?;
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(name, message);
+                None
+            }
+        }
+    }
+
+    pub fn error(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(name, message));
+    }
+
+    /// Ends the read; unknown parameters are errors.
+    pub fn finish(mut self) -> Result<(), Problem> {
+        let mut unknown: Vec<&str> = self.params.iter().map(|(k, _)| k).filter(|k| !self.asked.contains(k)).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for name in unknown {
+            self.errors.push(FieldError::new(name, "is not a known query parameter"));
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.errors))
+        }
+    }
+}
+
+/// An integer within `min..=max`.
+pub fn integer_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> {
+    move |raw| match raw.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from {min} to {max}")),
+    }
+}
+
+/// `true` or `false`.
+pub fn boolean(raw: &str) -> Result<bool, String> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}

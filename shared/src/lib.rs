@@ -1,0 +1,23 @@
+//! Tenancy's common crate.
+//!
+//! Every Lambda of the bundle is a thin binary over this crate:
+//! - [`domain`]: the tenant model, its value types and the rules that build them
+//!   from untrusted JSON (every violation collected, none lost);
+//! - [`service`]: the use cases (create, update, retire…) over a [`store::Store`];
+//! - [`store`]: the only module that talks to DynamoDB (keys, records, conditions);
+//! - [`http`]: the edge shared by every HTTP function (body and query parsing,
+//!   problem+json, cursors, claims, responses);
+//! - [`config`], [`telemetry`], [`app`]: what a function builds once at init.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;
+pub use error::{Error, FieldError};

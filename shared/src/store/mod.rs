@@ -1,0 +1,85 @@
+//! The single-table store: the only module that talks to DynamoDB.
+//!
+//! - [`table`]: the table's definition (keys, indexes, TTL, stream), shared by
+//!   the local set-up and checked against template.yaml by a test;
+//! - [`keys`]: the only place that formats `PK`/`SK`/`GSI*` values;
+//! - [`records`]: how domain values become items and back;
+//! - [`sdk`]: SDK errors turned into domain errors, transactions and their
+//!   cancellation reasons;
+//! - [`tenants`] and [`list`]: the tenant access patterns, each a `GetItem`, a
+//!   `Query` or a `TransactWriteItems`; no `Scan` on a request path.
+
+pub mod keys;
+pub mod list;
+pub mod records;
+pub mod sdk;
+pub mod table;
+pub mod tenants;
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::config::{retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::Client;
+
+pub use list::{ListPosition, Page, SortField, TenantListQuery};
+
+/// Handle on the table; cheap to clone (the SDK client is reference-counted).
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+    list_shards: u16,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>, list_shards: u16) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            list_shards: list_shards.max(1),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn list_shards(&self) -> u16 {
+        self.list_shards
+    }
+}
+
+/// Builds the DynamoDB client from a loaded SDK config: bounded timeouts so a
+/// slow or absent database answers 503 well before the Lambda timeout, and
+/// the standard retry mode (3 attempts, exponential back-off with jitter).
+pub fn client(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Client::from_conf(builder.build())
+}
+
+/// A client for DynamoDB Local (or any endpoint that ignores signatures):
+/// fixed region and dummy credentials, nothing read from the environment.
+pub fn local_client(endpoint: &str) -> Client {
+    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
+    let sdk_config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "local")))
+        .build();
+    client(&sdk_config, Some(endpoint))
+}

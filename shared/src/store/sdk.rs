@@ -1,0 +1,116 @@
+//! SDK errors in domain terms, and transactions with their cancellation
+//! reasons (which item's condition failed, or whether another transaction
+//! got in the way).
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::Client;
+
+use crate::error::Error;
+
+const THROTTLING: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+];
+const UNAVAILABLE: &[&str] = &["InternalServerError", "ServiceUnavailable", "InternalFailure"];
+
+/// Classifies an SDK error that no condition explains: throttling → 429,
+/// timeouts and outages → 503, anything else → 500 (logged, not shown).
+pub fn classify<E, R>(err: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_owned);
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Error::Unavailable(Box::new(err))
+        }
+        SdkError::ServiceError(_) if code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) => Error::Throttled,
+        SdkError::ServiceError(_) if code.as_deref().is_some_and(|c| UNAVAILABLE.contains(&c)) => {
+            Error::Unavailable(Box::new(err))
+        }
+        _ => Error::Internal(Box::new(err)),
+    }
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TransactError {
+    /// A condition failed: the index of each failing item in the request.
+    ConditionFailed(Vec<usize>),
+    /// Every attempt collided with another transaction on the same items.
+    Contended,
+    Other(Error),
+}
+
+impl From<TransactError> for Error {
+    /// The generic meaning, for callers with nothing more specific to say.
+    fn from(err: TransactError) -> Self {
+        match err {
+            TransactError::ConditionFailed(_) | TransactError::Contended => {
+                Error::Conflict("the resource was changed by another request; retry".into())
+            }
+            TransactError::Other(e) => e,
+        }
+    }
+}
+
+const TRANSACT_ATTEMPTS: u32 = 5;
+
+/// Runs `TransactWriteItems`; retries (with jittered back-off) only when it
+/// was cancelled by a conflicting transaction and no condition failed.
+pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let err = match result {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        let reasons: Vec<Option<String>> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+                e.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
+            }
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => vec![Some("TransactionConflict".into())],
+            _ => return Err(TransactError::Other(classify(err))),
+        };
+        let failed: Vec<usize> = reasons
+            .iter()
+            .enumerate()
+            .filter(|(_, code)| code.as_deref() == Some("ConditionalCheckFailed"))
+            .map(|(i, _)| i)
+            .collect();
+        if !failed.is_empty() {
+            return Err(TransactError::ConditionFailed(failed));
+        }
+        if reasons.iter().flatten().any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded") {
+            return Err(TransactError::Other(Error::Throttled));
+        }
+        let conflicted = reasons.iter().flatten().any(|c| c == "TransactionConflict");
+        if !conflicted {
+            return Err(TransactError::Other(classify(err)));
+        }
+        if attempt >= TRANSACT_ATTEMPTS {
+            return Err(TransactError::Contended);
+        }
+        tokio::time::sleep(backoff(attempt)).await;
+    }
+}
+
+/// 10, 20, 40, 80 ms, each with up to 100% jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = 10u64 << (attempt - 1).min(4);
+    let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % base.max(1);
+    Duration::from_millis(base + jitter)
+}
+
+/// Whether a single-item write failed its condition.
+pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.code() == Some("ConditionalCheckFailedException")
+}

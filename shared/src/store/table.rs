@@ -1,0 +1,111 @@
+//! The table's shape: generic keys, the indexes, TTL and stream. Declared
+//! once here; template.yaml declares the same (a test compares them).
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::error::{Error, Result};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// Items with this attribute (epoch seconds) expire: tombstones, idempotency records.
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// A global secondary index over generic string keys, all attributes projected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+    /// What the index serves, for docs and the template's comments.
+    pub purpose: &'static str,
+}
+
+/// Lists of tenants ordered by name key (list partitions, sharded).
+pub const BY_NAME: Index = Index { name: "GSI1", pk: "GSI1PK", sk: "GSI1SK", purpose: "tenant lists by name" };
+/// Lists of tenants ordered by creation time.
+pub const BY_CREATED: Index = Index { name: "GSI2", pk: "GSI2PK", sk: "GSI2SK", purpose: "tenant lists by creation time" };
+
+pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED];
+
+fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("name and type are set")
+}
+
+fn string_attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("name and type are set")
+}
+
+/// Every key attribute of the table and its indexes (all strings).
+pub fn key_attributes() -> Vec<&'static str> {
+    let mut names = vec![PK, SK];
+    for index in INDEXES {
+        names.extend([index.pk, index.sk]);
+    }
+    names
+}
+
+/// Creates the table as template.yaml declares it (on-demand, stream of new
+/// and old images), then turns TTL on. Used by `make dev` and the tests.
+pub async fn create(client: &Client, table: &str) -> Result<()> {
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(PK, KeyType::Hash))
+        .key_schema(key(SK, KeyType::Range))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("enabled is set"),
+        );
+    for name in key_attributes() {
+        request = request.attribute_definitions(string_attribute(name));
+    }
+    for index in INDEXES {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.pk, KeyType::Hash))
+                .key_schema(key(index.sk, KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .expect("name and keys are set"),
+        );
+    }
+    request.send().await.map_err(Error::internal)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .expect("name and flag are set"),
+        )
+        .send()
+        .await
+        .map_err(Error::internal)?;
+    Ok(())
+}
+
+/// Creates the table unless it exists already.
+pub async fn ensure(client: &Client, table: &str) -> Result<bool> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(false),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            create(client, table).await.map(|()| true)
+        }
+        Err(err) => Err(Error::internal(err)),
+    }
+}
