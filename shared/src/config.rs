@@ -30,17 +30,28 @@ impl Config {
 
     /// Reads the configuration through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let table_name = get("TABLE_NAME").filter(|v| !v.is_empty()).ok_or(ConfigError::Missing("TABLE_NAME"))?;
-        let cursor_secret = get("CURSOR_SECRET").ok_or(ConfigError::Missing("CURSOR_SECRET"))?.into_bytes();
+        let table_name = get("TABLE_NAME")
+            .filter(|v| !v.is_empty())
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let cursor_secret = get("CURSOR_SECRET")
+            .ok_or(ConfigError::Missing("CURSOR_SECRET"))?
+            .into_bytes();
         if cursor_secret.len() < 16 {
-            return Err(ConfigError::Invalid { name: "CURSOR_SECRET", message: "must have at least 16 bytes".into() });
+            return Err(ConfigError::Invalid {
+                name: "CURSOR_SECRET",
+                message: "must have at least 16 bytes".into(),
+            });
         }
         let list_shards = match get("LIST_SHARDS") {
             None => 1,
-            Some(v) => v.parse::<u16>().ok().filter(|n| (1..=16).contains(n)).ok_or_else(|| ConfigError::Invalid {
-                name: "LIST_SHARDS",
-                message: format!("must be a whole number from 1 to 16, not '{v}'"),
-            })?,
+            Some(v) => v
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (1..=16).contains(n))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "LIST_SHARDS",
+                    message: format!("must be a whole number from 1 to 16, not '{v}'"),
+                })?,
         };
         Ok(Self {
             table_name,
@@ -64,14 +75,30 @@ mod tests {
     #[test]
     fn reads_and_defaults() {
         let c = config(&[("TABLE_NAME", "t"), ("CURSOR_SECRET", "0123456789abcdef")]).unwrap();
-        assert_eq!((c.table_name.as_str(), c.list_shards, c.dynamodb_endpoint), ("t", 1, None));
+        assert_eq!(
+            (c.table_name.as_str(), c.list_shards, c.dynamodb_endpoint),
+            ("t", 1, None)
+        );
     }
 
     #[test]
     fn refuses_bad_values() {
         assert!(matches!(config(&[]), Err(ConfigError::Missing("TABLE_NAME"))));
-        assert!(matches!(config(&[("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")]), Err(ConfigError::Invalid { .. })));
-        let bad_shards = [("TABLE_NAME", "t"), ("CURSOR_SECRET", "0123456789abcdef"), ("LIST_SHARDS", "0")];
-        assert!(matches!(config(&bad_shards), Err(ConfigError::Invalid { name: "LIST_SHARDS", .. })));
+        assert!(matches!(
+            config(&[("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")]),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let bad_shards = [
+            ("TABLE_NAME", "t"),
+            ("CURSOR_SECRET", "0123456789abcdef"),
+            ("LIST_SHARDS", "0"),
+        ];
+        assert!(matches!(
+            config(&bad_shards),
+            Err(ConfigError::Invalid {
+                name: "LIST_SHARDS",
+                ..
+            })
+        ));
     }
 }

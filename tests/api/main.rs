@@ -1,1 +1,15 @@
+//! Tenancy at the boundary its users see: HTTP status, headers, bodies, and
+//! what is in the table afterwards. One test binary; one DynamoDB Local.
 
+mod helpers;
+
+mod concurrency;
+mod create;
+mod events;
+mod faults;
+mod lifecycle;
+mod list;
+mod read;
+mod requests;
+mod template;
+mod update;

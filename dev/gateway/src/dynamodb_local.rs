@@ -12,12 +12,17 @@ use std::time::{Duration, Instant};
 
 /// The repository root (this crate lives in `dev/gateway`).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// Where DynamoDB Local is installed: `DYNAMODB_LOCAL_DIR`, else `.local/dynamodb-local`.
 pub fn install_dir() -> PathBuf {
-    std::env::var_os("DYNAMODB_LOCAL_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".local/dynamodb-local"))
+    std::env::var_os("DYNAMODB_LOCAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".local/dynamodb-local"))
 }
 
 /// Installs DynamoDB Local with `dev/install-dynamodb-local.sh` if it is missing.
@@ -27,7 +32,11 @@ pub fn ensure_installed() -> Result<PathBuf, String> {
         return Ok(dir);
     }
     let script = repo_root().join("dev/install-dynamodb-local.sh");
-    let status = Command::new("bash").arg(&script).arg(&dir).status().map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(&dir)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() && dir.join("DynamoDBLocal.jar").is_file() {
         Ok(dir)
     } else {
@@ -89,7 +98,11 @@ impl DynamoDbLocal {
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start DynamoDB Local: {e}"))?;
-        let local = Self { watcher, port, endpoint: format!("http://127.0.0.1:{port}") };
+        let local = Self {
+            watcher,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         local.wait_until_listening(Duration::from_secs(60))?;
         Ok(local)
     }
@@ -102,7 +115,10 @@ impl DynamoDbLocal {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!("DynamoDB Local did not listen on port {} within {timeout:?} (is Java 17 installed?)", self.port))
+        Err(format!(
+            "DynamoDB Local did not listen on port {} within {timeout:?} (is Java 17 installed?)",
+            self.port
+        ))
     }
 
     /// The watcher's process id (stopping it stops DynamoDB Local).
@@ -112,7 +128,10 @@ impl DynamoDbLocal {
 
     /// Stops DynamoDB Local and waits for it to exit.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.watcher.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.watcher.id().to_string())
+            .status();
         let _ = self.watcher.wait();
     }
 }

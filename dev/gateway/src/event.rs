@@ -43,9 +43,21 @@ pub fn build(incoming: &Incoming<'_>, matched: &Matched, claims: Map<String, Val
     let mut headers = Map::new();
     let mut cookies = Vec::new();
     for name in incoming.headers.keys() {
-        let values: Vec<&str> = incoming.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        let values: Vec<&str> = incoming
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         if name == http::header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned));
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            );
             continue;
         }
         headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
@@ -53,17 +65,30 @@ pub fn build(incoming: &Incoming<'_>, matched: &Matched, claims: Map<String, Val
     headers.insert("host".into(), Value::String(incoming.host.to_owned()));
     headers.insert("x-forwarded-proto".into(), Value::String("http".into()));
 
-    let query_parameters: Map<String, Value> =
-        form_pairs(incoming.raw_query).into_iter().map(|(k, v)| (k, Value::String(v.join(",")))).collect();
-    let path = percent_encoding::percent_decode_str(incoming.raw_path).decode_utf8_lossy().into_owned();
-    let parameters: Map<String, Value> =
-        matched.parameters.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let query_parameters: Map<String, Value> = form_pairs(incoming.raw_query)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v.join(","))))
+        .collect();
+    let path = percent_encoding::percent_decode_str(incoming.raw_path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let parameters: Map<String, Value> = matched
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     let now = OffsetDateTime::now_utc();
     let time = now
-        .format(format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"))
+        .format(format_description!(
+            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+        ))
         .unwrap_or_default();
-    let text = is_text(incoming.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()))
-        && std::str::from_utf8(incoming.body).is_ok();
+    let text = is_text(
+        incoming
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    ) && std::str::from_utf8(incoming.body).is_ok();
 
     let mut event = json!({
         "version": "2.0",
@@ -103,7 +128,11 @@ pub fn build(incoming: &Incoming<'_>, matched: &Matched, claims: Map<String, Val
         members.insert("pathParameters".into(), Value::Object(parameters));
     }
     if !incoming.body.is_empty() {
-        let body = if text { String::from_utf8_lossy(incoming.body).into_owned() } else { STANDARD.encode(incoming.body) };
+        let body = if text {
+            String::from_utf8_lossy(incoming.body).into_owned()
+        } else {
+            STANDARD.encode(incoming.body)
+        };
         members.insert("body".into(), Value::String(body));
     }
     event
@@ -114,7 +143,11 @@ fn form_pairs(raw: &str) -> std::collections::HashMap<String, Vec<String>> {
     let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
     for pair in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
         map.entry(decode(k)).or_default().push(decode(v));
     }
     map
@@ -162,7 +195,15 @@ mod tests {
     fn binary_bodies_are_base64() {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", "application/zip".parse().unwrap());
-        let incoming = Incoming { method: "POST", raw_path: "/v1/tenants", raw_query: "", headers: &headers, body: &[0, 159, 146, 150], source_ip: "127.0.0.1".into(), host: "h" };
+        let incoming = Incoming {
+            method: "POST",
+            raw_path: "/v1/tenants",
+            raw_query: "",
+            headers: &headers,
+            body: &[0, 159, 146, 150],
+            source_ip: "127.0.0.1".into(),
+            host: "h",
+        };
         let event = build(&incoming, &find("POST", "/v1/tenants").unwrap(), Map::new(), "r");
         assert_eq!(event["isBase64Encoded"], true);
         assert_eq!(event["body"], STANDARD.encode([0, 159, 146, 150]));

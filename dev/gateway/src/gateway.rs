@@ -25,9 +25,13 @@ pub struct Gateway {
 fn gateway_error(status: StatusCode, message: &str) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(format!("{{\"message\":\"{message}\"}}")));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }
@@ -35,7 +39,12 @@ fn gateway_error(status: StatusCode, message: &str) -> Response<Bytes> {
 impl Gateway {
     /// `host` is what handlers see as `Host` (the gateway's address).
     pub fn new(app: App, verifier: Verifier, host: impl Into<String>) -> Self {
-        Self { app, verifier, host: host.into(), requests: AtomicU64::new(0) }
+        Self {
+            app,
+            verifier,
+            host: host.into(),
+            requests: AtomicU64::new(0),
+        }
     }
 
     pub fn app(&self) -> &App {

@@ -63,13 +63,18 @@ pub fn dev_token(secret: &[u8], sub: &str, roles: &[String], scope: &str, now: i
 
 impl Verifier {
     pub fn dev(secret: &[u8]) -> Self {
-        Self { secret: secret.to_vec(), issuer: DEV_ISSUER.into(), audience: DEV_AUDIENCE.into() }
+        Self {
+            secret: secret.to_vec(),
+            issuer: DEV_ISSUER.into(),
+            audience: DEV_AUDIENCE.into(),
+        }
     }
 
     /// Verifies signature, issuer, audience and validity window at `now`.
     pub fn verify(&self, token: &str, now: i64) -> Result<Map<String, Value>, JwtError> {
         let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JwtError::Malformed);
         };
@@ -81,8 +86,12 @@ impl Verifier {
             return Err(JwtError::Algorithm);
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| JwtError::Malformed)?;
-        mac(&self.secret, &format!("{header}.{payload}")).verify_slice(&signature).map_err(|_| JwtError::Signature)?;
-        let Value::Object(claims) = decode(payload)? else { return Err(JwtError::Malformed) };
+        mac(&self.secret, &format!("{header}.{payload}"))
+            .verify_slice(&signature)
+            .map_err(|_| JwtError::Signature)?;
+        let Value::Object(claims) = decode(payload)? else {
+            return Err(JwtError::Malformed);
+        };
         let audience_ok = match claims.get("aud") {
             Some(Value::String(a)) => *a == self.audience,
             Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&self.audience)),
@@ -116,7 +125,10 @@ pub fn authoriser_claims(claims: &Map<String, Value>) -> Map<String, Value> {
             other => other.to_string(),
         }
     }
-    claims.iter().map(|(k, v)| (k.clone(), Value::String(render(v)))).collect()
+    claims
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(render(v))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -139,7 +151,10 @@ mod tests {
         assert_eq!(Verifier::dev(b"other").verify(&token, NOW), Err(JwtError::Signature));
         assert_eq!(v.verify(&token, NOW + 61), Err(JwtError::Expired));
         assert_eq!(v.verify("a.b", NOW), Err(JwtError::Malformed));
-        let wrong_aud = sign(&json!({"iss": DEV_ISSUER, "aud": "x", "sub": "a", "exp": NOW + 9}), b"secret");
+        let wrong_aud = sign(
+            &json!({"iss": DEV_ISSUER, "aud": "x", "sub": "a", "exp": NOW + 9}),
+            b"secret",
+        );
         assert_eq!(v.verify(&wrong_aud, NOW), Err(JwtError::Claims));
         let no_exp = sign(&json!({"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "a"}), b"secret");
         assert_eq!(v.verify(&no_exp, NOW), Err(JwtError::Expired));

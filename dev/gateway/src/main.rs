@@ -18,7 +18,10 @@ const ALL_SCOPES: &str = "tenants:* subtenants:* identity-providers:* deployment
 const DEV_CURSOR_SECRET: &str = "tenancy-local-cursor-secret";
 
 fn env_or(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 fn secret() -> Vec<u8> {
@@ -35,7 +38,10 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("token") => token(&args[1..]),
-        Some(_) => Err("usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N]".into()),
+        Some(_) => Err(
+            "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,7 +53,8 @@ async fn main() -> ExitCode {
 }
 
 fn token(args: &[String]) -> Result<(), String> {
-    let (mut sub, mut roles, mut scope, mut hours) = ("dev-admin".to_owned(), "admin".to_owned(), ALL_SCOPES.to_owned(), 24i64);
+    let (mut sub, mut roles, mut scope, mut hours) =
+        ("dev-admin".to_owned(), "admin".to_owned(), ALL_SCOPES.to_owned(), 24i64);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
@@ -59,34 +66,52 @@ fn token(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
-    let roles: Vec<String> = roles.split(',').map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+    let roles: Vec<String> = roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
     println!("{}", dev_token(&secret(), &sub, &roles, &scope, now(), hours * 3600));
     Ok(())
 }
 
 async fn serve() -> Result<(), String> {
     shared::telemetry::init();
-    let port: u16 = env_or("TENANCY_PORT", "3000").parse().map_err(|_| "TENANCY_PORT must be a port number".to_owned())?;
+    let port: u16 = env_or("TENANCY_PORT", "3000")
+        .parse()
+        .map_err(|_| "TENANCY_PORT must be a port number".to_owned())?;
     let table = env_or("TABLE_NAME", "tenancy");
 
     // DynamoDB Local, unless an endpoint is given.
     let (endpoint, mut local) = match std::env::var("DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty()) {
         Some(endpoint) => (endpoint, None),
         None => {
-            let ddb_port: u16 = env_or("DYNAMODB_PORT", "8000").parse().map_err(|_| "DYNAMODB_PORT must be a port number".to_owned())?;
+            let ddb_port: u16 = env_or("DYNAMODB_PORT", "8000")
+                .parse()
+                .map_err(|_| "DYNAMODB_PORT must be a port number".to_owned())?;
             if std::net::TcpStream::connect(("127.0.0.1", ddb_port)).is_ok() {
-                return Err(format!("port {ddb_port} is in use; stop what runs there or set DYNAMODB_PORT"));
+                return Err(format!(
+                    "port {ddb_port} is in use; stop what runs there or set DYNAMODB_PORT"
+                ));
             }
             let data_dir = repo_root().join(".local/dynamodb-data");
-            let local = tokio::task::spawn_blocking(move || DynamoDbLocal::start(Options { port: Some(ddb_port), data_dir: Some(data_dir) }))
-                .await
-                .map_err(|e| e.to_string())??;
+            let local = tokio::task::spawn_blocking(move || {
+                DynamoDbLocal::start(Options {
+                    port: Some(ddb_port),
+                    data_dir: Some(data_dir),
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())??;
             (local.endpoint.clone(), Some(local))
         }
     };
 
     let client = store::local_client(&endpoint);
-    let created = store::table::ensure(&client, &table).await.map_err(|e| format!("cannot create table {table} at {endpoint}: {e:?}"))?;
+    let created = store::table::ensure(&client, &table)
+        .await
+        .map_err(|e| format!("cannot create table {table} at {endpoint}: {e:?}"))?;
     let config = Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.clone()),
         "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
@@ -99,11 +124,25 @@ async fn serve() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set TENANCY_PORT to use another port)"))?;
     let base = format!("http://127.0.0.1:{port}");
-    let gateway = Arc::new(Gateway::new(App::new(config, client), Verifier::dev(&secret()), format!("127.0.0.1:{port}")));
-    let admin = dev_token(&secret(), "dev-admin", &["admin".to_owned()], ALL_SCOPES, now(), 24 * 3600);
+    let gateway = Arc::new(Gateway::new(
+        App::new(config, client),
+        Verifier::dev(&secret()),
+        format!("127.0.0.1:{port}"),
+    ));
+    let admin = dev_token(
+        &secret(),
+        "dev-admin",
+        &["admin".to_owned()],
+        ALL_SCOPES,
+        now(),
+        24 * 3600,
+    );
 
     println!();
-    println!("Tenancy is serving on {base}  (DynamoDB at {endpoint}, table '{table}'{})", if created { ", created" } else { "" });
+    println!(
+        "Tenancy is serving on {base}  (DynamoDB at {endpoint}, table '{table}'{})",
+        if created { ", created" } else { "" }
+    );
     println!();
     println!("Admin token (24 h):");
     println!("  export TOKEN={admin}");

@@ -35,7 +35,9 @@ pub struct Matched {
 
 /// Every (route key, function) pair.
 pub fn all() -> impl Iterator<Item = (&'static str, Function)> {
-    Function::ALL.iter().flat_map(|f| f.routes().iter().map(move |r| (*r, *f)))
+    Function::ALL
+        .iter()
+        .flat_map(|f| f.routes().iter().map(move |r| (*r, *f)))
 }
 
 /// Finds the route for a method and a raw (still percent-encoded) path.
@@ -47,16 +49,28 @@ pub fn find(method: &str, raw_path: &str) -> Option<Matched> {
         if route_method != method {
             continue;
         }
-        let Some((literals, parameters)) = match_template(template, &segments) else { continue };
+        let Some((literals, parameters)) = match_template(template, &segments) else {
+            continue;
+        };
         // Most specific wins: compare literal-ness segment by segment.
         if best.as_ref().is_none_or(|(b, _)| literals > *b) {
-            best = Some((literals, Matched { route_key, function, parameters }));
+            best = Some((
+                literals,
+                Matched {
+                    route_key,
+                    function,
+                    parameters,
+                },
+            ));
         }
     }
     best.map(|(_, m)| m)
 }
 
-fn match_template(template: &str, segments: &[&str]) -> Option<(Vec<bool>, Vec<(String, String)>)> {
+/// Which segments matched literally, and the decoded parameters.
+type TemplateMatch = (Vec<bool>, Vec<(String, String)>);
+
+fn match_template(template: &str, segments: &[&str]) -> Option<TemplateMatch> {
     let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
     if parts.len() != segments.len() {
         return None;
@@ -68,7 +82,9 @@ fn match_template(template: &str, segments: &[&str]) -> Option<(Vec<bool>, Vec<(
             if segment.is_empty() {
                 return None;
             }
-            let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy().into_owned();
+            let decoded = percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .into_owned();
             parameters.push((name.to_owned(), decoded));
             literals.push(false);
         } else if part == segment {
@@ -89,7 +105,10 @@ mod tests {
         let m = find("GET", "/v1/tenants/acme%2Dcorp").unwrap();
         assert_eq!(m.route_key, "GET /v1/tenants/{id}");
         assert_eq!(m.parameters, [("id".to_owned(), "acme-corp".to_owned())]);
-        assert_eq!(find("POST", "/v1/tenants/acme/retire").unwrap().route_key, "POST /v1/tenants/{id}/retire");
+        assert_eq!(
+            find("POST", "/v1/tenants/acme/retire").unwrap().route_key,
+            "POST /v1/tenants/{id}/retire"
+        );
     }
 
     #[test]

@@ -22,23 +22,39 @@ pub const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 /// Accepts connections until the task is dropped.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>) {
     loop {
-        let Ok((stream, peer)) = listener.accept().await else { continue };
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
         let gateway = gateway.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| answer(gateway.clone(), req, peer));
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(error = %e, "connection closed");
             }
         });
     }
 }
 
-async fn answer(gateway: Arc<Gateway>, req: hyper::Request<Incoming>, peer: SocketAddr) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    gateway: Arc<Gateway>,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let response = match Limited::new(body, MAX_PAYLOAD).collect().await {
-        Ok(collected) => gateway.handle(http::Request::from_parts(parts, collected.to_bytes()), peer.ip().to_string()).await,
+        Ok(collected) => {
+            gateway
+                .handle(
+                    http::Request::from_parts(parts, collected.to_bytes()),
+                    peer.ip().to_string(),
+                )
+                .await
+        }
         Err(_) => {
             let mut r = http::Response::new(Bytes::from_static(br#"{"message":"Request Entity Too Large"}"#));
             *r.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;

@@ -3,7 +3,6 @@
 
 use http::StatusCode;
 use lambda_http::Request;
-use serde_json::json;
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
@@ -20,7 +19,10 @@ fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
 }
 
 fn change(caller: &Caller) -> Change {
-    Change { actor: caller.subject.clone(), at: Timestamp::now() }
+    Change {
+        actor: caller.subject.clone(),
+        at: Timestamp::now(),
+    }
 }
 
 fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
@@ -52,10 +54,7 @@ pub async fn list(app: &App, req: &Request) -> HttpResult {
     let params = ListParams::read(req, &app.cursors)?;
     let page = tenants::list(&app.store, &params.query, params.position.as_ref()).await?;
     let next_cursor = page.next.as_ref().map(|position| params.seal(&app.cursors, position));
-    Ok(response::json(
-        StatusCode::OK,
-        &json!({ "items": page.items, "count": page.items.len(), "nextCursor": next_cursor }),
-    ))
+    Ok(response::list(&page.items, next_cursor, None))
 }
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {

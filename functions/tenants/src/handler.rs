@@ -39,6 +39,8 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
         "DELETE /v1/tenants/{id}" => adapters::delete(app, req).await,
         "POST /v1/tenants/{id}/retire" => adapters::retire(app, req, &caller).await,
         "POST /v1/tenants/{id}/restore" => adapters::restore(app, req, &caller).await,
-        other => Err(Problem::not_found(format!("route '{other}' is not served by the tenants function"))),
+        other => Err(Problem::not_found(format!(
+            "route '{other}' is not served by the tenants function"
+        ))),
     }
 }

@@ -47,12 +47,20 @@ fn prefix(raw: &str) -> Result<String, String> {
 impl ListParams {
     pub fn read(req: &Request, cursors: &CursorKey) -> Result<Self, Problem> {
         let mut q = QueryReader::new(req);
-        let limit = q.parsed("limit", integer_in(1, MAX_LIMIT)).map_or(DEFAULT_LIMIT, |n| n as usize);
+        let limit = q
+            .parsed("limit", integer_in(1, MAX_LIMIT))
+            .map_or(DEFAULT_LIMIT, |n| n as usize);
         let (sort, descending) = q.parsed("sort", sort).unwrap_or((SortField::Name, false));
         let name_prefix = q.parsed("name", prefix);
         let status = q.parsed("status", status);
         let cursor = q.single("cursor");
-        let query = TenantListQuery { sort, descending, name_prefix, status, limit };
+        let query = TenantListQuery {
+            sort,
+            descending,
+            name_prefix,
+            status,
+            limit,
+        };
         // The page size may change between pages; the filters and order may not.
         let scope = format!(
             "tenants|sort={sort:?}|desc={descending}|name={}|status={}",

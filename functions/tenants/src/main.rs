@@ -6,5 +6,8 @@ use lambda_http::{run, service_fn, Error};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
-    run(service_fn(move |req| async move { Ok::<_, Error>(tenants::handle(app, req).await) })).await
+    run(service_fn(move |req| async move {
+        Ok::<_, Error>(tenants::handle(app, req).await)
+    }))
+    .await
 }

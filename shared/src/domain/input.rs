@@ -55,15 +55,21 @@ pub fn as_str(value: &Value) -> Parsed<&str> {
 }
 
 pub fn as_bool(value: &Value) -> Parsed<bool> {
-    value
-        .as_bool()
-        .ok_or_else(|| vec![FieldError::new("", format!("must be a boolean, not {}", kind_of(value)))])
+    value.as_bool().ok_or_else(|| {
+        vec![FieldError::new(
+            "",
+            format!("must be a boolean, not {}", kind_of(value)),
+        )]
+    })
 }
 
 pub fn as_object(value: &Value) -> Parsed<&Map<String, Value>> {
-    value
-        .as_object()
-        .ok_or_else(|| vec![FieldError::new("", format!("must be an object, not {}", kind_of(value)))])
+    value.as_object().ok_or_else(|| {
+        vec![FieldError::new(
+            "",
+            format!("must be an object, not {}", kind_of(value)),
+        )]
+    })
 }
 
 pub fn as_array(value: &Value) -> Parsed<&Vec<Value>> {
@@ -78,7 +84,11 @@ pub fn text(value: &Value, min: usize, max: usize, multiline: bool) -> Parsed<St
     let s = as_str(value)?;
     let len = s.chars().count();
     if len < min {
-        return reject(if min == 1 { "must not be empty".to_owned() } else { format!("must have at least {min} characters") });
+        return reject(if min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must have at least {min} characters")
+        });
     }
     if len > max {
         return reject(format!("must have at most {max} characters (has {len})"));
@@ -163,10 +173,15 @@ impl<'a> ObjectReader<'a> {
 
     /// Ends the read: every key nobody asked about is an error.
     pub fn finish(mut self) -> Vec<FieldError> {
-        let mut unknown: Vec<&String> = self.object.keys().filter(|k| !self.asked.contains(&k.as_str())).collect();
+        let mut unknown: Vec<&String> = self
+            .object
+            .keys()
+            .filter(|k| !self.asked.contains(&k.as_str()))
+            .collect();
         unknown.sort();
         for key in unknown {
-            self.errors.push(FieldError::new(join_path(&self.path, key), "is not a known field"));
+            self.errors
+                .push(FieldError::new(join_path(&self.path, key), "is not a known field"));
         }
         self.errors
     }

@@ -44,8 +44,10 @@ fn one_of<T: Copy>(value: &Value, choices: &[(&str, T)]) -> Parsed<T> {
 }
 
 impl TenantType {
-    pub const CHOICES: &'static [(&'static str, Self)] =
-        &[("Enterprise", Self::Enterprise), ("ServiceProvider", Self::ServiceProvider)];
+    pub const CHOICES: &'static [(&'static str, Self)] = &[
+        ("Enterprise", Self::Enterprise),
+        ("ServiceProvider", Self::ServiceProvider),
+    ];
 }
 
 impl Environment {
@@ -53,8 +55,11 @@ impl Environment {
 }
 
 impl Status {
-    pub const CHOICES: &'static [(&'static str, Self)] =
-        &[("active", Self::Active), ("inactive", Self::Inactive), ("retired", Self::Retired)];
+    pub const CHOICES: &'static [(&'static str, Self)] = &[
+        ("active", Self::Active),
+        ("inactive", Self::Inactive),
+        ("retired", Self::Retired),
+    ];
     /// What an update may set; `retired` has its own route.
     pub const SETTABLE: &'static [(&'static str, Self)] = &[("active", Self::Active), ("inactive", Self::Inactive)];
 
@@ -255,7 +260,10 @@ fn parse_tags(value: &Value) -> Parsed<Vec<Tag>> {
         }
     }
     if tags.len() > limits::TAGS {
-        errors.push(FieldError::new("", format!("must have at most {} distinct tags", limits::TAGS)));
+        errors.push(FieldError::new(
+            "",
+            format!("must have at most {} distinct tags", limits::TAGS),
+        ));
     }
     if errors.is_empty() {
         Ok(tags)
@@ -276,7 +284,10 @@ fn string_map(
     let mut errors = Vec::new();
     let mut map = BTreeMap::new();
     if members.len() > max_entries {
-        errors.push(FieldError::new("", format!("must have at most {max_entries} entries (has {})", members.len())));
+        errors.push(FieldError::new(
+            "",
+            format!("must have at most {max_entries} entries (has {})", members.len()),
+        ));
     }
     for (key, item) in members {
         if !key_ok(key) {
@@ -300,7 +311,13 @@ fn string_map(
 fn parse_external_ids(value: &Value) -> Parsed<BTreeMap<String, String>> {
     let key_ok = |k: &str| (1..=limits::EXTERNAL_ID_KEY).contains(&k.len()) && k.chars().all(identifier_char);
     let rule = "1 to 32 letters, digits or _ . : -";
-    string_map(value, limits::EXTERNAL_IDS, key_ok, rule, (1, limits::EXTERNAL_ID_VALUE))
+    string_map(
+        value,
+        limits::EXTERNAL_IDS,
+        key_ok,
+        rule,
+        (1, limits::EXTERNAL_ID_VALUE),
+    )
 }
 
 fn parse_metadata(value: &Value) -> Parsed<BTreeMap<String, String>> {
@@ -308,7 +325,13 @@ fn parse_metadata(value: &Value) -> Parsed<BTreeMap<String, String>> {
         let n = k.chars().count();
         (1..=limits::METADATA_KEY).contains(&n) && !k.chars().any(char::is_control)
     };
-    string_map(value, limits::METADATA_KEYS, key_ok, "1 to 128 characters without control characters", (0, limits::METADATA_VALUE))
+    string_map(
+        value,
+        limits::METADATA_KEYS,
+        key_ok,
+        "1 to 128 characters without control characters",
+        (0, limits::METADATA_VALUE),
+    )
 }
 
 fn parse_contact(value: &Value) -> Parsed<ContactInformation> {
@@ -324,7 +347,8 @@ fn parse_contact(value: &Value) -> Parsed<ContactInformation> {
 
 fn parse_phone(s: &str) -> Result<String, String> {
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    let ok = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && (3..=20).contains(&digits) && s.len() <= 32;
+    let ok =
+        s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && (3..=20).contains(&digits) && s.len() <= 32;
     if ok {
         Ok(s.to_owned())
     } else {
@@ -379,18 +403,28 @@ impl TenantInput {
         let business_account = r.optional("businessAccount", short_text);
         let default_domain = r.optional("defaultDomain", parse_with(DomainName::parse));
         let support_email = r.optional("supportEmail", parse_with(EmailAddress::parse));
-        let contact_information = r.optional("contactInformation", parse_contact).filter(|c| *c != Default::default());
-        let address_information = r.optional("addressInformation", parse_address).filter(|a| *a != Default::default());
-        let reseller_id = r.optional("resellerId", |v| token(v, limits::SHORT_TEXT, identifier_char, "letters, digits and _ . : -"));
+        let contact_information = r
+            .optional("contactInformation", parse_contact)
+            .filter(|c| *c != Default::default());
+        let address_information = r
+            .optional("addressInformation", parse_address)
+            .filter(|a| *a != Default::default());
+        let reseller_id = r.optional("resellerId", |v| {
+            token(v, limits::SHORT_TEXT, identifier_char, "letters, digits and _ . : -")
+        });
         let external_ids = r.optional("externalIds", parse_external_ids).unwrap_or_default();
-        let (use_tenant_languages, use_custom_routing_profile) = r.optional("settings", parse_settings).unwrap_or_default();
+        let (use_tenant_languages, use_custom_routing_profile) =
+            r.optional("settings", parse_settings).unwrap_or_default();
         let metadata = r.optional("metadata", parse_metadata).unwrap_or_default();
 
         if mode == InputMode::Create
             && use_custom_routing_profile == Some(true)
             && tenant_type.unwrap_or(TenantType::Enterprise) != TenantType::ServiceProvider
         {
-            r.error("settings.useCustomRoutingProfile", "is only for ServiceProvider tenants");
+            r.error(
+                "settings.useCustomRoutingProfile",
+                "is only for ServiceProvider tenants",
+            );
         }
         let errors = r.finish();
         match name {
@@ -468,18 +502,19 @@ impl Tenant {
     /// semantics: omitted optional fields are cleared; `status` and
     /// `environment` keep their value when omitted).
     pub fn replaced(&self, input: TenantInput, change: &Change) -> Result<Self, Error> {
-        if self.status == Status::Retired {
-            return Err(Error::Conflict(format!(
-                "tenant '{}' is retired; restore it before changing it",
-                self.id
-            )));
-        }
+        self.ensure_changeable()?;
         let mut errors = Vec::new();
         if input.tenant_type.is_some_and(|t| t != self.tenant_type) {
             errors.push(FieldError::new("type", "is set at create only and cannot be changed"));
         }
-        if input.use_custom_routing_profile.is_some_and(|v| v != self.settings.use_custom_routing_profile) {
-            errors.push(FieldError::new("settings.useCustomRoutingProfile", "is set at create only and cannot be changed"));
+        if input
+            .use_custom_routing_profile
+            .is_some_and(|v| v != self.settings.use_custom_routing_profile)
+        {
+            errors.push(FieldError::new(
+                "settings.useCustomRoutingProfile",
+                "is set at create only and cannot be changed",
+            ));
         }
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
@@ -504,6 +539,17 @@ impl Tenant {
             metadata: input.metadata,
             ..self.touched(change)
         })
+    }
+
+    /// A retired tenant is frozen until it is restored.
+    pub fn ensure_changeable(&self) -> Result<(), Error> {
+        if self.status == Status::Retired {
+            return Err(Error::Conflict(format!(
+                "tenant '{}' is retired; restore it before changing it",
+                self.id
+            )));
+        }
+        Ok(())
     }
 
     /// The document a merge patch applies to: the tenant's writable fields
@@ -578,7 +624,10 @@ mod tests {
     }
 
     fn change() -> Change {
-        Change { actor: "alice".into(), at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap() }
+        Change {
+            actor: "alice".into(),
+            at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        }
     }
 
     fn fields(errors: &[FieldError]) -> Vec<&str> {
@@ -650,24 +699,44 @@ mod tests {
             InputMode::Create,
         )
         .unwrap_err();
-        assert_eq!(fields(&errors), ["name", "description", "tags", "externalIds", "metadata"]);
+        assert_eq!(
+            fields(&errors),
+            ["name", "description", "tags", "externalIds", "metadata"]
+        );
     }
 
     #[test]
     fn replace_refuses_create_only_fields() {
-        let errors = parse(json!({"name": "a", "tenantId": "abc", "createdAt": "x"}), InputMode::Replace).unwrap_err();
+        let errors = parse(
+            json!({"name": "a", "tenantId": "abc", "createdAt": "x"}),
+            InputMode::Replace,
+        )
+        .unwrap_err();
         assert_eq!(fields(&errors), ["tenantId", "createdAt"]);
-        let tenant = Tenant::create(parse(json!({"name": "a"}), InputMode::Create).unwrap(), TenantId::parse("ab").unwrap(), &change());
+        let tenant = Tenant::create(
+            parse(json!({"name": "a"}), InputMode::Create).unwrap(),
+            TenantId::parse("ab").unwrap(),
+            &change(),
+        );
         let input = parse(json!({"name": "b", "type": "ServiceProvider"}), InputMode::Replace).unwrap();
         assert!(matches!(tenant.replaced(input, &change()), Err(Error::Invalid(e)) if e[0].field == "type"));
     }
 
     #[test]
     fn replace_clears_omitted_fields_but_keeps_status_and_environment() {
-        let created = parse(json!({"name": "a", "environment": "test", "status": "inactive", "tags": ["x"]}), InputMode::Create).unwrap();
+        let created = parse(
+            json!({"name": "a", "environment": "test", "status": "inactive", "tags": ["x"]}),
+            InputMode::Create,
+        )
+        .unwrap();
         let tenant = Tenant::create(created, TenantId::parse("ab").unwrap(), &change());
-        let replaced = tenant.replaced(parse(json!({"name": "b"}), InputMode::Replace).unwrap(), &change()).unwrap();
-        assert_eq!((replaced.environment, replaced.status), (Environment::Test, Status::Inactive));
+        let replaced = tenant
+            .replaced(parse(json!({"name": "b"}), InputMode::Replace).unwrap(), &change())
+            .unwrap();
+        assert_eq!(
+            (replaced.environment, replaced.status),
+            (Environment::Test, Status::Inactive)
+        );
         assert!(replaced.tags.is_empty());
         assert_eq!(replaced.version, 2);
     }
@@ -684,13 +753,20 @@ mod tests {
 
     #[test]
     fn lifecycle_moves() {
-        let tenant = Tenant::create(parse(json!({"name": "a", "status": "inactive"}), InputMode::Create).unwrap(), TenantId::parse("ab").unwrap(), &change());
+        let tenant = Tenant::create(
+            parse(json!({"name": "a", "status": "inactive"}), InputMode::Create).unwrap(),
+            TenantId::parse("ab").unwrap(),
+            &change(),
+        );
         let retired = tenant.retired(Some("churned".into()), &change()).unwrap();
         assert_eq!(retired.status, Status::Retired);
         assert!(matches!(retired.retired(None, &change()), Err(Error::Conflict(_))));
         assert!(matches!(tenant.restored(&change()), Err(Error::Conflict(_))));
         let restored = retired.restored(&change()).unwrap();
-        assert_eq!((restored.status, restored.retired_at, restored.version), (Status::Active, None, 3));
+        assert_eq!(
+            (restored.status, restored.retired_at, restored.version),
+            (Status::Active, None, 3)
+        );
         let input = parse(json!({"name": "b"}), InputMode::Replace).unwrap();
         assert!(matches!(retired.replaced(input, &change()), Err(Error::Conflict(_))));
     }

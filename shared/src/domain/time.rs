@@ -24,7 +24,10 @@ impl Timestamp {
     /// round trip through the table unchanged.
     pub fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(UtcOffset::UTC);
-        Self(at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).expect("millisecond is in range"))
+        Self(
+            at.replace_nanosecond(at.millisecond() as u32 * 1_000_000)
+                .expect("millisecond is in range"),
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {

@@ -43,11 +43,14 @@ string_value!(
 );
 
 impl TenantId {
-    pub const RULE: &'static str = "2 to 63 characters: lowercase letters, digits and '-', starting with a letter or digit";
+    pub const RULE: &'static str =
+        "2 to 63 characters: lowercase letters, digits and '-', starting with a letter or digit";
 
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut chars = s.chars();
-        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if first_ok && rest_ok && (2..=63).contains(&s.len()) {
             Ok(Self(s.to_owned()))
@@ -134,7 +137,8 @@ impl DomainName {
         let lower = s.to_ascii_lowercase();
         let valid_label = |l: &str| {
             (1..=63).contains(&l.len())
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         };
@@ -162,7 +166,9 @@ impl EmailAddress {
         let invalid = || "must be an e-mail address such as ops@example.com".to_owned();
         let (local, domain) = s.rsplit_once('@').ok_or_else(invalid)?;
         let local_ok = (1..=64).contains(&local.len())
-            && local.bytes().all(|b| b.is_ascii_graphic() && !b"@()<>[]\\,;:\"".contains(&b))
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"@()<>[]\\,;:\"".contains(&b))
             && !local.starts_with('.')
             && !local.ends_with('.');
         let domain = DomainName::parse(domain).map_err(|_| invalid())?;
@@ -180,7 +186,12 @@ mod tests {
 
     #[test]
     fn tenant_ids() {
-        for ok in ["ab", "acme-corp", "0190a5d7-ac96-774b-bcce-b302099a8057", &"a".repeat(63)] {
+        for ok in [
+            "ab",
+            "acme-corp",
+            "0190a5d7-ac96-774b-bcce-b302099a8057",
+            &"a".repeat(63),
+        ] {
             assert!(TenantId::parse(ok).is_ok(), "{ok}");
         }
         for bad in ["a", "-ab", "Acme", "acme_corp", "acme corp", "", &"a".repeat(64), "é1"] {
@@ -206,8 +217,18 @@ mod tests {
         for bad in ["localhost", "-a.com", "a-.com", "a..com", "a.123", "a_b.com", "a.com."] {
             assert!(DomainName::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(EmailAddress::parse("Ops+x@Example.com").unwrap().as_str(), "Ops+x@example.com");
-        for bad in ["ops", "@example.com", "ops@", "o ps@example.com", "ops@localhost", ".o@example.com"] {
+        assert_eq!(
+            EmailAddress::parse("Ops+x@Example.com").unwrap().as_str(),
+            "Ops+x@example.com"
+        );
+        for bad in [
+            "ops",
+            "@example.com",
+            "ops@",
+            "o ps@example.com",
+            "ops@localhost",
+            ".o@example.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
@@ -250,6 +271,8 @@ mod tests {
         let b = s.as_bytes();
         (2..=63).contains(&b.len())
             && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b[1..].iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[1..]
+                .iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
     }
 }

@@ -29,7 +29,9 @@ fn media_type(req: &Request) -> Option<(String, bool)> {
     let mut parts = value.split(';');
     let media = parts.next()?.trim().to_ascii_lowercase();
     let utf8 = parts.all(|p| match p.trim().split_once('=') {
-        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
         _ => true,
     });
     Some((media, utf8))
@@ -54,7 +56,11 @@ pub fn optional_json_object(req: &Request, accepted: &[&str]) -> Result<Option<M
     }
     match media_type(req) {
         Some((media, true)) if accepted.contains(&media.as_str()) => {}
-        Some((_, false)) => return Err(Problem::unsupported_media_type("the body must be UTF-8 (charset=utf-8)")),
+        Some((_, false)) => {
+            return Err(Problem::unsupported_media_type(
+                "the body must be UTF-8 (charset=utf-8)",
+            ))
+        }
         Some((media, _)) => {
             return Err(Problem::unsupported_media_type(format!(
                 "Content-Type '{media}' is not accepted here; use {}",
@@ -68,9 +74,8 @@ pub fn optional_json_object(req: &Request, accepted: &[&str]) -> Result<Option<M
             )))
         }
     }
-    let value: Value = serde_json::from_slice(raw).map_err(|e| {
-        Problem::bad_request(format!("the body is not valid JSON: {e}"))
-    })?;
+    let value: Value =
+        serde_json::from_slice(raw).map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
     match value {
         Value::Object(map) => Ok(Some(map)),
         other => Err(Problem::bad_request(format!(
@@ -103,7 +108,13 @@ mod tests {
         let status = |r: Result<_, Problem>| r.unwrap_err().status.as_u16();
         assert_eq!(status(json_object(&req(None, "{}"), &[JSON])), 415);
         assert_eq!(status(json_object(&req(Some("text/plain"), "{}"), &[JSON])), 415);
-        assert_eq!(status(json_object(&req(Some("application/json; charset=latin1"), "{}"), &[JSON])), 415);
+        assert_eq!(
+            status(json_object(
+                &req(Some("application/json; charset=latin1"), "{}"),
+                &[JSON]
+            )),
+            415
+        );
         assert_eq!(status(json_object(&req(Some(JSON), "{"), &[JSON])), 400);
         assert_eq!(status(json_object(&req(Some(JSON), "[1]"), &[JSON])), 400);
         assert_eq!(status(json_object(&req(Some(JSON), ""), &[JSON])), 400);

@@ -26,20 +26,34 @@ pub struct Caller {
 /// Reads the caller from the request context; no verified subject → 401.
 pub fn caller(req: &Request) -> Result<Caller, Problem> {
     let missing = || Problem::unauthorized("no verified caller: send a bearer token");
-    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else { return Err(missing()) };
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return Err(missing());
+    };
     let authorizer = ctx.authorizer.as_ref().ok_or_else(missing)?;
     if let Some(jwt) = authorizer.jwt.as_ref().filter(|jwt| jwt.claims.contains_key("sub")) {
         let claim = |name: &str| jwt.claims.get(name).map(|v| string_list(v)).unwrap_or_default();
         let mut permissions = claim("scope");
         permissions.extend(claim("permissions"));
-        return Ok(Caller { subject: jwt.claims["sub"].clone(), roles: claim("roles"), permissions });
+        return Ok(Caller {
+            subject: jwt.claims["sub"].clone(),
+            roles: claim("roles"),
+            permissions,
+        });
     }
     let fields = &authorizer.fields;
-    let subject = fields.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(missing)?;
+    let subject = fields
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(missing)?;
     let list = |name: &str| fields.get(name).map(value_list).unwrap_or_default();
     let mut permissions = list("scope");
     permissions.extend(list("permissions"));
-    Ok(Caller { subject: subject.to_owned(), roles: list("roles"), permissions })
+    Ok(Caller {
+        subject: subject.to_owned(),
+        roles: list("roles"),
+        permissions,
+    })
 }
 
 /// A list claim in any of the forms it arrives in: `"[a b]"` (the HTTP API
@@ -75,7 +89,10 @@ mod tests {
     fn reads_every_list_form() {
         assert_eq!(string_list("[admin operator]"), ["admin", "operator"]);
         assert_eq!(string_list(r#"["admin","operator"]"#), ["admin", "operator"]);
-        assert_eq!(string_list("tenants:read tenants:write"), ["tenants:read", "tenants:write"]);
+        assert_eq!(
+            string_list("tenants:read tenants:write"),
+            ["tenants:read", "tenants:write"]
+        );
         assert_eq!(string_list("[]"), Vec::<String>::new());
         assert_eq!(string_list(""), Vec::<String>::new());
         assert_eq!(value_list(&json!(["a", "b"])), ["a", "b"]);
@@ -97,7 +114,9 @@ mod tests {
 
     #[test]
     fn reads_the_jwt_authoriser_string_form() {
-        let req = request(json!({"jwt": {"claims": {"sub": "alice", "roles": "[admin operator]", "scope": "tenants:read tenants:write"}, "scopes": null}}));
+        let req = request(
+            json!({"jwt": {"claims": {"sub": "alice", "roles": "[admin operator]", "scope": "tenants:read tenants:write"}, "scopes": null}}),
+        );
         let c = caller(&req).unwrap();
         assert_eq!(c.subject, "alice");
         assert_eq!(c.roles, ["admin", "operator"]);
@@ -108,12 +127,21 @@ mod tests {
     fn reads_native_json_arrays_from_a_lambda_authoriser() {
         let req = request(json!({"lambda": {"sub": "bob", "roles": ["viewer"], "permissions": ["tenants:read"]}}));
         let c = caller(&req).unwrap();
-        assert_eq!((c.subject.as_str(), c.roles.as_slice(), c.permissions.as_slice()), ("bob", &["viewer".to_string()][..], &["tenants:read".to_string()][..]));
+        assert_eq!(
+            (c.subject.as_str(), c.roles.as_slice(), c.permissions.as_slice()),
+            ("bob", &["viewer".to_string()][..], &["tenants:read".to_string()][..])
+        );
     }
 
     #[test]
     fn no_subject_is_unauthorised() {
-        assert_eq!(caller(&request(json!({"jwt": {"claims": {}, "scopes": null}}))).unwrap_err().status.as_u16(), 401);
+        assert_eq!(
+            caller(&request(json!({"jwt": {"claims": {}, "scopes": null}})))
+                .unwrap_err()
+                .status
+                .as_u16(),
+            401
+        );
         let no_authorizer = http::Request::builder().body(lambda_http::Body::Empty).unwrap();
         assert_eq!(caller(&no_authorizer).unwrap_err().status.as_u16(), 401);
     }

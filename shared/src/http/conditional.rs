@@ -44,7 +44,9 @@ impl Precondition {
 }
 
 fn parse(name: &HeaderName, req: &Request) -> Result<Option<Precondition>, Problem> {
-    let Some(value) = req.headers().get(name) else { return Ok(None) };
+    let Some(value) = req.headers().get(name) else {
+        return Ok(None);
+    };
     let invalid = || Problem::bad_request(format!("{name} must be * or entity tags such as \"3\""));
     let text = value.to_str().map_err(|_| invalid())?.trim();
     if text == "*" {
@@ -56,7 +58,10 @@ fn parse(name: &HeaderName, req: &Request) -> Result<Option<Precondition>, Probl
             Some(rest) => (true, rest),
             None => (false, tag),
         };
-        let inner = quoted.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(invalid)?;
+        let inner = quoted
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .ok_or_else(invalid)?;
         // A well-formed tag that is not one of ours matches nothing.
         match inner.parse::<u64>() {
             Ok(version) => tags.push((version, weak)),
@@ -81,7 +86,10 @@ mod tests {
     use lambda_http::Body;
 
     fn with(header: &str, value: &str) -> Request {
-        http::Request::builder().header(header, value).body(Body::Empty).unwrap()
+        http::Request::builder()
+            .header(header, value)
+            .body(Body::Empty)
+            .unwrap()
     }
 
     #[test]
@@ -98,6 +106,12 @@ mod tests {
     #[test]
     fn refuses_unquoted_tags() {
         assert_eq!(if_match(&with("if-match", "3")).unwrap_err().status.as_u16(), 400);
-        assert_eq!(if_none_match(&with("if-none-match", "W/3")).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            if_none_match(&with("if-none-match", "W/3"))
+                .unwrap_err()
+                .status
+                .as_u16(),
+            400
+        );
     }
 }

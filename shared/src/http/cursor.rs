@@ -49,7 +49,11 @@ impl CursorKey {
     pub fn seal<T: Serialize>(&self, scope: &str, value: &T) -> String {
         let payload = serde_json::to_vec(value).expect("a position serialises to JSON");
         let tag = self.mac(scope, &payload).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES]))
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&payload),
+            URL_SAFE_NO_PAD.encode(&tag[..TAG_BYTES])
+        )
     }
 
     /// Opens a cursor sealed for the same `scope`.
@@ -64,7 +68,9 @@ impl CursorKey {
         if tag.len() != TAG_BYTES {
             return Err(invalid());
         }
-        self.mac(scope, &payload).verify_truncated_left(&tag).map_err(|_| invalid())?;
+        self.mac(scope, &payload)
+            .verify_truncated_left(&tag)
+            .map_err(|_| invalid())?;
         serde_json::from_slice(&payload).map_err(|_| invalid())
     }
 }
@@ -83,7 +89,9 @@ mod tests {
         let c = key().seal("sort=name", &vec!["a".to_string(), "b".to_string()]);
         assert_eq!(key().open::<Vec<String>>("sort=name", &c).unwrap(), vec!["a", "b"]);
         assert!(key().open::<Vec<String>>("sort=createdAt", &c).is_err());
-        assert!(CursorKey::new(b"another secret!!").open::<Vec<String>>("sort=name", &c).is_err());
+        assert!(CursorKey::new(b"another secret!!")
+            .open::<Vec<String>>("sort=name", &c)
+            .is_err());
     }
 
     proptest! {

@@ -41,7 +41,15 @@ pub const CONTENT_TYPE: &str = "application/problem+json";
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, title, detail: detail.into(), errors: Vec::new(), retry_after: None, current_etag: None }
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            current_etag: None,
+        }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
@@ -49,7 +57,10 @@ impl Problem {
             1 => format!("{} {}", errors[0].field, errors[0].message),
             n => format!("the request has {n} invalid fields; see errors"),
         };
-        Self { errors, ..Self::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid request", detail) }
+        Self {
+            errors,
+            ..Self::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid request", detail)
+        }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -65,11 +76,21 @@ impl Problem {
     }
 
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", detail)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            detail,
+        )
     }
 
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", detail)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+            detail,
+        )
     }
 
     /// Renders the problem. `instance` is the request path; 5xx bodies
@@ -85,7 +106,9 @@ impl Problem {
             errors: &self.errors,
         };
         let json = serde_json::to_string(&body).expect("a problem serialises to JSON");
-        let mut builder = Response::builder().status(self.status).header(header::CONTENT_TYPE, CONTENT_TYPE);
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, CONTENT_TYPE);
         if let Some(seconds) = self.retry_after {
             builder = builder.header(header::RETRY_AFTER, seconds);
         }
@@ -120,22 +143,42 @@ impl From<Error> for Problem {
             Error::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
             Error::PreconditionFailed { current, .. } => Problem {
                 current_etag: Some(super::response::etag(current)),
-                ..Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed", err.to_string())
+                ..Problem::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition-failed",
+                    "Precondition failed",
+                    err.to_string(),
+                )
             },
             Error::Throttled => Problem {
                 retry_after: Some(1),
-                ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many requests", "the database is throttling requests; retry after a pause")
+                ..Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    "Too many requests",
+                    "the database is throttling requests; retry after a pause",
+                )
             },
             Error::Unavailable(source) => {
                 log_chain("database unavailable", &source);
                 Problem {
                     retry_after: Some(2),
-                    ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable", "the database did not answer in time; retry shortly")
+                    ..Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "Service unavailable",
+                        "the database did not answer in time; retry shortly",
+                    )
                 }
             }
             Error::Internal(source) => {
                 log_chain("internal error", &source);
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred; quote the request id when reporting it")
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "an unexpected error occurred; quote the request id when reporting it",
+                )
             }
         }
     }
@@ -156,7 +199,10 @@ mod tests {
 
     #[test]
     fn validation_lists_every_error() {
-        let (status, v, r) = body(Problem::validation(vec![FieldError::new("a", "x"), FieldError::new("b", "y")]));
+        let (status, v, r) = body(Problem::validation(vec![
+            FieldError::new("a", "x"),
+            FieldError::new("b", "y"),
+        ]));
         assert_eq!(status, 400);
         assert_eq!(r.headers()["content-type"], CONTENT_TYPE);
         assert_eq!(v["type"], "/problems/validation-error");

@@ -14,7 +14,11 @@ pub struct QueryReader {
 
 impl QueryReader {
     pub fn new(req: &Request) -> Self {
-        Self { params: req.query_string_parameters(), asked: Vec::new(), errors: Vec::new() }
+        Self {
+            params: req.query_string_parameters(),
+            asked: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 
     /// A parameter given at most once.
@@ -46,11 +50,17 @@ impl QueryReader {
 
     /// Ends the read; unknown parameters are errors.
     pub fn finish(mut self) -> Result<(), Problem> {
-        let mut unknown: Vec<&str> = self.params.iter().map(|(k, _)| k).filter(|k| !self.asked.contains(k)).collect();
+        let mut unknown: Vec<&str> = self
+            .params
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| !self.asked.contains(k))
+            .collect();
         unknown.sort_unstable();
         unknown.dedup();
         for name in unknown {
-            self.errors.push(FieldError::new(name, "is not a known query parameter"));
+            self.errors
+                .push(FieldError::new(name, "is not a known query parameter"));
         }
         if self.errors.is_empty() {
             Ok(())

@@ -21,7 +21,10 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 /// A single resource with its ETag.
 pub fn resource<T: Serialize>(status: StatusCode, body: &T, version: u64) -> Response<Body> {
     let mut response = json(status, body);
-    response.headers_mut().insert(header::ETAG, etag(version).parse().expect("an ETag is a valid header value"));
+    response.headers_mut().insert(
+        header::ETAG,
+        etag(version).parse().expect("an ETag is a valid header value"),
+    );
     response
 }
 
@@ -43,5 +46,32 @@ pub fn not_modified(version: u64) -> Response<Body> {
 }
 
 pub fn no_content() -> Response<Body> {
-    Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("status is valid")
+    Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(Body::Empty)
+        .expect("status is valid")
+}
+
+/// The one list shape of the API: `items`, `count` (items on this page),
+/// `nextCursor` (null on the last page) and, when asked for, `total`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListBody<'a, T> {
+    items: &'a [T],
+    count: usize,
+    next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+}
+
+pub fn list<T: Serialize>(items: &[T], next_cursor: Option<String>, total: Option<u64>) -> Response<Body> {
+    json(
+        StatusCode::OK,
+        &ListBody {
+            items,
+            count: items.len(),
+            next_cursor,
+            total,
+        },
+    )
 }

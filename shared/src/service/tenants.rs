@@ -28,7 +28,10 @@ pub async fn create(store: &Store, input: TenantInput, change: &Change) -> Resul
 }
 
 pub async fn get(store: &Store, id: &TenantId) -> Result<Tenant> {
-    store.get_tenant(id).await?.ok_or_else(|| Error::NotFound { kind: "tenant", id: id.to_string() })
+    store.get_tenant(id).await?.ok_or_else(|| Error::NotFound {
+        kind: "tenant",
+        id: id.to_string(),
+    })
 }
 
 pub async fn list(store: &Store, query: &TenantListQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
@@ -56,9 +59,12 @@ pub async fn patch(
 ) -> Result<Tenant> {
     let patch = Value::Object(patch.clone());
     update(store, id, expected, |current| {
+        current.ensure_changeable()?;
         let mut document = current.writable_document();
         merge_patch::apply(&mut document, &patch);
-        let Value::Object(fields) = document else { unreachable!("an object patched by an object stays an object") };
+        let Value::Object(fields) = document else {
+            unreachable!("an object patched by an object stays an object")
+        };
         let input = TenantInput::parse(&fields, InputMode::Replace).map_err(Error::Invalid)?;
         current.replaced(input, change)
     })
@@ -106,7 +112,10 @@ async fn update(
         if same_fields(&current, &next) {
             return Ok(current);
         }
-        match store.replace_tenant_if_version(&next, current.version, &current.name.key()).await {
+        match store
+            .replace_tenant_if_version(&next, current.version, &current.name.key())
+            .await
+        {
             Ok(()) => return Ok(next),
             Err(WriteFailure::VersionChanged) => continue,
             Err(WriteFailure::NameTaken) => return Err(WriteFailure::name_taken(&next)),
@@ -131,8 +140,12 @@ fn check(expected: Option<&Expected>, current: &Tenant) -> Result<()> {
 
 /// A change that changes nothing is not written: no new version, no write.
 fn same_fields(current: &Tenant, next: &Tenant) -> bool {
-    let unstamped =
-        Tenant { version: current.version, updated_at: current.updated_at, updated_by: current.updated_by.clone(), ..next.clone() };
+    let unstamped = Tenant {
+        version: current.version,
+        updated_at: current.updated_at,
+        updated_by: current.updated_by.clone(),
+        ..next.clone()
+    };
     unstamped == *current
 }
 

@@ -13,12 +13,18 @@ pub const TENANT_SK: &str = "TENANT";
 pub const TENANT_NAME_SK: &str = "TENANTNAME";
 
 pub fn tenant(id: &TenantId) -> Key {
-    Key { pk: format!("TENANT#{id}"), sk: TENANT_SK.to_owned() }
+    Key {
+        pk: format!("TENANT#{id}"),
+        sk: TENANT_SK.to_owned(),
+    }
 }
 
 /// The guard item that makes a name key unique.
 pub fn tenant_name(name_key: &str) -> Key {
-    Key { pk: format!("TENANTNAME#{name_key}"), sk: TENANT_NAME_SK.to_owned() }
+    Key {
+        pk: format!("TENANTNAME#{name_key}"),
+        sk: TENANT_NAME_SK.to_owned(),
+    }
 }
 
 /// Live tenants (active and inactive) and retired ones are listed from
@@ -55,7 +61,9 @@ pub fn tenant_list(bucket: ListBucket, shard: u16) -> String {
 /// shard count later keeps every item findable (lists query all shards below
 /// the count); lowering it would hide the items of the dropped shards.
 pub fn shard_of(id: &TenantId, shards: u16) -> u16 {
-    let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     (hash % u64::from(shards.max(1))) as u16
 }
 
@@ -77,7 +85,13 @@ mod tests {
     #[test]
     fn formats() {
         let id = TenantId::parse("acme").unwrap();
-        assert_eq!(tenant(&id), Key { pk: "TENANT#acme".into(), sk: "TENANT".into() });
+        assert_eq!(
+            tenant(&id),
+            Key {
+                pk: "TENANT#acme".into(),
+                sk: "TENANT".into()
+            }
+        );
         assert_eq!(tenant_name("acme corp").pk, "TENANTNAME#acme corp");
         assert_eq!(tenant_list(ListBucket::Retired, 3), "TENANTS#retired#3");
         assert_eq!(shard_of(&id, 1), 0);

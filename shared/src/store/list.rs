@@ -81,21 +81,40 @@ impl Store {
     pub async fn list_tenants(&self, query: &TenantListQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
         let start = match from {
             Some(position) if position.shards.len() == usize::from(self.list_shards) => position.clone(),
-            Some(_) => return Err(Error::invalid("cursor", "is no longer valid: the list layout changed; start again")),
-            None => ListPosition { shards: vec![ShardPosition::Start; usize::from(self.list_shards)] },
+            Some(_) => {
+                return Err(Error::invalid(
+                    "cursor",
+                    "is no longer valid: the list layout changed; start again",
+                ))
+            }
+            None => ListPosition {
+                shards: vec![ShardPosition::Start; usize::from(self.list_shards)],
+            },
         };
-        let reads = start.shards.into_iter().enumerate().map(|(shard, at)| self.read_shard(query, shard as u16, at));
+        let reads = start
+            .shards
+            .into_iter()
+            .enumerate()
+            .map(|(shard, at)| self.read_shard(query, shard as u16, at));
         let reads = try_join_all(reads).await?;
         Ok(merge(reads, query.limit, query.descending))
     }
 
     async fn read_shard(&self, query: &TenantListQuery, shard: u16, at: ShardPosition) -> Result<ShardRead> {
-        let mut read = ShardRead { entries: Vec::new(), frontier: None, previous: at.clone() };
+        let mut read = ShardRead {
+            entries: Vec::new(),
+            frontier: None,
+            previous: at.clone(),
+        };
         let index = match query.sort {
             SortField::Name => BY_NAME,
             SortField::CreatedAt => BY_CREATED,
         };
-        let bucket = if query.status == Some(Status::Retired) { ListBucket::Retired } else { ListBucket::Live };
+        let bucket = if query.status == Some(Status::Retired) {
+            ListBucket::Retired
+        } else {
+            ListBucket::Live
+        };
         let partition = keys::tenant_list(bucket, shard);
         let mut start_key = match at {
             ShardPosition::Done => return Ok(read),
@@ -107,7 +126,10 @@ impl Store {
             let output = self.query_page(query, index, &partition, start_key, wanted).await?;
             for item in output.items.unwrap_or_default() {
                 let at = position_of(&item, index)?;
-                read.entries.push(Entry { at, tenant: tenant_from_item(item)? });
+                read.entries.push(Entry {
+                    at,
+                    tenant: tenant_from_item(item)?,
+                });
             }
             match output.last_evaluated_key {
                 None => {
@@ -165,7 +187,11 @@ impl Store {
         if !filters.is_empty() {
             request = request.filter_expression(filters.join(" AND "));
         }
-        request.key_condition_expression(key_condition).send().await.map_err(classify)
+        request
+            .key_condition_expression(key_condition)
+            .send()
+            .await
+            .map_err(classify)
     }
 }
 
@@ -196,7 +222,10 @@ fn position_of(item: &std::collections::HashMap<String, AttributeValue>, index: 
 /// not evaluated yet could come first).
 fn merge(mut reads: Vec<ShardRead>, limit: usize, descending: bool) -> Page<Tenant> {
     let order = |a: &(String, String), b: &(String, String)| if descending { b.cmp(a) } else { a.cmp(b) };
-    let cutoff = reads.iter().filter_map(|r| r.frontier.clone()).min_by(|a, b| order(a, b));
+    let cutoff = reads
+        .iter()
+        .filter_map(|r| r.frontier.clone())
+        .min_by(|a, b| order(a, b));
 
     let fetched: Vec<usize> = reads.iter().map(|r| r.entries.len()).collect();
     let mut candidates: Vec<(usize, Entry)> = reads
@@ -209,7 +238,11 @@ fn merge(mut reads: Vec<ShardRead>, limit: usize, descending: bool) -> Page<Tena
     let mut last_taken: Vec<Option<(String, String)>> = vec![None; reads.len()];
     let mut items = Vec::new();
     for (shard, entry) in candidates {
-        if items.len() == limit || cutoff.as_ref().is_some_and(|c| order(&entry.at, c) == Ordering::Greater) {
+        if items.len() == limit
+            || cutoff
+                .as_ref()
+                .is_some_and(|c| order(&entry.at, c) == Ordering::Greater)
+        {
             break;
         }
         taken_per_shard[shard] += 1;
@@ -230,6 +263,10 @@ fn merge(mut reads: Vec<ShardRead>, limit: usize, descending: bool) -> Page<Tena
             }
         })
         .collect();
-    let next = if shards.iter().all(|s| *s == ShardPosition::Done) { None } else { Some(ListPosition { shards }) };
+    let next = if shards.iter().all(|s| *s == ShardPosition::Done) {
+        None
+    } else {
+        Some(ListPosition { shards })
+    };
     Page { items, next }
 }

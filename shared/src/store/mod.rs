@@ -79,7 +79,9 @@ pub fn local_client(endpoint: &str) -> Client {
     let sdk_config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "local")))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "local", "local", None, None, "local",
+        )))
         .build();
     client(&sdk_config, Some(endpoint))
 }

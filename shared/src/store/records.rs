@@ -40,7 +40,10 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     item.insert(BY_NAME.pk.into(), s(&partition));
     item.insert(BY_NAME.sk.into(), s(&name_key));
     item.insert(BY_CREATED.pk.into(), s(partition));
-    item.insert(BY_CREATED.sk.into(), s(keys::created_sort(tenant.created_at, &tenant.id)));
+    item.insert(
+        BY_CREATED.sk.into(),
+        s(keys::created_sort(tenant.created_at, &tenant.id)),
+    );
     item.insert(NAME_KEY.into(), s(name_key));
     Ok(item)
 }

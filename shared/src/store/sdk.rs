@@ -68,16 +68,24 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let result = client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await;
         let err = match result {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
         let reasons: Vec<Option<String>> = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                e.cancellation_reasons().iter().map(|r| r.code().map(str::to_owned)).collect()
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().map(str::to_owned))
+                .collect(),
+            Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+                vec![Some("TransactionConflict".into())]
             }
-            Some(TransactWriteItemsError::TransactionInProgressException(_)) => vec![Some("TransactionConflict".into())],
             _ => return Err(TransactError::Other(classify(err))),
         };
         let failed: Vec<usize> = reasons
@@ -89,7 +97,11 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
         if !failed.is_empty() {
             return Err(TransactError::ConditionFailed(failed));
         }
-        if reasons.iter().flatten().any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded") {
+        if reasons
+            .iter()
+            .flatten()
+            .any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded")
+        {
             return Err(TransactError::Other(Error::Throttled));
         }
         let conflicted = reasons.iter().flatten().any(|c| c == "TransactionConflict");
@@ -106,7 +118,12 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
 /// 10, 20, 40, 80 ms, each with up to 100% jitter.
 fn backoff(attempt: u32) -> Duration {
     let base = 10u64 << (attempt - 1).min(4);
-    let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()) % base.max(1);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos(),
+    ) % base.max(1);
     Duration::from_millis(base + jitter)
 }
 

@@ -25,14 +25,28 @@ pub struct Index {
 }
 
 /// Lists of tenants ordered by name key (list partitions, sharded).
-pub const BY_NAME: Index = Index { name: "GSI1", pk: "GSI1PK", sk: "GSI1SK", purpose: "tenant lists by name" };
+pub const BY_NAME: Index = Index {
+    name: "GSI1",
+    pk: "GSI1PK",
+    sk: "GSI1SK",
+    purpose: "tenant lists by name",
+};
 /// Lists of tenants ordered by creation time.
-pub const BY_CREATED: Index = Index { name: "GSI2", pk: "GSI2PK", sk: "GSI2SK", purpose: "tenant lists by creation time" };
+pub const BY_CREATED: Index = Index {
+    name: "GSI2",
+    pk: "GSI2PK",
+    sk: "GSI2SK",
+    purpose: "tenant lists by creation time",
+};
 
 pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED];
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder().attribute_name(name).key_type(key_type).build().expect("name and type are set")
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .expect("name and type are set")
 }
 
 fn string_attribute(name: &str) -> AttributeDefinition {
@@ -103,7 +117,11 @@ pub async fn create(client: &Client, table: &str) -> Result<()> {
 pub async fn ensure(client: &Client, table: &str) -> Result<bool> {
     match client.describe_table().table_name(table).send().await {
         Ok(_) => Ok(false),
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             create(client, table).await.map(|()| true)
         }
         Err(err) => Err(Error::internal(err)),

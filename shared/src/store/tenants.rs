@@ -56,9 +56,10 @@ impl Store {
         ];
         match transact(&self.client, items).await {
             Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed(failed)) if failed.contains(&0) => {
-                Err(Error::Conflict(format!("a tenant with id '{}' already exists", tenant.id)))
-            }
+            Err(TransactError::ConditionFailed(failed)) if failed.contains(&0) => Err(Error::Conflict(format!(
+                "a tenant with id '{}' already exists",
+                tenant.id
+            ))),
             Err(TransactError::ConditionFailed(_)) => Err(name_taken(tenant)),
             Err(other) => Err(other.into()),
         }

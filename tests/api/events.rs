@@ -1,0 +1,98 @@
+//! Every sample event in events/ works, through the same handler Lambda calls
+//! (no gateway in between), and every route has a sample.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use dev_gateway::routes::{self, Function};
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+/// The samples in the order a user would try them, with the status each answers.
+const WALK_THROUGH: &[(&str, u16)] = &[
+    ("tenants-create", 201),
+    ("tenants-get", 200),
+    ("tenants-list", 200),
+    ("tenants-replace", 200),
+    ("tenants-patch", 200),
+    ("tenants-retire", 200),
+    ("tenants-restore", 200),
+    ("tenants-delete", 204),
+];
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
+}
+
+fn event_files() -> BTreeSet<String> {
+    std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .map(|n| n.trim_end_matches(".json").to_owned())
+        .collect()
+}
+
+fn read_event(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap()
+}
+
+async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_http::Response<lambda_http::Body> {
+    let request = lambda_http::request::from_str(event).expect("lambda_http reads the sample");
+    match function {
+        Function::Tenants => tenants::handle(app, request).await,
+    }
+}
+
+#[tokio::test]
+async fn every_sample_event_answers_its_status_in_the_walk_through() {
+    let api = spawn_app().await;
+    for (name, status) in WALK_THROUGH {
+        let event = read_event(name);
+        let route: Value = serde_json::from_str(&event).unwrap();
+        let route_key = route["routeKey"].as_str().unwrap();
+        let function = routes::all()
+            .find(|(r, _)| *r == route_key)
+            .map(|(_, f)| f)
+            .expect("a declared route");
+        let response = invoke(api.app(), function, &event).await;
+        let body = match response.body() {
+            lambda_http::Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        assert_eq!(response.status().as_u16(), *status, "{name}: {body}");
+        if *name == "tenants-list" {
+            let page: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                page["items"][0]["id"], "acme-corp",
+                "the list sample finds the created tenant"
+            );
+        }
+    }
+    assert!(
+        api.scan().await.is_empty(),
+        "the walk-through ends by deleting what it created"
+    );
+}
+
+#[tokio::test]
+async fn every_route_has_a_sample_and_every_sample_is_walked_through() {
+    let files = event_files();
+    let walked: BTreeSet<String> = WALK_THROUGH.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(files, walked, "events/ and the walk-through list the same samples");
+    let sampled: BTreeSet<String> = files
+        .iter()
+        .map(|name| {
+            serde_json::from_str::<Value>(&read_event(name)).unwrap()["routeKey"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let declared: BTreeSet<String> = routes::all().map(|(r, _)| r.to_owned()).collect();
+    assert_eq!(
+        sampled, declared,
+        "a sample event per route, and no sample for an unknown route"
+    );
+}

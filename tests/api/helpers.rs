@@ -1,0 +1,235 @@
+//! The test harness: one DynamoDB Local per test binary (started on a free
+//! port, stopped by its process id when the binary exits), one fresh table
+//! per test, and the dev gateway's request path in-process.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use dev_gateway::dynamodb_local::{DynamoDbLocal, Options};
+use dev_gateway::jwt::{dev_token, Verifier};
+use dev_gateway::Gateway;
+use http::HeaderMap;
+use serde_json::Value;
+use shared::{store, App, Config};
+
+pub type Item = std::collections::HashMap<String, AttributeValue>;
+
+pub const SECRET: &[u8] = b"test-secret";
+pub const ADMIN_SCOPE: &str = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";
+
+static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
+static TABLES: AtomicU32 = AtomicU32::new(0);
+
+/// DynamoDB Local for this test binary, started on first use.
+pub fn dynamodb() -> &'static DynamoDbLocal {
+    DYNAMODB.get_or_init(|| {
+        DynamoDbLocal::start(Options {
+            port: None,
+            data_dir: None,
+        })
+        .expect("DynamoDB Local starts (needs Java 17 and npm)")
+    })
+}
+
+pub struct TestApi {
+    pub gateway: Gateway,
+    pub client: Client,
+    pub table: String,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApi {
+    spawn_app_with_shards(1).await
+}
+
+/// A gateway over a fresh table with `shards` list shards.
+pub async fn spawn_app_with_shards(shards: u16) -> TestApi {
+    let endpoint = dynamodb().endpoint.clone();
+    let client = store::local_client(&endpoint);
+    let table = format!("t{}-{}", std::process::id(), TABLES.fetch_add(1, Ordering::Relaxed));
+    store::table::create(&client, &table).await.expect("table created");
+    let config = Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
+        "CURSOR_SECRET" => Some("test-cursor-secret-0123456789".into()),
+        "LIST_SHARDS" => Some(shards.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let gateway = Gateway::new(
+        App::new(config, client.clone()),
+        Verifier::dev(SECRET),
+        "127.0.0.1:3000",
+    );
+    TestApi {
+        gateway,
+        client,
+        table,
+        token: token_for("test-admin", &["admin"], ADMIN_SCOPE),
+    }
+}
+
+pub fn token_for(sub: &str, roles: &[&str], scope: &str) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    dev_token(
+        SECRET,
+        sub,
+        &roles,
+        scope,
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+        3600,
+    )
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem+json answer with `status`; returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+        body
+    }
+
+    /// The `field` of every listed error.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl TestApi {
+    pub fn app(&self) -> &App {
+        self.gateway.app()
+    }
+
+    /// Sends a request through the gateway (authoriser, routing, event, handler).
+    pub async fn call(&self, method: &str, path: &str, body: Option<(&str, &[u8])>, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = http::Request::builder().method(method).uri(path);
+        let has_auth = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+        if !has_auth {
+            builder = builder.header("authorization", format!("Bearer {}", self.token));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let bytes = match body {
+            Some((content_type, bytes)) => {
+                builder = builder.header("content-type", content_type);
+                Bytes::copy_from_slice(bytes)
+            }
+            None => Bytes::new(),
+        };
+        let response = self
+            .gateway
+            .handle(builder.body(bytes).unwrap(), "127.0.0.1".into())
+            .await;
+        let (parts, body) = response.into_parts();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None, &[]).await
+    }
+
+    pub async fn send_json(&self, method: &str, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let text = body.to_string();
+        self.call(method, path, Some(("application/json", text.as_bytes())), headers)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send_json("POST", path, body, &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+        let text = body.to_string();
+        self.call(
+            "PATCH",
+            path,
+            Some(("application/merge-patch+json", text.as_bytes())),
+            headers,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.call("DELETE", path, None, headers).await
+    }
+
+    /// Creates a tenant and returns its JSON; fails the test on anything but 201.
+    pub async fn create_tenant(&self, body: Value) -> Value {
+        let reply = self.post("/v1/tenants", &body).await;
+        assert_eq!(
+            reply.status,
+            201,
+            "create failed: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+        reply.json()
+    }
+
+    /// Every item of the table (test-only: a Scan, to check what is really stored).
+    pub async fn scan(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap();
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return items,
+            }
+        }
+    }
+
+    /// The `PK`s of every item, sorted.
+    pub async fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .scan()
+            .await
+            .iter()
+            .map(|i| i["PK"].as_s().unwrap().clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+}

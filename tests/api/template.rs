@@ -1,0 +1,207 @@
+//! template.yaml says what the code does: the same routes, the same table,
+//! and settings cfn-lint cannot judge (runtime, build method, references).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dev_gateway::routes::{self, Function};
+use shared::store::table;
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    YamlLoader::load_from_str(&text).unwrap().remove(0)
+}
+
+fn resources(t: &Yaml) -> BTreeMap<String, Yaml> {
+    t["Resources"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.clone()))
+        .collect()
+}
+
+fn s(y: &Yaml) -> &str {
+    y.as_str().unwrap_or_else(|| panic!("expected a string, got {y:?}"))
+}
+
+fn functions(t: &Yaml) -> BTreeMap<String, Yaml> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| s(&r["Type"]) == "AWS::Serverless::Function")
+        .collect()
+}
+
+#[test]
+fn routes_in_the_template_are_the_routes_the_code_serves() {
+    let t = template();
+    let mut declared: BTreeSet<(String, String)> = BTreeSet::new();
+    for (name, function) in functions(&t) {
+        let binary = s(&function["Metadata"]["BuildProperties"]["Binary"]).to_owned();
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if s(&event["Type"]) == "HttpApi" {
+                let p = &event["Properties"];
+                assert_eq!(s(&p["ApiId"]), "Api", "{name}: every route is on the one HttpApi");
+                declared.insert((binary.clone(), format!("{} {}", s(&p["Method"]), s(&p["Path"]))));
+            }
+        }
+    }
+    let served: BTreeSet<(String, String)> = routes::all()
+        .map(|(r, f)| (f.name().to_owned(), r.to_owned()))
+        .collect();
+    assert_eq!(declared, served);
+}
+
+#[test]
+fn functions_are_built_and_run_as_lambda_expects() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(s(&globals["Runtime"]), "provided.al2023");
+    assert_eq!(s(&globals["Handler"]), "bootstrap");
+    assert_eq!(
+        globals["Architectures"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(s)
+            .collect::<Vec<_>>(),
+        ["arm64"]
+    );
+    assert_eq!(s(&globals["LoggingConfig"]["LogFormat"]), "JSON");
+    let timeout = globals["Timeout"].as_i64().unwrap();
+    assert!(
+        timeout > 5,
+        "the SDK's 5 s operation timeout must end before the Lambda's"
+    );
+    let functions = functions(&t);
+    let names: BTreeSet<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+    let binaries: BTreeSet<&str> = functions
+        .values()
+        .map(|f| s(&f["Metadata"]["BuildProperties"]["Binary"]))
+        .collect();
+    assert!(names.is_subset(&binaries), "every HTTP function is in the template");
+    for (name, function) in &functions {
+        assert_eq!(s(&function["Metadata"]["BuildMethod"]), "rust-cargolambda", "{name}");
+        assert_eq!(
+            s(&function["Properties"]["CodeUri"]),
+            ".",
+            "{name}: built from the workspace root"
+        );
+        let binary = s(&function["Metadata"]["BuildProperties"]["Binary"]);
+        let manifest = std::fs::read_to_string(format!(
+            "{}/../functions/{binary}/Cargo.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{name}: binary {binary} exists"
+        );
+    }
+}
+
+#[test]
+fn every_reference_names_a_resource_or_parameter() {
+    let t = template();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let mut known: BTreeSet<String> = resources(&t).keys().cloned().collect();
+    known.extend(t["Parameters"].as_hash().unwrap().keys().map(|k| s(k).to_owned()));
+    known.extend(["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::StackName"].map(String::from));
+    let mut referenced = BTreeSet::new();
+    for (i, _) in text.match_indices("!Ref ") {
+        let name: String = text[i + 5..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == ':')
+            .collect();
+        referenced.insert(name);
+    }
+    for (i, _) in text.match_indices("!GetAtt ") {
+        referenced.insert(text[i + 8..].split('.').next().unwrap().to_owned());
+    }
+    for (i, _) in text.match_indices("${") {
+        let name: String = text[i + 2..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == ':')
+            .collect();
+        if !name.is_empty() {
+            referenced.insert(name);
+        }
+    }
+    let unknown: Vec<_> = referenced.difference(&known).collect();
+    assert!(unknown.is_empty(), "references to nothing: {unknown:?}");
+}
+
+/// An index as (name, key schema, projection).
+type IndexShape = (String, Vec<(String, String)>, String);
+
+#[test]
+fn the_table_in_the_template_is_the_table_the_code_creates() {
+    let t = template();
+    let props = &resources(&t)["Table"]["Properties"];
+    assert_eq!(s(&props["BillingMode"]), "PAY_PER_REQUEST");
+    assert_eq!(
+        s(&props["TimeToLiveSpecification"]["AttributeName"]),
+        table::TTL_ATTRIBUTE
+    );
+    assert_eq!(s(&props["StreamSpecification"]["StreamViewType"]), "NEW_AND_OLD_IMAGES");
+    assert!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+        .as_bool()
+        .unwrap());
+
+    let attributes: BTreeSet<(String, String)> = props["AttributeDefinitions"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|a| (s(&a["AttributeName"]).to_owned(), s(&a["AttributeType"]).to_owned()))
+        .collect();
+    let expected: BTreeSet<(String, String)> = table::key_attributes()
+        .into_iter()
+        .map(|a| (a.to_owned(), "S".to_owned()))
+        .collect();
+    assert_eq!(attributes, expected);
+
+    let keys = |schema: &Yaml| -> Vec<(String, String)> {
+        schema
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|k| (s(&k["AttributeName"]).to_owned(), s(&k["KeyType"]).to_owned()))
+            .collect()
+    };
+    let pair = |pk: &str, sk: &str| vec![(pk.to_owned(), "HASH".to_owned()), (sk.to_owned(), "RANGE".to_owned())];
+    assert_eq!(keys(&props["KeySchema"]), pair(table::PK, table::SK));
+    let indexes: Vec<IndexShape> = props["GlobalSecondaryIndexes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                s(&i["IndexName"]).to_owned(),
+                keys(&i["KeySchema"]),
+                s(&i["Projection"]["ProjectionType"]).to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<IndexShape> = table::INDEXES
+        .iter()
+        .map(|i| (i.name.to_owned(), pair(i.pk, i.sk), "ALL".to_owned()))
+        .collect();
+    assert_eq!(indexes, expected);
+}
+
+#[test]
+fn policies_grant_the_table_only() {
+    let t = template();
+    for (name, function) in functions(&t) {
+        for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+            for statement in policy["Statement"].as_vec().unwrap() {
+                let actions: Vec<&str> = statement["Action"].as_vec().unwrap().iter().map(s).collect();
+                assert!(
+                    actions.iter().all(|a| a.starts_with("dynamodb:") && !a.contains('*')),
+                    "{name}: {actions:?}"
+                );
+                assert!(!actions.contains(&"dynamodb:Scan"), "{name}: no Scan on a request path");
+            }
+        }
+    }
+}
