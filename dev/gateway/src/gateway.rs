@@ -9,6 +9,7 @@ use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use lambda_http::Body;
 use shared::App;
+use tracing::Instrument;
 
 use crate::event::{self, Incoming};
 use crate::jwt::{authoriser_claims, Verifier};
@@ -91,8 +92,11 @@ impl Gateway {
                 Function::Tenants => tenants::handle(&self.app, lambda_request).await,
             }
         };
+        // The span Lambda's runtime opens per invocation, so local logs carry the request id too.
+        let span =
+            tracing::info_span!("Lambda runtime invoke", requestId = %request_id, function = matched.function.name());
         // A panicking function is a failed invocation: API Gateway answers 500.
-        match AssertUnwindSafe(invocation).catch_unwind().await {
+        match AssertUnwindSafe(invocation).catch_unwind().instrument(span).await {
             Ok(response) => into_bytes(response),
             Err(_) => gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         }

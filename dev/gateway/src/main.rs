@@ -153,9 +153,12 @@ async fn serve() -> Result<(), String> {
     println!();
     println!("Ctrl-C stops the gateway and DynamoDB Local.");
 
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
         () = server::serve(listener, gateway) => {}
         _ = tokio::signal::ctrl_c() => println!("\nstopping"),
+        _ = terminate.recv() => println!("stopping"),
     }
     if let Some(local) = local.as_mut() {
         local.stop();
