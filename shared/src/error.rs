@@ -42,6 +42,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// Well-formed but unusable: an idempotency key reused with another body.
+    #[error("{0}")]
+    Unprocessable(String),
+
     /// `If-Match` named a version that is not the current one.
     #[error("version {expected} is not current (current is {current})")]
     PreconditionFailed { expected: u64, current: u64 },

@@ -54,6 +54,9 @@ async fn create_answers_201_with_location_etag_and_the_full_profile() {
     let stored = api.get("/v1/tenants/acme").await;
     assert_eq!(stored.json(), tenant);
     assert_eq!(api.keys().await, ["TENANT#acme", "TENANTNAME#acme"]);
+    let counts = api.entity_counts().await;
+    assert_eq!(counts["facet"], 5, "one facet item per tag and per external id");
+    assert_eq!(counts["event"], 1, "the creation is in the history");
 }
 
 #[tokio::test]
@@ -81,7 +84,12 @@ async fn duplicate_names_are_refused_case_insensitively() {
     let reply = api.post("/v1/tenants", &json!({"name": "ACME corp"})).await;
     let problem = reply.problem(409);
     assert!(problem["detail"].as_str().unwrap().contains("already exists"));
-    assert_eq!(api.scan().await.len(), 2, "one tenant and its guard, nothing else");
+    let counts = api.entity_counts().await;
+    assert_eq!(
+        counts,
+        [("event".into(), 1), ("tenant".into(), 1), ("tenantName".into(), 1)].into(),
+        "nothing of the refused create"
+    );
 }
 
 #[tokio::test]

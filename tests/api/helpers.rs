@@ -221,15 +221,25 @@ impl TestApi {
         }
     }
 
-    /// The `PK`s of every item, sorted.
+    /// The `PK`s of every tenant and name guard, sorted.
     pub async fn keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self
             .scan()
             .await
             .iter()
+            .filter(|i| matches!(i["entityType"].as_s().unwrap().as_str(), "tenant" | "tenantName"))
             .map(|i| i["PK"].as_s().unwrap().clone())
             .collect();
         keys.sort();
         keys
+    }
+
+    /// How many items of each `entityType` the table holds.
+    pub async fn entity_counts(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for item in self.scan().await {
+            *counts.entry(item["entityType"].as_s().unwrap().clone()).or_default() += 1;
+        }
+        counts
     }
 }

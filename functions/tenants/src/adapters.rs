@@ -1,17 +1,20 @@
 //! One adapter per route: parse the request, call the service, shape the
 //! response. No rules live here.
 
-use http::StatusCode;
-use lambda_http::Request;
+use http::{header, StatusCode};
+use lambda_http::{Body, Request, Response};
+
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::claims::Caller;
-use shared::http::{conditional, path_param, response, HttpResult, Problem};
-use shared::service::{tenants, Expected};
+use shared::http::query::{boolean, integer_in, QueryReader};
+use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
+use shared::service::tenants::{self, Created, DeleteMode};
+use shared::service::Expected;
 use shared::{App, FieldError};
 
-use crate::list_params::ListParams;
+use crate::list_params::{ListParams, Start, DEFAULT_LIMIT, MAX_LIMIT};
 
 fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
     let raw = path_param(req, "id").unwrap_or_default();
@@ -29,19 +32,45 @@ fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
     Ok(conditional::if_match(req)?.map(|p| p.expected()))
 }
 
+/// Routes that take no query parameters refuse any.
+fn no_query(req: &Request) -> Result<(), Problem> {
+    QueryReader::new(req).finish()
+}
+
 fn location(id: &TenantId) -> String {
     format!("/v1/tenants/{id}")
 }
 
 pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    no_query(req)?;
     let body = body::json_object(req, &[JSON])?;
+    let idempotency = idempotency::from_request(req, caller, &body)?;
     let input = TenantInput::parse(&body, InputMode::Create).map_err(Problem::validation)?;
-    let tenant = tenants::create(&app.store, input, &change(caller)).await?;
-    Ok(response::created(&tenant, tenant.version, &location(&tenant.id)))
+    match tenants::create(&app.store, input, &change(caller), idempotency.as_ref()).await? {
+        Created::New(tenant) => Ok(response::created(&tenant, tenant.version, &location(&tenant.id))),
+        Created::Replayed { status, body } => Ok(replayed(status, body)),
+    }
+}
+
+/// The stored first answer of an idempotent create, with its headers.
+fn replayed(status: u16, body: String) -> Response<Body> {
+    let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotent-replayed", "true");
+    if let Some(id) = parsed["id"].as_str() {
+        builder = builder.header(header::LOCATION, format!("/v1/tenants/{id}"));
+    }
+    if let Some(version) = parsed["version"].as_u64() {
+        builder = builder.header(header::ETAG, response::etag(version));
+    }
+    builder.body(Body::Text(body)).expect("status and headers are valid")
 }
 
 pub async fn get(app: &App, req: &Request) -> HttpResult {
     let id = tenant_id(req)?;
+    no_query(req)?;
     let if_none_match = conditional::if_none_match(req)?;
     let tenant = tenants::get(&app.store, &id).await?;
     if if_none_match.is_some_and(|p| p.matches_weakly(tenant.version)) {
@@ -50,15 +79,74 @@ pub async fn get(app: &App, req: &Request) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
+pub async fn get_by_name(app: &App, req: &Request) -> HttpResult {
+    no_query(req)?;
+    let name = path_param(req, "name").unwrap_or_default();
+    let tenant = tenants::get_by_name(&app.store, &name).await?;
+    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+}
+
 pub async fn list(app: &App, req: &Request) -> HttpResult {
-    let params = ListParams::read(req, &app.cursors)?;
-    let page = tenants::list(&app.store, &params.query, params.position.as_ref()).await?;
+    let params = ListParams::read(req, &app.cursors, None)?;
+    list_page(app, params).await
+}
+
+pub async fn children(app: &App, req: &Request) -> HttpResult {
+    let id = tenant_id(req)?;
+    let params = ListParams::read(req, &app.cursors, Some(id.clone()))?;
+    tenants::get(&app.store, &id).await?;
+    list_page(app, params).await
+}
+
+async fn list_page(app: &App, params: ListParams) -> HttpResult {
+    let store = &app.store;
+    let page = match &params.start {
+        Start::Cursor(position) => tenants::list(store, &params.query, Some(position)).await?,
+        Start::Offset(offset) => tenants::list_from_offset(store, &params.query, *offset).await?,
+        Start::First => tenants::list(store, &params.query, None).await?,
+    };
+    let total = if params.include_total {
+        Some(tenants::count(store, &params.query).await?)
+    } else {
+        None
+    };
     let next_cursor = page.next.as_ref().map(|position| params.seal(&app.cursors, position));
-    Ok(response::list(&page.items, next_cursor, None))
+    Ok(response::list(&page.items, next_cursor, total))
+}
+
+pub async fn ancestors(app: &App, req: &Request) -> HttpResult {
+    let id = tenant_id(req)?;
+    no_query(req)?;
+    let ancestors = tenants::ancestors(&app.store, &id).await?;
+    Ok(response::list(&ancestors, None, None))
+}
+
+pub async fn history(app: &App, req: &Request) -> HttpResult {
+    let id = tenant_id(req)?;
+    let scope = format!("events|{id}");
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let before = match q.single("cursor") {
+        Some(raw) => match app.cursors.open::<u64>(&scope, &raw) {
+            Ok(version) => Some(version),
+            Err(e) => {
+                q.error(&e.field, e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    q.finish()?;
+    let (events, next) = tenants::history(&app.store, &id, limit, before).await?;
+    let next_cursor = next.map(|version| app.cursors.seal(&scope, &version));
+    Ok(response::list(&events, next_cursor, None))
 }
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
+    no_query(req)?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
     let input = TenantInput::parse(&body, InputMode::Replace).map_err(Problem::validation)?;
@@ -68,6 +156,7 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
+    no_query(req)?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
     let tenant = tenants::patch(&app.store, &id, &patch, expected.as_ref(), &change(caller)).await?;
@@ -77,12 +166,24 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 pub async fn delete(app: &App, req: &Request) -> HttpResult {
     let id = tenant_id(req)?;
     let expected = expected(req)?;
-    tenants::delete(&app.store, &id, expected.as_ref()).await?;
-    Ok(response::no_content())
+    let mut q = QueryReader::new(req);
+    let force = q.parsed("force", boolean);
+    let dry_run = q.parsed("dryRun", boolean);
+    q.finish()?;
+    let mode = DeleteMode {
+        force: force.unwrap_or(false),
+        dry_run: dry_run.unwrap_or(false),
+    };
+    let report = tenants::delete(&app.store, &id, expected.as_ref(), mode).await?;
+    if force.is_none() && dry_run.is_none() {
+        return Ok(response::no_content());
+    }
+    Ok(response::json(StatusCode::OK, &report))
 }
 
 pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
+    no_query(req)?;
     let expected = expected(req)?;
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_retire_reason(body.as_ref()).map_err(Problem::validation)?;
@@ -92,6 +193,7 @@ pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 
 pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
+    no_query(req)?;
     let expected = expected(req)?;
     body::optional_json_object(req, &[JSON])?;
     let tenant = tenants::restore(&app.store, &id, expected.as_ref(), &change(caller)).await?;

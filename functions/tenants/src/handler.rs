@@ -11,12 +11,16 @@ use crate::adapters;
 pub const ROUTES: &[&str] = &[
     "POST /v1/tenants",
     "GET /v1/tenants",
+    "GET /v1/tenants/by-name/{name}",
     "GET /v1/tenants/{id}",
     "PUT /v1/tenants/{id}",
     "PATCH /v1/tenants/{id}",
     "DELETE /v1/tenants/{id}",
     "POST /v1/tenants/{id}/retire",
     "POST /v1/tenants/{id}/restore",
+    "GET /v1/tenants/{id}/children",
+    "GET /v1/tenants/{id}/ancestors",
+    "GET /v1/tenants/{id}/events",
 ];
 
 /// Answers one request. Never fails: every error is a problem+json response.
@@ -33,7 +37,11 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
     match route {
         "POST /v1/tenants" => adapters::create(app, req, &caller).await,
         "GET /v1/tenants" => adapters::list(app, req).await,
+        "GET /v1/tenants/by-name/{name}" => adapters::get_by_name(app, req).await,
         "GET /v1/tenants/{id}" => adapters::get(app, req).await,
+        "GET /v1/tenants/{id}/children" => adapters::children(app, req).await,
+        "GET /v1/tenants/{id}/ancestors" => adapters::ancestors(app, req).await,
+        "GET /v1/tenants/{id}/events" => adapters::history(app, req).await,
         "PUT /v1/tenants/{id}" => adapters::replace(app, req, &caller).await,
         "PATCH /v1/tenants/{id}" => adapters::patch(app, req, &caller).await,
         "DELETE /v1/tenants/{id}" => adapters::delete(app, req).await,

@@ -1,40 +1,78 @@
-//! The query string of `GET /v1/tenants`, read strictly, and the cursor
-//! scope that binds a cursor to the query it came from.
+//! The query string of tenant lists (`GET /v1/tenants` and `/children`),
+//! read strictly, and the cursor scope that binds a cursor to its query.
 
 use lambda_http::Request;
+use shared::domain::query::{SortField, TenantQuery};
 use shared::domain::values::name_key;
-use shared::domain::Status;
+use shared::domain::{Environment, Status, Tag, TenantId, TenantType};
 use shared::http::cursor::CursorKey;
-use shared::http::query::{integer_in, QueryReader};
+use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
-use shared::store::{ListPosition, SortField, TenantListQuery};
+use shared::store::ListPosition;
 
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: u64 = 100;
+/// Deepest `offset` (or `page` × `limit`) served; cursors go further.
+pub const MAX_OFFSET: u64 = 10_000;
+
+/// Where a page starts.
+pub enum Start {
+    Cursor(ListPosition),
+    Offset(usize),
+    First,
+}
 
 pub struct ListParams {
-    pub query: TenantListQuery,
-    pub position: Option<ListPosition>,
+    pub query: TenantQuery,
+    pub start: Start,
+    pub include_total: bool,
     scope: String,
 }
 
 fn sort(raw: &str) -> Result<(SortField, bool), String> {
+    let rule = || "must be one of: name asc, name desc, createdAt asc, createdAt desc".to_owned();
     let mut words = raw.split([' ', ',', ':']).filter(|w| !w.is_empty());
     let field = match words.next() {
         Some("name") => SortField::Name,
         Some("createdAt") => SortField::CreatedAt,
-        _ => return Err("must be one of: name asc, name desc, createdAt asc, createdAt desc".into()),
+        _ => return Err(rule()),
     };
-    let descending = match (words.next(), words.next()) {
-        (None | Some("asc"), None) => false,
-        (Some("desc"), None) => true,
-        _ => return Err("must be one of: name asc, name desc, createdAt asc, createdAt desc".into()),
-    };
-    Ok((field, descending))
+    match (words.next(), words.next()) {
+        (None | Some("asc"), None) => Ok((field, false)),
+        (Some("desc"), None) => Ok((field, true)),
+        _ => Err(rule()),
+    }
 }
 
-fn status(raw: &str) -> Result<Status, String> {
-    Status::parse(raw).ok_or_else(|| "must be one of: active, inactive, retired".into())
+fn choice<T: Copy>(choices: &'static [(&'static str, T)]) -> impl Fn(&str) -> Result<T, String> {
+    move |raw| {
+        choices
+            .iter()
+            .find(|(name, _)| *name == raw)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| {
+                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+                format!("must be one of: {}", names.join(", "))
+            })
+    }
+}
+
+/// `type`: the tenant type, or Socotra's `test`/`production`/`retired`.
+enum TypeFilter {
+    Type(TenantType),
+    Environment(Environment),
+    Retired,
+}
+
+fn type_filter(raw: &str) -> Result<TypeFilter, String> {
+    match raw {
+        "test" => Ok(TypeFilter::Environment(Environment::Test)),
+        "production" => Ok(TypeFilter::Environment(Environment::Production)),
+        "retired" => Ok(TypeFilter::Retired),
+        other => choice(TenantType::CHOICES)(other)
+            .map(TypeFilter::Type)
+            .map_err(|_| "must be one of: Enterprise, ServiceProvider (or Socotra's test, production, retired)".into()),
+    }
 }
 
 fn prefix(raw: &str) -> Result<String, String> {
@@ -44,44 +82,137 @@ fn prefix(raw: &str) -> Result<String, String> {
     Ok(name_key(raw))
 }
 
+fn external_id(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once(':') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err("must be key:value, e.g. externalId=1:CRM-88".into()),
+    }
+}
+
+fn tenant_id(raw: &str) -> Result<TenantId, String> {
+    TenantId::parse(raw)
+}
+
 impl ListParams {
-    pub fn read(req: &Request, cursors: &CursorKey) -> Result<Self, Problem> {
+    /// Reads the list parameters; `parent` fixes `parentId` (the children route).
+    pub fn read(req: &Request, cursors: &CursorKey, parent: Option<TenantId>) -> Result<Self, Problem> {
         let mut q = QueryReader::new(req);
         let limit = q
             .parsed("limit", integer_in(1, MAX_LIMIT))
             .map_or(DEFAULT_LIMIT, |n| n as usize);
         let (sort, descending) = q.parsed("sort", sort).unwrap_or((SortField::Name, false));
         let name_prefix = q.parsed("name", prefix);
-        let status = q.parsed("status", status);
+        let mut status = q.parsed("status", |r| {
+            Status::parse(r).ok_or_else(|| "must be one of: active, inactive, retired".into())
+        });
+        let mut environment = q.parsed("environment", choice(Environment::CHOICES));
+        let mut tenant_type = None;
+        match q.parsed("type", type_filter) {
+            Some(TypeFilter::Type(t)) => tenant_type = Some(t),
+            Some(TypeFilter::Environment(e)) if environment.is_some_and(|x| x != e) => {
+                q.error("type", "contradicts environment")
+            }
+            Some(TypeFilter::Environment(e)) => environment = Some(e),
+            Some(TypeFilter::Retired) if status.is_some_and(|s| s != Status::Retired) => {
+                q.error("type", "contradicts status")
+            }
+            Some(TypeFilter::Retired) => status = Some(Status::Retired),
+            None => {}
+        }
+        let parent_id = match parent {
+            Some(parent) => Some(parent),
+            None => q.parsed("parentId", tenant_id),
+        };
+        let reseller_id = q.single("resellerId").filter(|r| !r.is_empty());
+        let external_id = q.parsed("externalId", external_id);
+        let mut tags = Vec::new();
+        for raw in q
+            .all("tags")
+            .into_iter()
+            .flat_map(|v| v.split(',').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        {
+            match Tag::parse(&raw) {
+                Ok(tag) if !tags.contains(&tag) => tags.push(tag),
+                Ok(_) => {}
+                Err(message) => q.error("tags", format!("'{raw}' {message}")),
+            }
+        }
+        let include_total = q.parsed("includeTotal", boolean).unwrap_or(false);
+        let page = q.parsed("page", integer_in(1, MAX_OFFSET));
+        let offset = q.parsed("offset", integer_in(0, MAX_OFFSET));
         let cursor = q.single("cursor");
-        let query = TenantListQuery {
+
+        let query = TenantQuery {
             sort,
             descending,
             name_prefix,
+            tags,
             status,
+            environment,
+            tenant_type,
+            parent_id,
+            reseller_id,
+            external_id,
             limit,
         };
-        // The page size may change between pages; the filters and order may not.
-        let scope = format!(
-            "tenants|sort={sort:?}|desc={descending}|name={}|status={}",
-            query.name_prefix.as_deref().unwrap_or(""),
-            query.status.map_or("", |s| s.as_str())
-        );
-        let position = match cursor {
-            Some(raw) => match cursors.open::<ListPosition>(&scope, &raw) {
-                Ok(position) => Some(position),
+        let scope = scope(&query);
+        let skip = match (page, offset) {
+            (Some(_), Some(_)) => {
+                q.error("page", "cannot be combined with offset");
+                None
+            }
+            (Some(page), None) => Some((page - 1) * limit as u64),
+            (None, offset) => offset,
+        };
+        if skip.is_some_and(|s| s > MAX_OFFSET) {
+            q.error(
+                "page",
+                format!("reaches past {MAX_OFFSET} items; follow nextCursor instead"),
+            );
+        }
+        let start = match (cursor, skip) {
+            (Some(_), Some(_)) => {
+                q.error("cursor", "cannot be combined with page or offset");
+                Start::First
+            }
+            (Some(raw), None) => match cursors.open::<ListPosition>(&scope, &raw) {
+                Ok(position) => Start::Cursor(position),
                 Err(e) => {
                     q.error(&e.field, e.message);
-                    None
+                    Start::First
                 }
             },
-            None => None,
+            (None, Some(skip)) => Start::Offset(skip as usize),
+            (None, None) => Start::First,
         };
         q.finish()?;
-        Ok(Self { query, position, scope })
+        Ok(Self {
+            query,
+            start,
+            include_total,
+            scope,
+        })
     }
 
     pub fn seal(&self, cursors: &CursorKey, position: &ListPosition) -> String {
         cursors.seal(&self.scope, position)
     }
+}
+
+/// Everything but the page size: a cursor is valid for the same filters and order.
+fn scope(q: &TenantQuery) -> String {
+    let tags: Vec<&str> = q.tags.iter().map(Tag::as_str).collect();
+    format!(
+        "tenants|sort={:?}|desc={}|name={}|tags={}|status={:?}|env={:?}|type={:?}|parent={}|reseller={}|ext={:?}",
+        q.sort,
+        q.descending,
+        q.name_prefix.as_deref().unwrap_or(""),
+        tags.join(","),
+        q.status,
+        q.environment,
+        q.tenant_type,
+        q.parent_id.as_ref().map_or("", |p| p.as_str()),
+        q.reseller_id.as_deref().unwrap_or(""),
+        q.external_id,
+    )
 }

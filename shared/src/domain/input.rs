@@ -115,6 +115,14 @@ pub fn token(value: &Value, max: usize, allowed: fn(char) -> bool, rule: &str) -
     Ok(s.to_owned())
 }
 
+/// A field that may be absent, explicitly `null`, or a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence<T> {
+    Absent,
+    Null,
+    Value(T),
+}
+
 /// Reads the fields of one JSON object, collecting errors and unknown keys.
 pub struct ObjectReader<'a> {
     object: &'a Map<String, Value>,
@@ -141,6 +149,16 @@ impl<'a> ObjectReader<'a> {
         match self.object.get(key) {
             None | Some(Value::Null) => None,
             Some(value) => self.keep(key, parse(value)),
+        }
+    }
+
+    /// A field where absent and `null` mean different things.
+    pub fn nullable<T>(&mut self, key: &'a str, parse: impl FnOnce(&Value) -> Parsed<T>) -> Presence<T> {
+        self.asked.push(key);
+        match self.object.get(key) {
+            None => Presence::Absent,
+            Some(Value::Null) => Presence::Null,
+            Some(value) => self.keep(key, parse(value)).map_or(Presence::Absent, Presence::Value),
         }
     }
 

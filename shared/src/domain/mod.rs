@@ -3,8 +3,10 @@
 //! Values here are valid by construction: parsers take JSON and return either
 //! the typed value or every [`FieldError`](crate::FieldError) they found.
 
+pub mod audit;
 pub mod input;
 pub mod merge_patch;
+pub mod query;
 pub mod tenant;
 pub mod time;
 pub mod values;

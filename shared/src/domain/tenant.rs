@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::input::{self, as_array, as_bool, as_object, nest, object, reject, text, token, ObjectReader, Parsed};
+use super::input::{
+    self, as_array, as_bool, as_object, nest, object, reject, text, token, ObjectReader, Parsed, Presence,
+};
 use super::values::{DomainName, EmailAddress, Tag, TenantId, TenantName};
 use super::Timestamp;
 use crate::{Error, FieldError};
@@ -135,6 +137,9 @@ pub struct Tenant {
     pub path: Vec<TenantId>,
     /// 0 for a top-level tenant.
     pub depth: u32,
+    /// Direct children (of any status).
+    #[serde(default)]
+    pub child_count: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,13 +186,26 @@ pub mod limits {
     pub const SHORT_TEXT: usize = 128;
     pub const ADDRESS_LINE: usize = 256;
     pub const RETIRE_REASON: usize = 512;
+    /// The deepest a tenant may sit: depth 0 to 9, ten levels in all.
+    pub const MAX_DEPTH: u32 = 9;
 }
 
-/// Whether input creates a tenant or replaces an existing one's fields.
+/// What the input is: a create body, a PUT body, or the document a merge
+/// patch produced (where a removed `parentId` means "move to the top").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputMode {
     Create,
     Replace,
+    Patched,
+}
+
+/// Where the input puts the tenant in the hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Leave it where it is (PUT without `parentId`).
+    Keep,
+    TopLevel,
+    Under(TenantId),
 }
 
 /// The writable fields of a tenant, validated.
@@ -203,6 +221,7 @@ pub struct TenantInput {
     pub environment: Option<Environment>,
     /// `active` or `inactive`; absent keeps the current value (create: `active`).
     pub status: Option<Status>,
+    pub placement: Placement,
     pub tags: Vec<Tag>,
     pub business_account: Option<String>,
     pub default_domain: Option<DomainName>,
@@ -223,6 +242,7 @@ const READ_ONLY: &[&str] = &[
     "parentName",
     "path",
     "depth",
+    "childCount",
     "createdAt",
     "createdBy",
     "updatedAt",
@@ -384,11 +404,16 @@ impl TenantInput {
     pub fn parse(body: &Map<String, Value>, mode: InputMode) -> Result<Self, Vec<FieldError>> {
         let mut r = ObjectReader::new(body, "");
         let tenant_id = match mode {
-            InputMode::Create => r.optional("tenantId", parse_with(TenantId::parse)),
-            InputMode::Replace => {
+            InputMode::Create => r.optional("tenantId", parse_with(TenantId::parse_new)),
+            InputMode::Replace | InputMode::Patched => {
                 r.read_only(&["tenantId"], "is set at create only");
                 None
             }
+        };
+        let placement = match (r.nullable("parentId", parse_with(TenantId::parse)), mode) {
+            (Presence::Value(parent), _) => Placement::Under(parent),
+            (Presence::Absent, InputMode::Replace) => Placement::Keep,
+            _ => Placement::TopLevel,
         };
         r.read_only(READ_ONLY, "is read-only");
         let name = r.required("name", parse_with(TenantName::parse));
@@ -435,6 +460,7 @@ impl TenantInput {
                 tenant_type,
                 environment,
                 status,
+                placement,
                 tags,
                 business_account,
                 default_domain,
@@ -460,11 +486,13 @@ pub struct Change {
 }
 
 impl Tenant {
-    /// A new top-level tenant from validated input.
+    /// A new top-level tenant from validated input (see [`Tenant::placed`]
+    /// for one with a parent).
     pub fn create(input: TenantInput, id: TenantId, change: &Change) -> Self {
         let tenant_type = input.tenant_type.unwrap_or(TenantType::Enterprise);
         Self {
             path: vec![id.clone()],
+            child_count: 0,
             id,
             name: input.name,
             description: input.description,
@@ -541,6 +569,26 @@ impl Tenant {
         })
     }
 
+    /// The tenant placed under `parent` (or at the top): parent fields, path
+    /// and depth follow. The caller checks cycles and the depth limit.
+    pub fn placed(&self, parent: Option<&Tenant>) -> Self {
+        let mut path = parent.map(|p| p.path.clone()).unwrap_or_default();
+        path.push(self.id.clone());
+        Self {
+            parent_id: parent.map(|p| p.id.clone()),
+            parent_name: parent.map(|p| p.name.to_string()),
+            depth: parent.map_or(0, |p| p.depth + 1),
+            path,
+            ..self.clone()
+        }
+    }
+
+    /// The id path as one string, `root/child/grandchild`: the subtree index
+    /// sorts by it, so a subtree is one prefix.
+    pub fn path_string(&self) -> String {
+        join_path_ids(&self.path)
+    }
+
     /// A retired tenant is frozen until it is restored.
     pub fn ensure_changeable(&self) -> Result<(), Error> {
         if self.status == Status::Retired {
@@ -557,7 +605,7 @@ impl Tenant {
     pub fn writable_document(&self) -> Value {
         let mut doc = serde_json::to_value(self).expect("a tenant serialises to JSON");
         if let Value::Object(members) = &mut doc {
-            members.retain(|k, _| !READ_ONLY.contains(&k.as_str()) && k != "parentId");
+            members.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
         }
         doc
     }
@@ -599,6 +647,11 @@ impl Tenant {
             ..self.clone()
         }
     }
+}
+
+/// Ids joined by `/`.
+pub fn join_path_ids(path: &[TenantId]) -> String {
+    path.iter().map(TenantId::as_str).collect::<Vec<_>>().join("/")
 }
 
 /// Parses the optional body of `POST /retire`: `{"reason": "..."}`.

@@ -45,6 +45,17 @@ string_value!(
 impl TenantId {
     pub const RULE: &'static str =
         "2 to 63 characters: lowercase letters, digits and '-', starting with a letter or digit";
+    /// Path segments that name routes under `/v1/tenants/`, so never ids.
+    pub const RESERVED: &'static [&'static str] = &["by-name", "mine"];
+
+    /// A client-chosen id: the rule, and not a reserved word.
+    pub fn parse_new(s: &str) -> Result<Self, String> {
+        let id = Self::parse(s)?;
+        if Self::RESERVED.contains(&s) {
+            return Err(format!("'{s}' is reserved; choose another id"));
+        }
+        Ok(id)
+    }
 
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut chars = s.chars();
@@ -197,6 +208,7 @@ mod tests {
         for bad in ["a", "-ab", "Acme", "acme_corp", "acme corp", "", &"a".repeat(64), "é1"] {
             assert!(TenantId::parse(bad).is_err(), "{bad}");
         }
+        assert!(TenantId::parse("mine").is_ok() && TenantId::parse_new("mine").is_err());
         assert!(TenantId::parse(TenantId::generate().as_str()).is_ok());
     }
 

@@ -5,6 +5,7 @@ pub mod body;
 pub mod claims;
 pub mod conditional;
 pub mod cursor;
+pub mod idempotency;
 pub mod problem;
 pub mod query;
 pub mod response;

@@ -141,6 +141,12 @@ impl From<Error> for Problem {
             Error::NotFound { .. } => Problem::not_found(err.to_string()),
             Error::Gone { .. } => Problem::new(StatusCode::GONE, "gone", "Gone", err.to_string()),
             Error::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
+            Error::Unprocessable(detail) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessable",
+                "Unprocessable request",
+                detail,
+            ),
             Error::PreconditionFailed { current, .. } => Problem {
                 current_etag: Some(super::response::etag(current)),
                 ..Problem::new(

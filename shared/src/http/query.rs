@@ -32,6 +32,17 @@ impl QueryReader {
         values.first().map(|v| (*v).to_owned())
     }
 
+    /// Every value of a repeatable parameter.
+    pub fn all(&mut self, name: &'static str) -> Vec<String> {
+        self.asked.push(name);
+        self.params
+            .all(name)
+            .unwrap_or_default()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// A parameter parsed by `parse`; its error message is recorded.
     pub fn parsed<T>(&mut self, name: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
         let raw = self.single(name)?;

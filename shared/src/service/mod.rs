@@ -1,5 +1,6 @@
 //! Use cases: what each route does, in domain terms, over the [`Store`](crate::store::Store).
 
+pub mod pending;
 pub mod tenants;
 
 /// The versions a write may find (from `If-Match`); `None` means "whatever

@@ -1,41 +1,239 @@
-//! Tenant use cases: create, read, list, replace, patch, retire, restore, delete.
+//! Tenant use cases: create, read, list, replace, patch, move, retire,
+//! restore, delete, and the hierarchy and history reads.
 //!
-//! Every update is read → change → write-if-version-unchanged. A write that
-//! loses a race is retried on the new state (a caller without `If-Match`
+//! Every change is read → change → one conditional transaction. A write
+//! that loses a race is redone on the new state (a caller without `If-Match`
 //! asked for "the current one"), or answers 412 when the caller named a
-//! version that is no longer current.
+//! version that is no longer current. Work a transaction cannot hold (a
+//! moved subtree's paths, a renamed parent's children, a deleted tenant's
+//! history) is recorded in the same transaction and done right after.
 
 use serde_json::{Map, Value};
 
-use super::Expected;
+use super::{pending, Expected};
+use crate::domain::audit::AuditEvent;
 use crate::domain::merge_patch;
-use crate::domain::tenant::{Change, InputMode};
-use crate::domain::{Tenant, TenantId, TenantInput};
+use crate::domain::query::TenantQuery;
+use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
+
+use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName};
 use crate::error::{Error, Result};
-use crate::store::tenants::WriteFailure;
-use crate::store::{ListPosition, Page, Store, TenantListQuery};
+use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
+use crate::store::work::{Pending, Work};
+use crate::store::{ListPosition, Page, Store};
 
 /// Attempts of a read-change-write before giving up with 409.
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: usize = 4;
 
-#[tracing::instrument(skip_all, fields(tenant_id))]
-pub async fn create(store: &Store, input: TenantInput, change: &Change) -> Result<Tenant> {
-    let id = input.tenant_id.clone().unwrap_or_else(TenantId::generate);
-    tracing::Span::current().record("tenant_id", id.as_str());
-    let tenant = Tenant::create(input, id, change);
-    store.create_tenant(&tenant).await?;
-    Ok(tenant)
+fn not_found(id: &TenantId) -> Error {
+    Error::NotFound {
+        kind: "tenant",
+        id: id.to_string(),
+    }
+}
+
+fn contended(id: &TenantId) -> Error {
+    Error::Conflict(format!("tenant '{id}' is being changed by other requests; retry"))
+}
+
+fn name_taken(name: &TenantName) -> Error {
+    Error::Conflict(format!("a tenant named '{name}' already exists"))
 }
 
 pub async fn get(store: &Store, id: &TenantId) -> Result<Tenant> {
-    store.get_tenant(id).await?.ok_or_else(|| Error::NotFound {
-        kind: "tenant",
-        id: id.to_string(),
-    })
+    store.get_tenant(id).await?.ok_or_else(|| not_found(id))
 }
 
-pub async fn list(store: &Store, query: &TenantListQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
+/// Lookup by name, case-insensitively: the name guard, then the tenant.
+pub async fn get_by_name(store: &Store, name: &str) -> Result<Tenant> {
+    let name = TenantName::parse(name).map_err(|m| Error::invalid("name", m))?;
+    let missing = || Error::NotFound {
+        kind: "tenant named",
+        id: name.to_string(),
+    };
+    let id = store.tenant_id_by_name(&name.key()).await?.ok_or_else(missing)?;
+    store.get_tenant(&id).await?.ok_or_else(missing)
+}
+
+pub async fn list(store: &Store, query: &TenantQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
     store.list_tenants(query, from).await
+}
+
+/// The page that starts `offset` matches in (`page`/`offset` paging, kept
+/// for compatibility): the pages before it are read and dropped.
+pub async fn list_from_offset(store: &Store, query: &TenantQuery, offset: usize) -> Result<Page<Tenant>> {
+    let mut skipped = 0;
+    let mut from: Option<ListPosition> = None;
+    while skipped < offset {
+        let step = TenantQuery {
+            limit: (offset - skipped).min(100),
+            ..query.clone()
+        };
+        let page = store.list_tenants(&step, from.as_ref()).await?;
+        skipped += page.items.len();
+        match page.next {
+            Some(next) => from = Some(next),
+            None => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                })
+            }
+        }
+    }
+    store.list_tenants(query, from.as_ref()).await
+}
+
+pub async fn count(store: &Store, query: &TenantQuery) -> Result<u64> {
+    store.count_tenants(query).await
+}
+
+/// The ancestors of a tenant, root first (one `GetItem`, one `BatchGetItem`).
+pub async fn ancestors(store: &Store, id: &TenantId) -> Result<Vec<Tenant>> {
+    let tenant = get(store, id).await?;
+    let ids = &tenant.path[..tenant.path.len().saturating_sub(1)];
+    let mut found = store.get_tenants(ids).await?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// A page of a tenant's audit history, newest first.
+pub async fn history(
+    store: &Store,
+    id: &TenantId,
+    limit: usize,
+    before: Option<u64>,
+) -> Result<(Vec<AuditEvent>, Option<u64>)> {
+    let tenant = get(store, id).await?;
+    store.list_events(&tenant, limit, before).await
+}
+
+/// How a create with an idempotency key is remembered.
+pub struct Idempotency {
+    pub key: crate::store::keys::Key,
+    /// SHA-256 of the request body.
+    pub fingerprint: String,
+}
+
+/// What a create did: created the tenant, or replayed an earlier answer.
+pub enum Created {
+    New(Box<Tenant>),
+    Replayed { status: u16, body: String },
+}
+
+/// How long an idempotency key is remembered.
+const IDEMPOTENCY_HOURS: i64 = 24;
+
+pub async fn create(
+    store: &Store,
+    input: TenantInput,
+    change: &Change,
+    idempotency: Option<&Idempotency>,
+) -> Result<Created> {
+    if let Some(replay) = replay(store, idempotency, change).await? {
+        return Ok(replay);
+    }
+    let id = input.tenant_id.clone().unwrap_or_else(TenantId::generate);
+    let base = Tenant::create(input.clone(), id.clone(), change);
+    for _ in 0..ATTEMPTS {
+        let parent = match &input.placement {
+            Placement::Under(parent_id) => Some(receiving_parent(store, parent_id).await?),
+            Placement::Keep | Placement::TopLevel => None,
+        };
+        if let Some(parent) = &parent {
+            check_depth(parent.depth + 1)?;
+        }
+        let tenant = base.placed(parent.as_ref());
+        let ancestors = ancestors_of(store, parent.as_ref()).await?;
+        let event = AuditEvent::of(None, &tenant);
+        let body = serde_json::to_string(&tenant).map_err(Error::internal)?;
+        let record = idempotency.map(|i| {
+            let expires = change.at.plus(time::Duration::hours(IDEMPOTENCY_HOURS));
+            (
+                crate::store::records::idempotency_item(&i.key, &i.fingerprint, 201, &body, expires),
+                change.at,
+            )
+        });
+        let write = TenantWrite {
+            after: Some(&tenant),
+            event: Some(&event),
+            parents: parent.iter().map(ParentDelta::Gains).collect(),
+            unchanged_paths: ancestors.iter().collect(),
+            idempotency: record,
+            ..Default::default()
+        };
+        match store.commit(&write).await {
+            Ok(()) => return Ok(Created::New(Box::new(tenant))),
+            Err(WriteFailure::AlreadyExists) => {
+                return Err(Error::Conflict(format!("a tenant with id '{id}' already exists")))
+            }
+            Err(WriteFailure::NameTaken) => return Err(name_taken(&tenant.name)),
+            Err(failure @ (WriteFailure::IdempotencyKeyUsed | WriteFailure::Contended)) => {
+                if let Some(replay) = replay(store, idempotency, change).await? {
+                    return Ok(replay);
+                }
+                if matches!(failure, WriteFailure::IdempotencyKeyUsed) {
+                    return Err(Error::Conflict(
+                        "the idempotency key is in use by another request; retry".into(),
+                    ));
+                }
+            }
+            Err(WriteFailure::HierarchyChanged | WriteFailure::VersionChanged) => {}
+            Err(WriteFailure::Other(e)) => return Err(e),
+        }
+    }
+    Err(contended(&id))
+}
+
+/// The stored answer for this key, if any: replayed when the body is the
+/// same, refused (422) when it is not.
+async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Change) -> Result<Option<Created>> {
+    let Some(idempotency) = idempotency else {
+        return Ok(None);
+    };
+    match store.stored_answer(&idempotency.key, change.at).await? {
+        None => Ok(None),
+        Some(answer) if answer.fingerprint == idempotency.fingerprint => Ok(Some(Created::Replayed {
+            status: answer.status,
+            body: answer.body,
+        })),
+        Some(_) => Err(Error::Unprocessable(
+            "this Idempotency-Key was used with a different request body; use a new key for a new request".into(),
+        )),
+    }
+}
+
+/// A parent that can take a child: it exists and is not retired.
+async fn receiving_parent(store: &Store, parent_id: &TenantId) -> Result<Tenant> {
+    let parent = store
+        .get_tenant(parent_id)
+        .await?
+        .ok_or_else(|| Error::invalid("parentId", format!("refers to no tenant: '{parent_id}'")))?;
+    if parent.status == Status::Retired {
+        return Err(Error::Conflict(format!(
+            "parent '{parent_id}' is retired; restore it first"
+        )));
+    }
+    Ok(parent)
+}
+
+fn check_depth(depth: u32) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(Error::Conflict(format!(
+            "the hierarchy is at most {} levels deep; this would put a tenant at depth {depth}",
+            MAX_DEPTH + 1
+        )));
+    }
+    Ok(())
+}
+
+/// The ancestors of a (new) parent, whose paths the write checks unchanged.
+async fn ancestors_of(store: &Store, parent: Option<&Tenant>) -> Result<Vec<Tenant>> {
+    let Some(parent) = parent else { return Ok(Vec::new()) };
+    let ids = &parent.path[..parent.path.len().saturating_sub(1)];
+    let mut found = store.get_tenants_consistent(ids).await?;
+    ids.iter()
+        .map(|id| found.remove(id).ok_or_else(|| contended(&parent.id)))
+        .collect()
 }
 
 pub async fn replace(
@@ -45,7 +243,11 @@ pub async fn replace(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, id, expected, |current| current.replaced(input.clone(), change)).await
+    update(store, id, expected, |current| {
+        let next = current.replaced(input.clone(), change)?;
+        Ok((next, input.placement.clone()))
+    })
+    .await
 }
 
 /// Applies a JSON Merge Patch to the tenant's writable fields, then
@@ -65,8 +267,9 @@ pub async fn patch(
         let Value::Object(fields) = document else {
             unreachable!("an object patched by an object stays an object")
         };
-        let input = TenantInput::parse(&fields, InputMode::Replace).map_err(Error::Invalid)?;
-        current.replaced(input, change)
+        let input = TenantInput::parse(&fields, InputMode::Patched).map_err(Error::Invalid)?;
+        let next = current.replaced(input.clone(), change)?;
+        Ok((next, input.placement))
     })
     .await
 }
@@ -78,51 +281,253 @@ pub async fn retire(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, id, expected, |current| current.retired(reason.clone(), change)).await
+    update(store, id, expected, |current| {
+        Ok((current.retired(reason.clone(), change)?, Placement::Keep))
+    })
+    .await
 }
 
 pub async fn restore(store: &Store, id: &TenantId, expected: Option<&Expected>, change: &Change) -> Result<Tenant> {
-    update(store, id, expected, |current| current.restored(change)).await
+    update(store, id, expected, |current| {
+        Ok((current.restored(change)?, Placement::Keep))
+    })
+    .await
 }
 
-pub async fn delete(store: &Store, id: &TenantId, expected: Option<&Expected>) -> Result<()> {
-    for _ in 0..ATTEMPTS {
-        let current = get(store, id).await?;
-        check(expected, &current)?;
-        match store.delete_tenant_if_version(&current, current.version).await {
-            Ok(()) => return Ok(()),
-            Err(WriteFailure::VersionChanged | WriteFailure::NameTaken) => continue,
-            Err(WriteFailure::Other(e)) => return Err(e),
+/// Where a change puts the tenant: nowhere new, or under this parent (or the top).
+enum Move {
+    Stay,
+    To(Option<Box<Tenant>>),
+}
+
+async fn resolve_move(store: &Store, current: &Tenant, placement: &Placement) -> Result<Move> {
+    match placement {
+        Placement::Keep => Ok(Move::Stay),
+        Placement::TopLevel if current.parent_id.is_none() => Ok(Move::Stay),
+        Placement::TopLevel => Ok(Move::To(None)),
+        Placement::Under(parent_id) if current.parent_id.as_ref() == Some(parent_id) => Ok(Move::Stay),
+        Placement::Under(parent_id) => {
+            if parent_id == &current.id
+                || store
+                    .get_tenant(parent_id)
+                    .await?
+                    .is_some_and(|p| p.path.contains(&current.id))
+            {
+                return Err(Error::Conflict(format!(
+                    "cannot move tenant '{}' under itself or one of its descendants ('{parent_id}')",
+                    current.id
+                )));
+            }
+            Ok(Move::To(Some(Box::new(receiving_parent(store, parent_id).await?))))
         }
     }
-    Err(contended(id))
 }
 
-/// Read → change → conditional write, retried on a lost race.
+/// Read → change → conditional write, retried on a lost race; moves and
+/// renames also record (and then do) the work on descendants.
 async fn update(
     store: &Store,
     id: &TenantId,
     expected: Option<&Expected>,
-    change: impl Fn(&Tenant) -> Result<Tenant>,
+    edit: impl Fn(&Tenant) -> Result<(Tenant, Placement)>,
 ) -> Result<Tenant> {
+    let mut completed_pending = false;
     for _ in 0..ATTEMPTS {
         let current = get(store, id).await?;
         check(expected, &current)?;
-        let next = change(&current)?;
+        let (mut next, placement) = edit(&current)?;
+        let destination = resolve_move(store, &current, &placement).await?;
+        if matches!(destination, Move::To(_)) && !completed_pending {
+            // Paths must be whole before a move is judged: finish what an
+            // interrupted request left, then read again.
+            completed_pending = true;
+            if pending::complete_all(store).await? > 0 {
+                continue;
+            }
+        }
+        let mut parents = Vec::new();
+        let mut ancestors = Vec::new();
+        let mut work = Vec::new();
+        if let Move::To(parent) = &destination {
+            let parent = parent.as_deref();
+            let height = subtree_height(store, &current).await?;
+            check_depth(parent.map_or(0, |p| p.depth + 1) + height)?;
+            next = next.placed(parent);
+            ancestors = ancestors_of(store, parent).await?;
+            if current.child_count > 0 {
+                let old_root = current.path.first().unwrap_or(&current.id).clone();
+                work.push(Pending::new(Work::MoveSubtree {
+                    tenant_id: current.id.clone(),
+                    old_root,
+                    old_path: current.path_string(),
+                }));
+            }
+        }
+        if current.child_count > 0 && current.name != next.name {
+            work.push(Pending::new(Work::RenameChildren {
+                tenant_id: current.id.clone(),
+            }));
+        }
         if same_fields(&current, &next) {
             return Ok(current);
         }
-        match store
-            .replace_tenant_if_version(&next, current.version, &current.name.key())
-            .await
-        {
-            Ok(()) => return Ok(next),
-            Err(WriteFailure::VersionChanged) => continue,
-            Err(WriteFailure::NameTaken) => return Err(WriteFailure::name_taken(&next)),
+        if let Move::To(parent) = &destination {
+            parents.extend(current.parent_id.iter().map(ParentDelta::Loses));
+            parents.extend(parent.as_deref().map(ParentDelta::Gains));
+        }
+        let event = AuditEvent::of(Some(&current), &next);
+        let write = TenantWrite {
+            before: Some(&current),
+            after: Some(&next),
+            event: Some(&event),
+            parents,
+            unchanged_paths: ancestors.iter().collect(),
+            pending: work.iter().map(Pending::item).collect::<Result<_>>()?,
+            ..Default::default()
+        };
+        match store.commit(&write).await {
+            Ok(()) => {
+                for unit in &work {
+                    pending::run(store, unit).await?;
+                }
+                return Ok(next);
+            }
+            Err(WriteFailure::NameTaken) => return Err(name_taken(&next.name)),
+            Err(
+                WriteFailure::VersionChanged
+                | WriteFailure::HierarchyChanged
+                | WriteFailure::Contended
+                | WriteFailure::AlreadyExists
+                | WriteFailure::IdempotencyKeyUsed,
+            ) => continue,
             Err(WriteFailure::Other(e)) => return Err(e),
         }
     }
     Err(contended(id))
+}
+
+/// How many levels hang below the tenant (0 for a leaf).
+async fn subtree_height(store: &Store, tenant: &Tenant) -> Result<u32> {
+    if tenant.child_count == 0 {
+        return Ok(0);
+    }
+    let deepest = store
+        .descendants(tenant)
+        .await?
+        .iter()
+        .map(|d| d.depth)
+        .max()
+        .unwrap_or(tenant.depth);
+    Ok(deepest.saturating_sub(tenant.depth))
+}
+
+/// What a delete removed, or (dry run) would remove.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteReport {
+    /// The tenant first, then its descendants in path order.
+    pub deleted_tenant_ids: Vec<TenantId>,
+    pub dry_run: bool,
+}
+
+/// How far a delete may go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteMode {
+    /// Delete the whole subtree.
+    pub force: bool,
+    /// Report, delete nothing.
+    pub dry_run: bool,
+}
+
+/// Deletes a tenant (with `force`, its whole subtree, deepest first so no
+/// tenant is ever left without its parent).
+pub async fn delete(
+    store: &Store,
+    id: &TenantId,
+    expected: Option<&Expected>,
+    mode: DeleteMode,
+) -> Result<DeleteReport> {
+    let mut current = get(store, id).await?;
+    check(expected, &current)?;
+    if current.child_count > 0 && pending::complete_all(store).await? > 0 {
+        current = get(store, id).await?;
+        check(expected, &current)?;
+    }
+    let mut descendants = if current.child_count > 0 {
+        store.descendants(&current).await?
+    } else {
+        Vec::new()
+    };
+    descendants.sort_by_key(Tenant::path_string);
+    if current.child_count > 0 && !mode.force {
+        return Err(Error::Conflict(format!(
+            "tenant '{id}' has {} child tenant(s) and {} descendant(s) in all; delete them first, or use force=true (dryRun=true shows what would go)",
+            current.child_count,
+            descendants.len()
+        )));
+    }
+    let report = |deleted: &std::collections::BTreeMap<String, TenantId>| DeleteReport {
+        deleted_tenant_ids: std::iter::once(id.clone()).chain(deleted.values().cloned()).collect(),
+        dry_run: mode.dry_run,
+    };
+    // Descendants by path, so the report reads top-down.
+    let mut deleted: std::collections::BTreeMap<String, TenantId> = Default::default();
+    if mode.dry_run {
+        deleted.extend(descendants.iter().map(|d| (d.path_string(), d.id.clone())));
+        return Ok(report(&deleted));
+    }
+    for _ in 0..ATTEMPTS {
+        descendants.sort_by_key(|d| std::cmp::Reverse(d.depth));
+        for descendant in &descendants {
+            delete_one(store, descendant, None).await?;
+            deleted.insert(descendant.path_string(), descendant.id.clone());
+        }
+        match delete_one(store, &current, expected).await {
+            Ok(()) => return Ok(report(&deleted)),
+            Err(Error::Conflict(_)) if mode.force => {
+                current = get(store, id).await?;
+                check(expected, &current)?;
+                descendants = store.descendants(&current).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(contended(id))
+}
+
+/// Deletes one tenant that has no children, with its name, facets and history.
+async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<()> {
+    let mut current = tenant.clone();
+    for _ in 0..ATTEMPTS {
+        if current.child_count > 0 {
+            return Err(Error::Conflict(format!(
+                "tenant '{}' has children; delete them first",
+                current.id
+            )));
+        }
+        let history = Pending::new(Work::DeleteHistory {
+            tenant_id: current.id.clone(),
+            incarnation: current.created_at,
+        });
+        let write = TenantWrite {
+            before: Some(&current),
+            parents: current.parent_id.iter().map(ParentDelta::Loses).collect(),
+            pending: vec![history.item()?],
+            ..Default::default()
+        };
+        match store.commit(&write).await {
+            Ok(()) => return pending::run(store, &history).await,
+            Err(WriteFailure::Other(e)) => return Err(e),
+            Err(_) => match store.get_tenant(&current.id).await? {
+                None => return Ok(()),
+                Some(fresh) => {
+                    check(expected, &fresh)?;
+                    current = fresh;
+                }
+            },
+        }
+    }
+    Err(contended(&tenant.id))
 }
 
 fn check(expected: Option<&Expected>, current: &Tenant) -> Result<()> {
@@ -147,8 +552,4 @@ fn same_fields(current: &Tenant, next: &Tenant) -> bool {
         ..next.clone()
     };
     unstamped == *current
-}
-
-fn contended(id: &TenantId) -> Error {
-    Error::Conflict(format!("tenant '{id}' is being changed by other requests; retry"))
 }

@@ -1,6 +1,8 @@
 //! The one owner of key formats. Nothing else formats `PK`, `SK` or `GSI*`.
 
-use crate::domain::{Status, TenantId, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Status, Tag, TenantId, Timestamp};
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +13,14 @@ pub struct Key {
 
 pub const TENANT_SK: &str = "TENANT";
 pub const TENANT_NAME_SK: &str = "TENANTNAME";
+pub const PENDING_SK: &str = "PENDING";
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// The GSI1 partition that lists unfinished background work.
+pub const PENDING_LIST: &str = "PENDING";
+/// Prefix of every facet item's SK, under the tenant's PK.
+pub const FACET_SK_PREFIX: &str = "FACET#";
+/// Prefix of every audit event's SK, under the tenant's PK.
+pub const EVENT_SK_PREFIX: &str = "EVENT#";
 
 pub fn tenant(id: &TenantId) -> Key {
     Key {
@@ -27,8 +37,52 @@ pub fn tenant_name(name_key: &str) -> Key {
     }
 }
 
+/// An audit event: under the tenant, scoped to the tenant's incarnation (its
+/// `createdAt`: an id deleted and created again starts a new history) and
+/// ordered by the version it produced.
+pub fn event(id: &TenantId, incarnation: Timestamp, version: u64) -> Key {
+    Key {
+        pk: tenant(id).pk,
+        sk: format!("{}{version:020}", events_of(incarnation)),
+    }
+}
+
+/// The SK prefix of one incarnation's events.
+pub fn events_of(incarnation: Timestamp) -> String {
+    format!("{EVENT_SK_PREFIX}{incarnation}#")
+}
+
+/// One of a tenant's facet items (tag or external id), by slot.
+pub fn facet(id: &TenantId, kind: FacetKind, slot: usize) -> Key {
+    Key {
+        pk: tenant(id).pk,
+        sk: format!("{FACET_SK_PREFIX}{}#{slot:02}", kind.as_str()),
+    }
+}
+
+/// A unit of unfinished background work.
+pub fn pending(id: &str) -> Key {
+    Key {
+        pk: format!("PENDING#{id}"),
+        sk: PENDING_SK.to_owned(),
+    }
+}
+
+/// An idempotency record: per caller and key, hashed so any characters fit.
+pub fn idempotency(subject: &str, key: &str) -> Key {
+    let mut hash = Sha256::new();
+    hash.update(subject.as_bytes());
+    hash.update([0]);
+    hash.update(key.as_bytes());
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Key {
+        pk: format!("IDEMPOTENCY#{hex}"),
+        sk: IDEMPOTENCY_SK.to_owned(),
+    }
+}
+
 /// Live tenants (active and inactive) and retired ones are listed from
-/// separate partitions, so the default list never reads retired items.
+/// separate partitions, so the default lists never read retired items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListBucket {
     Live,
@@ -51,10 +105,52 @@ impl ListBucket {
     }
 }
 
-/// A list partition: bucket and shard. Shards spread one big platform's
-/// list writes and reads over several partitions.
+/// A main list partition: bucket and shard. Shards spread one big
+/// platform's list writes and reads over several partitions.
 pub fn tenant_list(bucket: ListBucket, shard: u16) -> String {
     format!("TENANTS#{}#{shard}", bucket.as_str())
+}
+
+/// The children of a tenant (GSI3).
+pub fn children(parent: &TenantId, bucket: ListBucket) -> String {
+    format!("CHILDREN#{parent}#{}", bucket.as_str())
+}
+
+/// The tenants of a reseller (GSI4).
+pub fn reseller(reseller_id: &str, bucket: ListBucket) -> String {
+    format!("RESELLER#{reseller_id}#{}", bucket.as_str())
+}
+
+/// A whole tree, sorted by id path (GSI5): a subtree is one key prefix.
+pub fn tree(root: &TenantId) -> String {
+    format!("TREE#{root}")
+}
+
+/// What a facet item indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacetKind {
+    Tag,
+    ExternalId,
+}
+
+impl FacetKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Tag => "TAG",
+            Self::ExternalId => "EXT",
+        }
+    }
+}
+
+/// The facet partition of a tag (GSI6).
+pub fn tag_facet(tag: &Tag, bucket: ListBucket) -> String {
+    format!("FACET#TAG#{tag}#{}", bucket.as_str())
+}
+
+/// The facet partition of an external id `key:value` (GSI6). Keys cannot
+/// contain `=`, so the pair is unambiguous.
+pub fn external_id_facet(key: &str, value: &str, bucket: ListBucket) -> String {
+    format!("FACET#EXT#{key}={value}#{}", bucket.as_str())
 }
 
 /// The shard of a tenant: a stable hash (FNV-1a) of its id. Raising the
@@ -72,7 +168,7 @@ pub fn created_sort(created_at: Timestamp, id: &TenantId) -> String {
     format!("{created_at}#{id}")
 }
 
-/// The tenant id inside a tenant's `PK`.
+/// The tenant id inside a tenant-owned item's `PK`.
 pub fn tenant_id_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("TENANT#")
 }
@@ -94,7 +190,18 @@ mod tests {
         );
         assert_eq!(tenant_name("acme corp").pk, "TENANTNAME#acme corp");
         assert_eq!(tenant_list(ListBucket::Retired, 3), "TENANTS#retired#3");
+        let at = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            event(&id, at, 7).sk,
+            "EVENT#2026-01-01T00:00:00.000Z#00000000000000000007"
+        );
+        assert_eq!(facet(&id, FacetKind::Tag, 3).sk, "FACET#TAG#03");
+        assert_eq!(
+            external_id_facet("crm", "a=b", ListBucket::Live),
+            "FACET#EXT#crm=a=b#live"
+        );
         assert_eq!(shard_of(&id, 1), 0);
+        assert_ne!(idempotency("a", "bc"), idempotency("ab", "c"));
     }
 
     proptest! {
@@ -111,6 +218,14 @@ mod tests {
             let s = shard_of(&id, shards);
             prop_assert!(s < shards);
             prop_assert_eq!(s, shard_of(&id, shards));
+        }
+
+        /// Event keys sort in version order, as strings.
+        #[test]
+        fn event_keys_sort_by_version(a in 0u64..u64::MAX, b in 0u64..u64::MAX) {
+            let id = TenantId::parse("ab").unwrap();
+            let at = Timestamp::now();
+            prop_assert_eq!(event(&id, at, a).sk.cmp(&event(&id, at, b).sk), a.cmp(&b));
         }
     }
 }

@@ -1,41 +1,37 @@
-//! Paged tenant lists over sharded list partitions.
+//! Paged tenant lists. A query is planned onto one index (which filter the
+//! index answers depends on the query); every other filter is checked on the
+//! tenants read ([`TenantQuery::matches`]).
 //!
-//! A list is one `Query` per shard, run in parallel and merged in order.
-//! With one shard (the default) a page is exactly one `Query`. The position
-//! of every shard travels in the cursor, so a page costs the same whatever
-//! the table's size, and paging never skips or repeats an item.
+//! | query | index | partition(s) |
+//! |---|---|---|
+//! | sort by name, `externalId` | GSI6 facets | `FACET#EXT#k=v#<bucket>` |
+//! | sort by name, `parentId` | GSI3 children | `CHILDREN#<parent>#<bucket>` |
+//! | sort by name, `resellerId` | GSI4 resellers | `RESELLER#<id>#<bucket>` |
+//! | sort by name, `tags` | GSI6 facets | `FACET#TAG#<first tag>#<bucket>` |
+//! | sort by name, otherwise | GSI1 | `TENANTS#<bucket>#<shard>`, every shard |
+//! | sort by `createdAt` | GSI2 | `TENANTS#<bucket>#<shard>`, every shard |
+//!
+//! On every name-sorted index the sort key is the name key, so a `name`
+//! prefix is part of the key condition. A page reads at most
+//! [`MAX_CALLS_PER_PARTITION`] × (`limit` + 1) items per partition; when
+//! filters drop more than that, the page comes back short with a cursor.
+//! Partitions are read in parallel and merged in order; the cursor carries
+//! each partition's position, so a page costs the same on any table size
+//! and paging never skips or repeats a tenant.
 
 use std::cmp::Ordering;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, ListBucket};
-use super::records::{s, string_attr, tenant_from_item, Item};
+use super::records::{s, string_attr, tenant_from_item, Item, TENANT_ID};
 use super::sdk::classify;
-use super::table::{Index, BY_CREATED, BY_NAME, PK, SK};
+use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK};
 use super::Store;
-use crate::domain::{Status, Tenant, TenantId};
+use crate::domain::query::{SortField, TenantQuery};
+use crate::domain::{Tenant, TenantId};
 use crate::error::{Error, Result};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SortField {
-    Name,
-    CreatedAt,
-}
-
-/// What a tenant list asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantListQuery {
-    pub sort: SortField,
-    pub descending: bool,
-    /// Already in name-key form (lowercase).
-    pub name_prefix: Option<String>,
-    /// `None`: active and inactive tenants.
-    pub status: Option<Status>,
-    pub limit: usize,
-}
 
 /// One page of items and where the next one starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,101 +40,192 @@ pub struct Page<T> {
     pub next: Option<ListPosition>,
 }
 
-/// Where each shard of a list stands.
+/// Where each partition of a list stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListPosition {
-    pub shards: Vec<ShardPosition>,
+    pub parts: Vec<PartPosition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ShardPosition {
+pub enum PartPosition {
     Start,
-    /// After the item with this index sort key and tenant id.
-    After(String, String),
+    /// After the item with this index sort key, tenant id and table sort key.
+    After(String, String, String),
     Done,
 }
 
-/// Most `Query` calls one shard makes for one page when a filter drops
-/// items; past it the page is returned short, with a cursor to go on.
-const MAX_CALLS_PER_SHARD: usize = 4;
+/// Most `Query` calls one partition makes for one page.
+pub const MAX_CALLS_PER_PARTITION: usize = 4;
+/// Most `Query` calls a total may take (about 1 MB of items each).
+const MAX_CALLS_FOR_TOTAL: usize = 200;
 
-/// An item as the merge sees it: its place in the order, and the tenant.
+/// Where a query's tenants are read from.
+struct Plan {
+    index: Index,
+    partitions: Vec<String>,
+    /// Facet items point at tenants; the tenants are fetched by id.
+    facet: bool,
+    key_prefix: Option<String>,
+}
+
+fn plan(query: &TenantQuery, shards: u16) -> Plan {
+    let bucket = if query.wants_retired() {
+        ListBucket::Retired
+    } else {
+        ListBucket::Live
+    };
+    let main = |index| Plan {
+        index,
+        partitions: (0..shards.max(1))
+            .map(|shard| keys::tenant_list(bucket, shard))
+            .collect(),
+        facet: false,
+        key_prefix: None,
+    };
+    let one = |index, partition, facet| Plan {
+        index,
+        partitions: vec![partition],
+        facet,
+        key_prefix: None,
+    };
+    let mut plan = match query.sort {
+        SortField::CreatedAt => return main(BY_CREATED),
+        SortField::Name => match (
+            &query.external_id,
+            &query.parent_id,
+            &query.reseller_id,
+            query.tags.first(),
+        ) {
+            (Some((k, v)), _, _, _) => one(FACETS, keys::external_id_facet(k, v, bucket), true),
+            (_, Some(parent), _, _) => one(CHILDREN, keys::children(parent, bucket), false),
+            (_, _, Some(reseller), _) => one(BY_RESELLER, keys::reseller(reseller, bucket), false),
+            (_, _, _, Some(tag)) => one(FACETS, keys::tag_facet(tag, bucket), true),
+            _ => main(BY_NAME),
+        },
+    };
+    plan.key_prefix = query.name_prefix.clone();
+    plan
+}
+
+/// An item's place in an index: (sort key, tenant id, table sort key).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Pos(String, String, String);
+
+fn position_of(item: &Item, index: Index) -> Result<Pos> {
+    let sort = string_attr(item, index.sk);
+    let id = string_attr(item, PK).and_then(keys::tenant_id_of);
+    let sk = string_attr(item, SK);
+    match (sort, id, sk) {
+        (Some(sort), Some(id), Some(sk)) => Ok(Pos(sort.to_owned(), id.to_owned(), sk.to_owned())),
+        _ => Err(Error::internal(format!("list item without {}, PK or SK", index.sk))),
+    }
+}
+
+/// The `ExclusiveStartKey` of an index query after `pos`.
+fn start_key(index: Index, partition: &str, pos: &Pos) -> Result<Item> {
+    let id = TenantId::parse(&pos.1).map_err(|_| Error::invalid("cursor", "is not valid"))?;
+    Ok(Item::from([
+        (PK.to_owned(), s(keys::tenant(&id).pk)),
+        (SK.to_owned(), s(&pos.2)),
+        (index.pk.to_owned(), s(partition)),
+        (index.sk.to_owned(), s(&pos.0)),
+    ]))
+}
+
 struct Entry {
-    at: (String, String),
+    at: Pos,
     tenant: Tenant,
 }
 
-/// What one shard returned for a page.
-struct ShardRead {
+/// What one partition returned for a page.
+struct PartRead {
     entries: Vec<Entry>,
-    /// The last item the shard evaluated, if it has more.
-    frontier: Option<(String, String)>,
-    previous: ShardPosition,
+    /// The last item the partition evaluated, if it has more.
+    frontier: Option<Pos>,
+    previous: PartPosition,
+}
+
+/// One raw `Query` page of a partition.
+struct RawPage {
+    items: Vec<Item>,
+    last: Option<Item>,
 }
 
 impl Store {
+    /// One page of `query`, from `from` (the previous page's `next`).
     #[tracing::instrument(skip(self, from))]
-    pub async fn list_tenants(&self, query: &TenantListQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
+    pub async fn list_tenants(&self, query: &TenantQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
+        let plan = plan(query, self.list_shards);
         let start = match from {
-            Some(position) if position.shards.len() == usize::from(self.list_shards) => position.clone(),
+            Some(position) if position.parts.len() == plan.partitions.len() => position.parts.clone(),
             Some(_) => {
                 return Err(Error::invalid(
                     "cursor",
-                    "is no longer valid: the list layout changed; start again",
+                    "is no longer valid (the list layout changed); start again",
                 ))
             }
-            None => ListPosition {
-                shards: vec![ShardPosition::Start; usize::from(self.list_shards)],
-            },
+            None => vec![PartPosition::Start; plan.partitions.len()],
         };
-        let reads = start
-            .shards
-            .into_iter()
-            .enumerate()
-            .map(|(shard, at)| self.read_shard(query, shard as u16, at));
+        let reads = plan
+            .partitions
+            .iter()
+            .zip(start)
+            .map(|(partition, at)| self.read_part(query, &plan, partition, at));
         let reads = try_join_all(reads).await?;
         Ok(merge(reads, query.limit, query.descending))
     }
 
-    async fn read_shard(&self, query: &TenantListQuery, shard: u16, at: ShardPosition) -> Result<ShardRead> {
-        let mut read = ShardRead {
+    /// How many tenants match `query` (reads every match; bounded).
+    pub async fn count_tenants(&self, query: &TenantQuery) -> Result<u64> {
+        let plan = plan(query, self.list_shards);
+        let mut total = 0;
+        let mut calls = 0;
+        for partition in &plan.partitions {
+            let mut start = None;
+            loop {
+                calls += 1;
+                if calls > MAX_CALLS_FOR_TOTAL {
+                    return Err(Error::invalid(
+                        "includeTotal",
+                        "too many tenants match to count them; narrow the filters",
+                    ));
+                }
+                let page = self.query_part(&plan, partition, start, None, query.descending).await?;
+                total += self.matching(query, &plan, page.items).await?.len() as u64;
+                match page.last {
+                    Some(last) => start = Some(last),
+                    None => break,
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    async fn read_part(&self, query: &TenantQuery, plan: &Plan, partition: &str, at: PartPosition) -> Result<PartRead> {
+        let mut read = PartRead {
             entries: Vec::new(),
             frontier: None,
             previous: at.clone(),
         };
-        let index = match query.sort {
-            SortField::Name => BY_NAME,
-            SortField::CreatedAt => BY_CREATED,
+        let mut start = match at {
+            PartPosition::Done => return Ok(read),
+            PartPosition::Start => None,
+            PartPosition::After(sort, id, sk) => Some(start_key(plan.index, partition, &Pos(sort, id, sk))?),
         };
-        let bucket = if query.status == Some(Status::Retired) {
-            ListBucket::Retired
-        } else {
-            ListBucket::Live
-        };
-        let partition = keys::tenant_list(bucket, shard);
-        let mut start_key = match at {
-            ShardPosition::Done => return Ok(read),
-            ShardPosition::Start => None,
-            ShardPosition::After(sort, id) => Some(start_key(index, &partition, &sort, &id)?),
-        };
-        for _ in 0..MAX_CALLS_PER_SHARD {
+        for _ in 0..MAX_CALLS_PER_PARTITION {
             let wanted = query.limit + 1 - read.entries.len();
-            let output = self.query_page(query, index, &partition, start_key, wanted).await?;
-            for item in output.items.unwrap_or_default() {
-                let at = position_of(&item, index)?;
-                read.entries.push(Entry {
-                    at,
-                    tenant: tenant_from_item(item)?,
-                });
-            }
-            match output.last_evaluated_key {
+            let page = self
+                .query_part(plan, partition, start, Some(wanted), query.descending)
+                .await?;
+            read.entries.extend(self.matching(query, plan, page.items).await?);
+            match page.last {
                 None => {
                     read.frontier = None;
                     return Ok(read);
                 }
                 Some(last) => {
-                    read.frontier = Some(position_of(&last, index)?);
-                    start_key = Some(last);
+                    read.frontier = Some(position_of(&last, plan.index)?);
+                    start = Some(last);
                 }
             }
             if read.entries.len() > query.limit {
@@ -148,96 +235,93 @@ impl Store {
         Ok(read)
     }
 
-    async fn query_page(
+    /// The tenants of raw index items that match the query, in index order.
+    async fn matching(&self, query: &TenantQuery, plan: &Plan, items: Vec<Item>) -> Result<Vec<Entry>> {
+        let mut entries = Vec::with_capacity(items.len());
+        if !plan.facet {
+            for item in items {
+                let at = position_of(&item, plan.index)?;
+                let tenant = tenant_from_item(item)?;
+                if query.matches(&tenant) {
+                    entries.push(Entry { at, tenant });
+                }
+            }
+            return Ok(entries);
+        }
+        let mut positions = Vec::with_capacity(items.len());
+        for item in &items {
+            let id = string_attr(item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
+            positions.push((position_of(item, plan.index)?, id));
+        }
+        let ids: Vec<TenantId> = positions.iter().filter_map(|(_, id)| id.clone()).collect();
+        let mut tenants = self.get_tenants(&ids).await?;
+        for (at, id) in positions {
+            // A facet written for a name or status the tenant no longer has
+            // is not trusted: the tenant itself decides.
+            let Some(tenant) = id.and_then(|id| tenants.remove(&id)) else {
+                continue;
+            };
+            if tenant.name.key() == at.0 && query.matches(&tenant) {
+                entries.push(Entry { at, tenant });
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn query_part(
         &self,
-        query: &TenantListQuery,
-        index: Index,
+        plan: &Plan,
         partition: &str,
-        start_key: Option<Item>,
-        limit: usize,
-    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput> {
+        start: Option<Item>,
+        limit: Option<usize>,
+        descending: bool,
+    ) -> Result<RawPage> {
         let mut request = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index.name)
-            .expression_attribute_names("#pk", index.pk)
+            .index_name(plan.index.name)
+            .expression_attribute_names("#pk", plan.index.pk)
             .expression_attribute_values(":pk", s(partition))
-            .scan_index_forward(!query.descending)
-            .set_exclusive_start_key(start_key)
-            .limit(limit as i32);
-        let mut key_condition = "#pk = :pk".to_owned();
-        let mut filters = Vec::new();
-        if let Some(prefix) = &query.name_prefix {
-            request = request.expression_attribute_values(":prefix", s(prefix));
-            if index == BY_NAME {
-                request = request.expression_attribute_names("#sk", index.sk);
-                key_condition.push_str(" AND begins_with(#sk, :prefix)");
-            } else {
-                request = request.expression_attribute_names("#nameKey", super::records::NAME_KEY);
-                filters.push("begins_with(#nameKey, :prefix)");
-            }
-        }
-        if let Some(status @ (Status::Active | Status::Inactive)) = query.status {
-            request = request
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()));
-            filters.push("#status = :status");
-        }
-        if !filters.is_empty() {
-            request = request.filter_expression(filters.join(" AND "));
-        }
-        request
-            .key_condition_expression(key_condition)
-            .send()
-            .await
-            .map_err(classify)
+            .scan_index_forward(!descending)
+            .set_exclusive_start_key(start)
+            .set_limit(limit.map(|l| l as i32));
+        request = match &plan.key_prefix {
+            Some(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", plan.index.sk)
+                .expression_attribute_values(":prefix", s(prefix)),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let output = request.send().await.map_err(classify)?;
+        Ok(RawPage {
+            items: output.items.unwrap_or_default(),
+            last: output.last_evaluated_key,
+        })
     }
 }
 
-/// The `ExclusiveStartKey` of an index query after (sort, id).
-fn start_key(index: Index, partition: &str, sort: &str, id: &str) -> Result<Item> {
-    let id = TenantId::parse(id).map_err(|_| Error::invalid("cursor", "is not valid"))?;
-    let key = keys::tenant(&id);
-    Ok(Item::from([
-        (PK.to_owned(), s(key.pk)),
-        (SK.to_owned(), s(key.sk)),
-        (index.pk.to_owned(), s(partition)),
-        (index.sk.to_owned(), s(sort)),
-    ]))
-}
-
-/// (index sort key, tenant id) of an item or of a `LastEvaluatedKey`.
-fn position_of(item: &std::collections::HashMap<String, AttributeValue>, index: Index) -> Result<(String, String)> {
-    let sort = string_attr(item, index.sk);
-    let id = string_attr(item, PK).and_then(keys::tenant_id_of);
-    match (sort, id) {
-        (Some(sort), Some(id)) => Ok((sort.to_owned(), id.to_owned())),
-        _ => Err(Error::internal(format!("list item without {} or tenant key", index.sk))),
-    }
-}
-
-/// Merges the shards' reads into one ordered page. An item is only taken if
-/// it sorts before every unfinished shard's frontier (what such a shard has
-/// not evaluated yet could come first).
-fn merge(mut reads: Vec<ShardRead>, limit: usize, descending: bool) -> Page<Tenant> {
-    let order = |a: &(String, String), b: &(String, String)| if descending { b.cmp(a) } else { a.cmp(b) };
+/// Merges the partitions' reads into one ordered page. An item is only
+/// taken if it sorts before every unfinished partition's frontier (what
+/// such a partition has not evaluated yet could come first).
+fn merge(mut reads: Vec<PartRead>, limit: usize, descending: bool) -> Page<Tenant> {
+    let order = |a: &Pos, b: &Pos| if descending { b.cmp(a) } else { a.cmp(b) };
     let cutoff = reads
         .iter()
         .filter_map(|r| r.frontier.clone())
         .min_by(|a, b| order(a, b));
-
     let fetched: Vec<usize> = reads.iter().map(|r| r.entries.len()).collect();
     let mut candidates: Vec<(usize, Entry)> = reads
         .iter_mut()
         .enumerate()
-        .flat_map(|(shard, read)| std::mem::take(&mut read.entries).into_iter().map(move |e| (shard, e)))
+        .flat_map(|(part, read)| std::mem::take(&mut read.entries).into_iter().map(move |e| (part, e)))
         .collect();
     candidates.sort_by(|(_, a), (_, b)| order(&a.at, &b.at));
-    let mut taken_per_shard = vec![0usize; reads.len()];
-    let mut last_taken: Vec<Option<(String, String)>> = vec![None; reads.len()];
+
+    let mut taken = vec![0usize; reads.len()];
+    let mut last_taken: Vec<Option<Pos>> = vec![None; reads.len()];
     let mut items = Vec::new();
-    for (shard, entry) in candidates {
+    for (part, entry) in candidates {
         if items.len() == limit
             || cutoff
                 .as_ref()
@@ -245,28 +329,29 @@ fn merge(mut reads: Vec<ShardRead>, limit: usize, descending: bool) -> Page<Tena
         {
             break;
         }
-        taken_per_shard[shard] += 1;
-        last_taken[shard] = Some(entry.at);
+        taken[part] += 1;
+        last_taken[part] = Some(entry.at);
         items.push(entry.tenant);
     }
 
-    let shards: Vec<ShardPosition> = reads
+    let parts: Vec<PartPosition> = reads
         .iter()
         .enumerate()
         .map(|(i, read)| {
-            let all_taken = taken_per_shard[i] == fetched[i];
+            let all_taken = taken[i] == fetched[i];
+            let after = |p: &Pos| PartPosition::After(p.0.clone(), p.1.clone(), p.2.clone());
             match (&read.frontier, &last_taken[i]) {
-                (None, _) if all_taken => ShardPosition::Done,
-                (Some((sort, id)), _) if all_taken => ShardPosition::After(sort.clone(), id.clone()),
-                (_, Some((sort, id))) => ShardPosition::After(sort.clone(), id.clone()),
+                (None, _) if all_taken => PartPosition::Done,
+                (Some(frontier), _) if all_taken => after(frontier),
+                (_, Some(last)) => after(last),
                 (_, None) => read.previous.clone(),
             }
         })
         .collect();
-    let next = if shards.iter().all(|s| *s == ShardPosition::Done) {
+    let next = if parts.iter().all(|p| *p == PartPosition::Done) {
         None
     } else {
-        Some(ListPosition { shards })
+        Some(ListPosition { parts })
     };
     Page { items, next }
 }

@@ -9,19 +9,23 @@
 //! - [`tenants`] and [`list`]: the tenant access patterns, each a `GetItem`, a
 //!   `Query` or a `TransactWriteItems`; no `Scan` on a request path.
 
+pub mod events;
+pub mod idempotency;
 pub mod keys;
 pub mod list;
 pub mod records;
 pub mod sdk;
 pub mod table;
 pub mod tenants;
+pub mod tree;
+pub mod work;
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::Client;
 
-pub use list::{ListPosition, Page, SortField, TenantListQuery};
+pub use list::{ListPosition, Page};
 
 /// Handle on the table; cheap to clone (the SDK client is reference-counted).
 #[derive(Clone, Debug)]

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::keys::{self, Key, ListBucket};
-use super::table::{BY_CREATED, BY_NAME, PK, SK};
-use crate::domain::{Tenant, TenantId};
+use super::keys::{self, FacetKind, Key, ListBucket};
+use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
+use crate::domain::audit::AuditEvent;
+use crate::domain::{Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -29,14 +30,20 @@ pub fn key_item(key: &Key) -> Item {
     HashMap::from([(PK.to_owned(), s(&key.pk)), (SK.to_owned(), s(&key.sk))])
 }
 
-/// A tenant item: the tenant's fields, its key, and the keys of the list
-/// indexes (bucket by status, shard by id, sorted by name key and by creation).
+fn with_key(key: &Key, entity_type: &str) -> Item {
+    let mut item = key_item(key);
+    item.insert(ENTITY_TYPE.into(), s(entity_type));
+    item
+}
+
+/// A tenant item: its fields, its key, and the keys of every index it is
+/// listed in (main lists by bucket and shard, children, reseller, tree).
 pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(tenant).map_err(Error::internal)?;
     let name_key = tenant.name.key();
-    let partition = keys::tenant_list(ListBucket::of(tenant.status), keys::shard_of(&tenant.id, list_shards));
-    item.extend(key_item(&keys::tenant(&tenant.id)));
-    item.insert(ENTITY_TYPE.into(), s("tenant"));
+    let bucket = ListBucket::of(tenant.status);
+    let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
+    item.extend(with_key(&keys::tenant(&tenant.id), "tenant"));
     item.insert(BY_NAME.pk.into(), s(&partition));
     item.insert(BY_NAME.sk.into(), s(&name_key));
     item.insert(BY_CREATED.pk.into(), s(partition));
@@ -44,6 +51,17 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
         BY_CREATED.sk.into(),
         s(keys::created_sort(tenant.created_at, &tenant.id)),
     );
+    if let Some(parent) = &tenant.parent_id {
+        item.insert(CHILDREN.pk.into(), s(keys::children(parent, bucket)));
+        item.insert(CHILDREN.sk.into(), s(&name_key));
+    }
+    if let Some(reseller) = &tenant.reseller_id {
+        item.insert(BY_RESELLER.pk.into(), s(keys::reseller(reseller, bucket)));
+        item.insert(BY_RESELLER.sk.into(), s(&name_key));
+    }
+    let root = tenant.path.first().unwrap_or(&tenant.id);
+    item.insert(TREE.pk.into(), s(keys::tree(root)));
+    item.insert(TREE.sk.into(), s(tenant.path_string()));
     item.insert(NAME_KEY.into(), s(name_key));
     Ok(item)
 }
@@ -54,13 +72,79 @@ pub fn tenant_from_item(item: Item) -> Result<Tenant> {
 
 /// The guard that holds a name key for one tenant.
 pub fn name_guard_item(name_key: &str, id: &TenantId) -> Item {
-    let mut item = key_item(&keys::tenant_name(name_key));
-    item.insert(ENTITY_TYPE.into(), s("tenantName"));
+    let mut item = with_key(&keys::tenant_name(name_key), "tenantName");
     item.insert(TENANT_ID.into(), s(id.as_str()));
+    item
+}
+
+/// The facet items of a tenant: one per tag and per external id, each in the
+/// facet index under its value, sorted by the tenant's name. Slots keep keys
+/// stable, so changing facets rewrites at most one item per facet.
+pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
+    let bucket = ListBucket::of(tenant.status);
+    let name_key = tenant.name.key();
+    let tags = tenant
+        .tags
+        .iter()
+        .map(|tag| (FacetKind::Tag, keys::tag_facet(tag, bucket)));
+    let ids = tenant
+        .external_ids
+        .iter()
+        .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket)));
+    let mut slots = HashMap::new();
+    tags.chain(ids)
+        .map(|(kind, partition)| {
+            let slot = slots.entry(kind as u8).or_insert(0usize);
+            let key = keys::facet(&tenant.id, kind, *slot);
+            *slot += 1;
+            let mut item = with_key(&key, "facet");
+            item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
+            item.insert(FACETS.pk.into(), s(partition));
+            item.insert(FACETS.sk.into(), s(&name_key));
+            (key, item)
+        })
+        .collect()
+}
+
+/// An audit event item of the tenant incarnation created at `incarnation`.
+pub fn event_item(event: &AuditEvent, incarnation: Timestamp) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(event).map_err(Error::internal)?;
+    item.extend(with_key(
+        &keys::event(&event.tenant_id, incarnation, event.version),
+        "event",
+    ));
+    Ok(item)
+}
+
+pub fn event_from_item(item: Item) -> Result<AuditEvent> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable event item: {e}")))
+}
+
+/// A unit of background work, listed in GSI1's `PENDING` partition.
+pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(work).map_err(Error::internal)?;
+    item.extend(with_key(&keys::pending(id), "pending"));
+    item.insert(BY_NAME.pk.into(), s(keys::PENDING_LIST));
+    item.insert(BY_NAME.sk.into(), s(format!("{at}#{id}")));
+    Ok(item)
+}
+
+/// A stored answer to a create, replayed for a retry with the same key.
+pub fn idempotency_item(key: &Key, fingerprint: &str, status: u16, body: &str, expires_at: Timestamp) -> Item {
+    let mut item = with_key(key, "idempotency");
+    item.insert("fingerprint".into(), s(fingerprint));
+    item.insert("status".into(), n(status));
+    item.insert("body".into(), s(body));
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
     item
 }
 
 /// A string attribute of an item, if present.
 pub fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// A numeric attribute of an item, if present and an integer.
+pub fn number_attr(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }

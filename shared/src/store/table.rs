@@ -39,7 +39,36 @@ pub const BY_CREATED: Index = Index {
     purpose: "tenant lists by creation time",
 };
 
-pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED];
+/// Children of a tenant, by name (only tenants with a parent).
+pub const CHILDREN: Index = Index {
+    name: "GSI3",
+    pk: "GSI3PK",
+    sk: "GSI3SK",
+    purpose: "children of a tenant by name",
+};
+/// Tenants of a reseller, by name (only tenants with a reseller).
+pub const BY_RESELLER: Index = Index {
+    name: "GSI4",
+    pk: "GSI4PK",
+    sk: "GSI4SK",
+    purpose: "tenants of a reseller by name",
+};
+/// Every tenant of a tree, by id path: a subtree is one prefix.
+pub const TREE: Index = Index {
+    name: "GSI5",
+    pk: "GSI5PK",
+    sk: "GSI5SK",
+    purpose: "subtrees by id path",
+};
+/// Facet items (tags, external ids), by the tenant's name.
+pub const FACETS: Index = Index {
+    name: "GSI6",
+    pk: "GSI6PK",
+    sk: "GSI6SK",
+    purpose: "tenants by tag or external id",
+};
+
+pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED, CHILDREN, BY_RESELLER, TREE, FACETS];
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()

@@ -1,22 +1,37 @@
-//! Tenant writes and reads. Each write says its condition: `create` (neither
-//! the id nor the name exists), `replace_if_version`, `delete_if_version`.
+//! Tenant reads, and the one tenant write: [`TenantWrite`], which commits a
+//! tenant change with everything that must change with it (name guards,
+//! facet items, the audit event, parents' child counts, unchanged-ancestor
+//! checks, background work, the idempotency record) as one transaction.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::keys;
-use super::records::{self, key_item, n, s, tenant_from_item, tenant_item, Item, TENANT_ID};
-use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::records::{self, facet_items, key_item, n, s, tenant_from_item, tenant_item, Item, TENANT_ID};
+use super::sdk::{classify, transact, TransactError};
+use super::table::TTL_ATTRIBUTE;
 use super::Store;
-use crate::domain::{Tenant, TenantId};
+use crate::domain::audit::AuditEvent;
+use crate::domain::{Status, Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
-/// Why a versioned write did not happen.
+/// Why a tenant write did not happen.
 #[derive(Debug)]
 pub enum WriteFailure {
-    /// The stored version is no longer the expected one (or the item is gone).
+    /// A new tenant's id exists already.
+    AlreadyExists,
+    /// The stored version is no longer the one read (or the item is gone,
+    /// or, for a delete, it has children now).
     VersionChanged,
-    /// The new name is held by another tenant.
+    /// The name is held by another tenant.
     NameTaken,
+    /// A parent or ancestor moved, was retired or disappeared meanwhile.
+    HierarchyChanged,
+    /// The idempotency key was used by a concurrent request.
+    IdempotencyKeyUsed,
+    /// Every attempt collided with concurrent transactions.
+    Contended,
     Other(Error),
 }
 
@@ -26,100 +41,326 @@ impl From<Error> for WriteFailure {
     }
 }
 
-const VERSION_IS: &str = "#version = :expected";
-const GUARD_IS_MINE: &str = "attribute_not_exists(PK) OR #tenantId = :id";
+/// A parent whose child count changes with this write.
+pub enum ParentDelta<'a> {
+    /// It receives the tenant: its path and name must be as read, and it
+    /// must not be retired.
+    Gains(&'a Tenant),
+    Loses(&'a TenantId),
+}
+
+/// A tenant change and what comes with it.
+#[derive(Default)]
+pub struct TenantWrite<'a> {
+    /// The stored tenant (`None`: create).
+    pub before: Option<&'a Tenant>,
+    /// The new tenant (`None`: delete).
+    pub after: Option<&'a Tenant>,
+    pub event: Option<&'a AuditEvent>,
+    pub parents: Vec<ParentDelta<'a>>,
+    /// Tenants whose `path` must be what it was when read.
+    pub unchanged_paths: Vec<&'a Tenant>,
+    /// Background work that finishes the change (pending items).
+    pub pending: Vec<Item>,
+    /// The idempotency record of a create, and the time it is checked at.
+    pub idempotency: Option<(Item, Timestamp)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Tenant,
+    NameGuard,
+    Facet,
+    Event,
+    Parent,
+    Ancestor,
+    Pending,
+    Idempotency,
+}
+
+/// DynamoDB's limit of actions in one transaction.
+const MAX_ACTIONS: usize = 100;
 
 impl Store {
     /// One strongly consistent `GetItem`: a client reads its own writes.
     #[tracing::instrument(skip(self), fields(tenant_id = %id))]
     pub async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
-        let key = keys::tenant(id);
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key_item(&key)))
+            .set_key(Some(key_item(&keys::tenant(id))))
             .consistent_read(true)
             .send()
             .await
             .map_err(classify)?;
-        output.item.map(tenant_from_item).transpose()
-    }
-
-    /// Creates the tenant and its name guard in one transaction; either both
-    /// exist afterwards or neither.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
-        let items = vec![
-            self.put_new(tenant_item(tenant, self.list_shards)?)?,
-            self.put_new(records::name_guard_item(&tenant.name.key(), &tenant.id))?,
-        ];
-        match transact(&self.client, items).await {
-            Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed(failed)) if failed.contains(&0) => Err(Error::Conflict(format!(
-                "a tenant with id '{}' already exists",
-                tenant.id
-            ))),
-            Err(TransactError::ConditionFailed(_)) => Err(name_taken(tenant)),
-            Err(other) => Err(other.into()),
+        match output.item {
+            Some(item) if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") => {
+                tenant_from_item(item).map(Some)
+            }
+            _ => Ok(None),
         }
     }
 
-    /// Replaces the tenant if its stored version is still `expected`; moves
-    /// the name guard in the same transaction when the name key changes.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-    pub async fn replace_tenant_if_version(
-        &self,
-        tenant: &Tenant,
-        expected: u64,
-        old_name_key: &str,
-    ) -> Result<(), WriteFailure> {
-        let put = Put::builder()
+    /// The id of the tenant holding a name key (one `GetItem` on its guard).
+    pub async fn tenant_id_by_name(&self, name_key: &str) -> Result<Option<TenantId>> {
+        let output = self
+            .client
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(tenant_item(tenant, self.list_shards)?))
-            .condition_expression(VERSION_IS)
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", n(expected))
-            .build()
-            .map_err(Error::internal)?;
-        let new_name_key = tenant.name.key();
-        if new_name_key == old_name_key {
-            return self.put_if(put).await;
+            .set_key(Some(key_item(&keys::tenant_name(name_key))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .item
+            .as_ref()
+            .and_then(|i| records::string_attr(i, TENANT_ID))
+            .and_then(|id| TenantId::parse(id).ok()))
+    }
+
+    /// Tenants by id, in one `BatchGetItem` per 100 ids (unprocessed keys
+    /// retried); missing ids are left out. Eventually consistent, like lists.
+    pub async fn get_tenants(&self, ids: &[TenantId]) -> Result<HashMap<TenantId, Tenant>> {
+        self.batch_get_tenants(ids, false).await
+    }
+
+    /// [`Store::get_tenants`], strongly consistent.
+    pub async fn get_tenants_consistent(&self, ids: &[TenantId]) -> Result<HashMap<TenantId, Tenant>> {
+        self.batch_get_tenants(ids, true).await
+    }
+
+    async fn batch_get_tenants(&self, ids: &[TenantId], consistent: bool) -> Result<HashMap<TenantId, Tenant>> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Item> = chunk.iter().map(|id| key_item(&keys::tenant(id))).collect();
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(consistent);
+            let mut request = Some(keys.build().map_err(Error::internal)?);
+            for attempt in 0.. {
+                let Some(keys) = request.take() else { break };
+                if attempt == 8 {
+                    return Err(Error::Throttled);
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") {
+                        let tenant = tenant_from_item(item)?;
+                        found.insert(tenant.id.clone(), tenant);
+                    }
+                }
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+                if request.is_some() {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(5))).await;
+                }
+            }
         }
-        let items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            self.delete_guard(old_name_key, &tenant.id)?,
-            self.put_new(records::name_guard_item(&new_name_key, &tenant.id))?,
-        ];
+        Ok(found)
+    }
+
+    /// Commits a tenant write as one transaction.
+    #[tracing::instrument(skip_all, fields(tenant_id = %write.after.or(write.before).map(|t| t.id.as_str()).unwrap_or("")))]
+    pub async fn commit(&self, write: &TenantWrite<'_>) -> Result<(), WriteFailure> {
+        let (items, roles) = self.actions(write)?;
+        if items.len() > MAX_ACTIONS {
+            return Err(Error::internal(format!("a tenant write needs {} actions", items.len())).into());
+        }
         match transact(&self.client, items).await {
             Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed(failed)) if failed.contains(&0) => Err(WriteFailure::VersionChanged),
-            Err(TransactError::ConditionFailed(_)) => Err(WriteFailure::NameTaken),
-            Err(TransactError::Contended) => Err(WriteFailure::VersionChanged),
+            Err(TransactError::ConditionFailed(failed)) => {
+                let failed: Vec<Role> = failed.iter().map(|i| roles[*i]).collect();
+                let creating = write.before.is_none();
+                Err(match () {
+                    _ if failed.contains(&Role::Idempotency) => WriteFailure::IdempotencyKeyUsed,
+                    _ if failed.contains(&Role::Tenant) && creating => WriteFailure::AlreadyExists,
+                    _ if failed.contains(&Role::Tenant) => WriteFailure::VersionChanged,
+                    _ if failed.contains(&Role::NameGuard) => WriteFailure::NameTaken,
+                    _ if failed.contains(&Role::Parent) || failed.contains(&Role::Ancestor) => {
+                        WriteFailure::HierarchyChanged
+                    }
+                    _ => WriteFailure::Other(Error::internal(format!("unexpected condition failure: {failed:?}"))),
+                })
+            }
+            Err(TransactError::Contended) => Err(WriteFailure::Contended),
             Err(TransactError::Other(e)) => Err(e.into()),
         }
     }
 
-    /// Deletes the tenant and its name guard if its version is still `expected`.
-    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
-    pub async fn delete_tenant_if_version(&self, tenant: &Tenant, expected: u64) -> Result<(), WriteFailure> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::tenant(&tenant.id))))
-            .condition_expression(VERSION_IS)
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":expected", n(expected))
-            .build()
-            .map_err(Error::internal)?;
-        let items = vec![
-            TransactWriteItem::builder().delete(delete).build(),
-            self.delete_guard(&tenant.name.key(), &tenant.id)?,
-        ];
-        match transact(&self.client, items).await {
-            Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed(_) | TransactError::Contended) => Err(WriteFailure::VersionChanged),
-            Err(TransactError::Other(e)) => Err(e.into()),
+    fn actions(&self, write: &TenantWrite<'_>) -> Result<(Vec<TransactWriteItem>, Vec<Role>)> {
+        let mut items = Vec::new();
+        let mut roles = Vec::new();
+        let mut push = |item: TransactWriteItem, role: Role| {
+            items.push(item);
+            roles.push(role);
+        };
+
+        match (write.before, write.after) {
+            (None, Some(after)) => push(self.put_new(tenant_item(after, self.list_shards)?)?, Role::Tenant),
+            (Some(before), Some(after)) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(tenant_item(after, self.list_shards)?))
+                    .condition_expression("#version = :expected")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":expected", n(before.version))
+                    .build()
+                    .map_err(Error::internal)?;
+                push(TransactWriteItem::builder().put(put).build(), Role::Tenant);
+            }
+            (Some(before), None) => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&keys::tenant(&before.id))))
+                    .condition_expression(
+                        "#version = :expected AND (attribute_not_exists(#children) OR #children = :zero)",
+                    )
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#children", "childCount")
+                    .expression_attribute_values(":expected", n(before.version))
+                    .expression_attribute_values(":zero", n(0))
+                    .build()
+                    .map_err(Error::internal)?;
+                push(TransactWriteItem::builder().delete(delete).build(), Role::Tenant);
+            }
+            (None, None) => return Err(Error::internal("a tenant write with neither before nor after")),
         }
+
+        let id = write
+            .after
+            .or(write.before)
+            .map(|t| t.id.clone())
+            .expect("one side is set");
+        let old_name = write.before.map(|t| t.name.key());
+        let new_name = write.after.map(|t| t.name.key());
+        if old_name != new_name {
+            if let Some(old) = &old_name {
+                push(self.delete_guard(old, &id)?, Role::NameGuard);
+            }
+            if let Some(new) = &new_name {
+                push(self.put_new(records::name_guard_item(new, &id))?, Role::NameGuard);
+            }
+        }
+
+        let old_facets: HashMap<String, Item> = write
+            .before
+            .map(facet_items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, i)| (k.sk, i))
+            .collect();
+        let new_facets = write.after.map(facet_items).unwrap_or_default();
+        for (key, item) in &new_facets {
+            if old_facets.get(&key.sk) != Some(item) {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map_err(Error::internal)?;
+                push(TransactWriteItem::builder().put(put).build(), Role::Facet);
+            }
+        }
+        for sk in old_facets
+            .keys()
+            .filter(|sk| !new_facets.iter().any(|(k, _)| &k.sk == *sk))
+        {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::Key {
+                    pk: keys::tenant(&id).pk,
+                    sk: sk.clone(),
+                })))
+                .build()
+                .map_err(Error::internal)?;
+            push(TransactWriteItem::builder().delete(delete).build(), Role::Facet);
+        }
+
+        if let Some(event) = write.event {
+            let incarnation = write
+                .after
+                .or(write.before)
+                .map(|t| t.created_at)
+                .expect("one side is set");
+            push(self.put_new(records::event_item(event, incarnation)?)?, Role::Event);
+        }
+
+        for delta in &write.parents {
+            let (parent_id, by) = match delta {
+                ParentDelta::Gains(parent) => (&parent.id, 1),
+                ParentDelta::Loses(id) => (*id, -1),
+            };
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::tenant(parent_id))))
+                .update_expression("ADD #children :delta, #version :one")
+                .expression_attribute_names("#children", "childCount")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":delta", n(by))
+                .expression_attribute_values(":one", n(1));
+            update = match delta {
+                ParentDelta::Gains(parent) => update
+                    .condition_expression("#path = :path AND #name = :name AND #status <> :retired")
+                    .expression_attribute_names("#path", "path")
+                    .expression_attribute_names("#name", "name")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":path", path_value(parent))
+                    .expression_attribute_values(":name", s(parent.name.as_str()))
+                    .expression_attribute_values(":retired", s(Status::Retired.as_str())),
+                ParentDelta::Loses(_) => update.condition_expression("attribute_exists(PK)"),
+            };
+            push(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(Error::internal)?)
+                    .build(),
+                Role::Parent,
+            );
+        }
+
+        for ancestor in &write.unchanged_paths {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key_item(&keys::tenant(&ancestor.id))))
+                .condition_expression("#path = :path")
+                .expression_attribute_names("#path", "path")
+                .expression_attribute_values(":path", path_value(ancestor))
+                .build()
+                .map_err(Error::internal)?;
+            push(
+                TransactWriteItem::builder().condition_check(check).build(),
+                Role::Ancestor,
+            );
+        }
+
+        for pending in &write.pending {
+            push(self.put_new(pending.clone())?, Role::Pending);
+        }
+
+        if let Some((record, now)) = &write.idempotency {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record.clone()))
+                .condition_expression("attribute_not_exists(PK) OR #expires < :now")
+                .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now.unix_seconds()))
+                .build()
+                .map_err(Error::internal)?;
+            push(TransactWriteItem::builder().put(put).build(), Role::Idempotency);
+        }
+        Ok((items, roles))
     }
 
     /// A `Put` that succeeds only if no item has its key.
@@ -139,41 +380,16 @@ impl Store {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant_name(name_key))))
-            .condition_expression(GUARD_IS_MINE)
+            .condition_expression("attribute_not_exists(PK) OR #tenantId = :id")
             .expression_attribute_names("#tenantId", TENANT_ID)
             .expression_attribute_values(":id", s(id.as_str()))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
-
-    /// A single conditional `PutItem` (cheaper than a one-item transaction).
-    async fn put_if(&self, put: Put) -> Result<(), WriteFailure> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(put.table_name)
-            .set_item(Some(put.item))
-            .set_condition_expression(put.condition_expression)
-            .set_expression_attribute_names(put.expression_attribute_names)
-            .set_expression_attribute_values(put.expression_attribute_values)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Err(WriteFailure::VersionChanged),
-            Err(err) => Err(classify(err).into()),
-        }
-    }
 }
 
-fn name_taken(tenant: &Tenant) -> Error {
-    Error::Conflict(format!("a tenant named '{}' already exists", tenant.name))
-}
-
-impl WriteFailure {
-    /// The error for a rename whose new name is taken.
-    pub fn name_taken(tenant: &Tenant) -> Error {
-        name_taken(tenant)
-    }
+/// A tenant's `path` as the attribute value it is stored as.
+pub fn path_value(tenant: &Tenant) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::L(tenant.path.iter().map(|id| s(id.as_str())).collect())
 }

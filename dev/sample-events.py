@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes events/*.json: one API Gateway v2 (HTTP API, payload 2.0) sample
+event per route, as the JWT authoriser delivers them, forming a walk-through
+(see WALK_THROUGH in tests/api/events.rs for the order and statuses).
+
+Run it after adding a route: python3 dev/sample-events.py
+"""
+import json
+import os
+from urllib.parse import unquote_plus
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "events")
+
+CLAIMS = {
+    "sub": "platform-admin", "iss": "https://auth.example.com/", "aud": "tenancy",
+    "roles": "[admin]",
+    "scope": "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*",
+    "iat": "1795440000", "exp": "1795526400",
+}
+
+
+def event(name, method, template, path, params=None, query="", body=None,
+          content_type="application/json", headers=None):
+    all_headers = {
+        "accept": "application/json",
+        "authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.redacted.signature",
+        "host": "abc123.execute-api.eu-west-1.amazonaws.com",
+        "user-agent": "curl/8.5.0",
+        "x-forwarded-for": "198.51.100.7", "x-forwarded-port": "443", "x-forwarded-proto": "https",
+    }
+    text = json.dumps(body) if body is not None else None
+    if text is not None:
+        all_headers["content-type"] = content_type
+        all_headers["content-length"] = str(len(text.encode()))
+    all_headers.update(headers or {})
+    ev = {"version": "2.0", "routeKey": f"{method} {template}", "rawPath": path,
+          "rawQueryString": query, "headers": all_headers}
+    if query:
+        qs = {}
+        for pair in query.split("&"):
+            k, v = (unquote_plus(x) for x in pair.split("=", 1))
+            qs[k] = qs[k] + "," + v if k in qs else v
+        ev["queryStringParameters"] = qs
+    ev["requestContext"] = {
+        "accountId": "123456789012", "apiId": "abc123",
+        "authorizer": {"jwt": {"claims": CLAIMS, "scopes": None}},
+        "domainName": "abc123.execute-api.eu-west-1.amazonaws.com", "domainPrefix": "abc123",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "198.51.100.7", "userAgent": "curl/8.5.0"},
+        "requestId": f"sample-{name}", "routeKey": f"{method} {template}", "stage": "$default",
+        "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 1795424400000,
+    }
+    if params:
+        ev["pathParameters"] = params
+    if text is not None:
+        ev["body"] = text
+    ev["isBase64Encoded"] = False
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(ev, f, indent=2)
+        f.write("\n")
+
+
+ACME = {"id": "acme-corp"}
+EMEA = {"id": "acme-emea"}
+
+event("tenants-create", "POST", "/v1/tenants", "/v1/tenants", body={
+    "tenantId": "acme-corp", "name": "Acme Corp", "description": "Our first enterprise customer",
+    "type": "Enterprise", "environment": "production", "tags": ["gold", "eu-west"],
+    "businessAccount": "BA-1001", "defaultDomain": "acme.example", "supportEmail": "support@acme.example",
+    "contactInformation": {"name": "Ada Lovelace", "email": "ada@acme.example", "phoneNumber": "+44 20 7946 0000"},
+    "addressInformation": {"addressLine1": "1 Analytical Row", "city": "London",
+                           "zipOrPostalCode": "EC1A 1AA", "country": "GB"},
+    "resellerId": "reseller-7", "externalIds": {"1": "CRM-88", "billing": "cus_42"},
+    "settings": {"useTenantLanguages": True}, "metadata": {"plan": "enterprise"}})
+event("tenants-create-child", "POST", "/v1/tenants", "/v1/tenants", body={
+    "tenantId": "acme-emea", "name": "Acme EMEA", "parentId": "acme-corp", "environment": "test",
+    "tags": ["gold"]}, headers={"idempotency-key": "create-acme-emea-1"})
+event("tenants-get", "GET", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME)
+event("tenants-get-by-name", "GET", "/v1/tenants/by-name/{name}", "/v1/tenants/by-name/acme corp",
+      params={"name": "acme corp"})
+event("tenants-list", "GET", "/v1/tenants", "/v1/tenants", query="limit=10&sort=name+asc&name=ac&tags=gold")
+event("tenants-children", "GET", "/v1/tenants/{id}/children", "/v1/tenants/acme-corp/children",
+      params=ACME, query="limit=25")
+event("tenants-ancestors", "GET", "/v1/tenants/{id}/ancestors", "/v1/tenants/acme-emea/ancestors", params=EMEA)
+event("tenants-replace", "PUT", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME, body={
+    "name": "Acme Corporation", "description": "Renamed after the merger", "environment": "production",
+    "status": "active", "tags": ["gold"], "supportEmail": "help@acme.example",
+    "externalIds": {"1": "CRM-88"}, "settings": {"useTenantLanguages": False}},
+    headers={"if-match": "\"2\""})
+event("tenants-patch", "PATCH", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME,
+      body={"status": "inactive", "tags": ["gold", "paused"], "metadata": {"pausedBy": "billing"}},
+      content_type="application/merge-patch+json")
+event("tenants-retire", "POST", "/v1/tenants/{id}/retire", "/v1/tenants/acme-corp/retire", params=ACME,
+      body={"reason": "Contract ended"})
+event("tenants-restore", "POST", "/v1/tenants/{id}/restore", "/v1/tenants/acme-corp/restore", params=ACME)
+event("tenants-events", "GET", "/v1/tenants/{id}/events", "/v1/tenants/acme-corp/events",
+      params=ACME, query="limit=10")
+event("tenants-delete", "DELETE", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME, query="force=true")

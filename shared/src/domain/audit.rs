@@ -1,0 +1,86 @@
+//! Audit history: one append-only event per change of a tenant, written in
+//! the same transaction as the change, listing the fields it changed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Tenant, TenantId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Updated,
+    Moved,
+    Retired,
+    Restored,
+}
+
+impl Action {
+    /// The action a change from `before` to `after` is.
+    pub fn of(before: Option<&Tenant>, after: &Tenant) -> Self {
+        match before {
+            None => Self::Created,
+            Some(b) if b.status != after.status && after.retired_at.is_some() => Self::Retired,
+            Some(b) if b.retired_at.is_some() && after.retired_at.is_none() => Self::Restored,
+            Some(b) if b.parent_id != after.parent_id => Self::Moved,
+            Some(_) => Self::Updated,
+        }
+    }
+}
+
+/// A field's value before and after (`null`: absent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub before: Value,
+    pub after: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub tenant_id: TenantId,
+    /// The tenant version the change produced.
+    pub version: u64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: Action,
+    pub changes: BTreeMap<String, FieldChange>,
+}
+
+/// Bookkeeping fields every change touches; they are the event's own fields.
+const NOT_CHANGES: &[&str] = &["version", "updatedAt", "updatedBy", "childCount"];
+
+impl AuditEvent {
+    pub fn of(before: Option<&Tenant>, after: &Tenant) -> Self {
+        let as_map = |t: &Tenant| match serde_json::to_value(t).expect("a tenant serialises to JSON") {
+            Value::Object(m) => m,
+            _ => unreachable!("a tenant is an object"),
+        };
+        let old = before.map(as_map).unwrap_or_default();
+        let new = as_map(after);
+        let mut changes = BTreeMap::new();
+        for key in old.keys().chain(new.keys()) {
+            if NOT_CHANGES.contains(&key.as_str()) || changes.contains_key(key) {
+                continue;
+            }
+            let (b, a) = (
+                old.get(key).cloned().unwrap_or(Value::Null),
+                new.get(key).cloned().unwrap_or(Value::Null),
+            );
+            if b != a {
+                changes.insert(key.clone(), FieldChange { before: b, after: a });
+            }
+        }
+        Self {
+            tenant_id: after.id.clone(),
+            version: after.version,
+            at: after.updated_at,
+            actor: after.updated_by.clone(),
+            action: Action::of(before, after),
+            changes,
+        }
+    }
+}

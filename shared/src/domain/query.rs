@@ -1,0 +1,84 @@
+//! What a tenant list asks for, and the rule that decides whether a tenant
+//! belongs in it. The store picks an index from it; whatever the index does
+//! not answer is checked by [`TenantQuery::matches`] on each tenant read.
+
+use super::values::{name_key, Tag};
+use super::{Environment, Status, Tenant, TenantId, TenantType};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Name,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantQuery {
+    pub sort: SortField,
+    pub descending: bool,
+    /// A name prefix, compared case-insensitively.
+    pub name_prefix: Option<String>,
+    /// All of these tags.
+    pub tags: Vec<Tag>,
+    /// `None`: active and inactive (retired tenants only when asked for).
+    pub status: Option<Status>,
+    pub environment: Option<Environment>,
+    pub tenant_type: Option<TenantType>,
+    pub parent_id: Option<TenantId>,
+    pub reseller_id: Option<String>,
+    /// `key:value` of `externalIds`.
+    pub external_id: Option<(String, String)>,
+    pub limit: usize,
+}
+
+impl Default for TenantQuery {
+    fn default() -> Self {
+        Self {
+            sort: SortField::Name,
+            descending: false,
+            name_prefix: None,
+            tags: Vec::new(),
+            status: None,
+            environment: None,
+            tenant_type: None,
+            parent_id: None,
+            reseller_id: None,
+            external_id: None,
+            limit: 25,
+        }
+    }
+}
+
+impl TenantQuery {
+    /// Whether `tenant` belongs in the list (every filter at once).
+    pub fn matches(&self, tenant: &Tenant) -> bool {
+        let status_ok = match self.status {
+            None => tenant.status != Status::Retired,
+            Some(status) => tenant.status == status,
+        };
+        status_ok
+            && self.environment.is_none_or(|e| tenant.environment == e)
+            && self.tenant_type.is_none_or(|t| tenant.tenant_type == t)
+            && self
+                .parent_id
+                .as_ref()
+                .is_none_or(|p| tenant.parent_id.as_ref() == Some(p))
+            && self
+                .reseller_id
+                .as_ref()
+                .is_none_or(|r| tenant.reseller_id.as_ref() == Some(r))
+            && self
+                .external_id
+                .as_ref()
+                .is_none_or(|(k, v)| tenant.external_ids.get(k) == Some(v))
+            && self.tags.iter().all(|t| tenant.tags.contains(t))
+            && self
+                .name_prefix
+                .as_ref()
+                .is_none_or(|p| name_key(tenant.name.as_str()).starts_with(p.as_str()))
+    }
+
+    /// Whether retired tenants are the ones asked for.
+    pub fn wants_retired(&self) -> bool {
+        self.status == Some(Status::Retired)
+    }
+}

@@ -1,0 +1,148 @@
+//! The hierarchy's fan-out reads and writes: subtrees by id path, children,
+//! and the per-descendant updates a move or a rename leaves to do. Each
+//! update is conditional on what was read, so a repeated or concurrent run
+//! changes nothing twice.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::keys::{self, ListBucket};
+use super::records::{key_item, n, s, tenant_from_item, Item};
+use super::sdk::{classify, is_condition_failed};
+use super::table::{CHILDREN, TREE};
+use super::tenants::path_value;
+use super::Store;
+use crate::domain::tenant::join_path_ids;
+use crate::domain::{Tenant, TenantId};
+use crate::error::Result;
+
+/// One page of tenants and the key to continue after, if any.
+pub type TenantPage = (Vec<Tenant>, Option<Item>);
+
+impl Store {
+    /// Tenants whose id path starts with `path/` in the tree of `root`: the
+    /// descendants of the tenant at `path`, shallow paths first within a branch.
+    pub async fn descendants_page(&self, root: &TenantId, path: &str, start: Option<Item>) -> Result<TenantPage> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TREE.name)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", TREE.pk)
+            .expression_attribute_names("#sk", TREE.sk)
+            .expression_attribute_values(":pk", s(keys::tree(root)))
+            .expression_attribute_values(":prefix", s(format!("{path}/")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let tenants = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(tenant_from_item)
+            .collect::<Result<_>>()?;
+        Ok((tenants, output.last_evaluated_key))
+    }
+
+    /// Every descendant of `tenant` (paged internally).
+    pub async fn descendants(&self, tenant: &Tenant) -> Result<Vec<Tenant>> {
+        let root = tenant.path.first().unwrap_or(&tenant.id);
+        let path = tenant.path_string();
+        let mut all = Vec::new();
+        let mut start = None;
+        loop {
+            let (page, next) = self.descendants_page(root, &path, start).await?;
+            all.extend(page);
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The direct children of `parent` in one bucket, a page at a time.
+    pub async fn children_page(
+        &self,
+        parent: &TenantId,
+        bucket: ListBucket,
+        start: Option<Item>,
+    ) -> Result<TenantPage> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(CHILDREN.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", CHILDREN.pk)
+            .expression_attribute_values(":pk", s(keys::children(parent, bucket)))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let tenants = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(tenant_from_item)
+            .collect::<Result<_>>()?;
+        Ok((tenants, output.last_evaluated_key))
+    }
+
+    /// Gives a descendant its new path (after an ancestor moved), if its path
+    /// is still `descendant.path`. Bumps its version so that writers holding
+    /// the old path retry. `false`: it had changed meanwhile.
+    pub async fn repath_descendant(&self, descendant: &Tenant, new_path: &[TenantId]) -> Result<bool> {
+        let root = new_path.first().unwrap_or(&descendant.id);
+        let list = AttributeValue::L(new_path.iter().map(|id| s(id.as_str())).collect());
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::tenant(&descendant.id))))
+            .update_expression("SET #path = :new, #depth = :depth, #tpk = :tpk, #tsk = :tsk ADD #version :one")
+            .condition_expression("#path = :old")
+            .expression_attribute_names("#path", "path")
+            .expression_attribute_names("#depth", "depth")
+            .expression_attribute_names("#tpk", TREE.pk)
+            .expression_attribute_names("#tsk", TREE.sk)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":new", list)
+            .expression_attribute_values(":old", path_value(descendant))
+            .expression_attribute_values(":depth", n(new_path.len().saturating_sub(1)))
+            .expression_attribute_values(":tpk", s(keys::tree(root)))
+            .expression_attribute_values(":tsk", s(join_path_ids(new_path)))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Sets a child's `parentName` if it is still a child of `parent`.
+    pub async fn rename_parent_of(&self, child: &Tenant, parent: &Tenant) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::tenant(&child.id))))
+            .update_expression("SET #parentName = :name ADD #version :one")
+            .condition_expression("#parentId = :parent")
+            .expression_attribute_names("#parentName", "parentName")
+            .expression_attribute_names("#parentId", "parentId")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":name", s(parent.name.as_str()))
+            .expression_attribute_values(":parent", s(parent.id.as_str()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Background work that finishes a change too big for one transaction.
+//!
+//! The transaction that makes the change also writes a pending item naming
+//! the work left (repath a moved subtree, rename children, delete a deleted
+//! tenant's history). The request then does the work and deletes the item.
+//! If it is cut off, the item stays, listed in GSI1's `PENDING` partition;
+//! the next move and the scheduled clean-up finish it. Every step of the
+//! work is conditional, so running it twice is harmless.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::records::{self, key_item, s, Item};
+use super::sdk::classify;
+use super::table::{BY_NAME, PK, SK};
+use super::Store;
+use crate::domain::{TenantId, Timestamp};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "work", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Work {
+    /// Descendants still under `old_path` in the tree of `old_root` get the
+    /// moved tenant's current path.
+    MoveSubtree {
+        tenant_id: TenantId,
+        old_root: TenantId,
+        old_path: String,
+    },
+    /// Direct children get the tenant's current name as `parentName`.
+    RenameChildren { tenant_id: TenantId },
+    /// The audit events of a deleted tenant incarnation are removed.
+    DeleteHistory {
+        tenant_id: TenantId,
+        incarnation: Timestamp,
+    },
+}
+
+/// A stored unit of work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub id: String,
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub work: Work,
+}
+
+impl Pending {
+    pub fn new(work: Work) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: Timestamp::now(),
+            work,
+        }
+    }
+
+    /// The item that records it, for a [`TenantWrite`](super::tenants::TenantWrite).
+    pub fn item(&self) -> Result<Item> {
+        records::pending_item(&self.id, self.at, self)
+    }
+}
+
+impl Store {
+    /// Unfinished work, oldest first (one `Query`; normally empty).
+    pub async fn pending(&self, limit: usize) -> Result<Vec<Pending>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_NAME.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_values(":pk", s(keys::PENDING_LIST))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(classify)?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable pending item: {e}")))
+            })
+            .collect()
+    }
+
+    /// Marks work done.
+    pub async fn finish(&self, pending: &Pending) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::pending(&pending.id))))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Deletes every item under `pk` whose SK starts with `prefix`, in
+    /// batches of 25 (unprocessed items retried). Returns how many it deleted.
+    pub async fn delete_prefix(&self, pk: &str, prefix: &str) -> Result<usize> {
+        let mut deleted = 0;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .projection_expression("#pk, #sk")
+                .limit(100)
+                .send()
+                .await
+                .map_err(classify)?;
+            let keys = output.items.unwrap_or_default();
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            for chunk in keys.chunks(25) {
+                self.batch_delete(chunk.to_vec()).await?;
+                deleted += chunk.len();
+            }
+        }
+    }
+
+    async fn batch_delete(&self, keys: Vec<Item>) -> Result<()> {
+        let mut requests: Vec<WriteRequest> = keys
+            .into_iter()
+            .map(|key| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map_err(Error::internal)?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<_>>()?;
+        for attempt in 0..8u32 {
+            let output = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(classify)?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await;
+        }
+        Err(Error::Throttled)
+    }
+}
