@@ -11,8 +11,8 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
-        let store = Store::new(client, config.table_name.clone(), config.list_shards);
+    pub fn new(config: Config, connection: store::Connection) -> Self {
+        let store = Store::new(connection, config.table_name.clone(), config.list_shards);
         let cursors = CursorKey::new(&config.cursor_secret);
         Self { config, store, cursors }
     }
@@ -22,7 +22,7 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let client = store::client(&sdk_config, config.dynamodb_endpoint.as_deref());
-        Ok(Self::new(config, client))
+        let connection = store::client(&sdk_config, config.dynamodb_endpoint.as_deref());
+        Ok(Self::new(config, connection))
     }
 }

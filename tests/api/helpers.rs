@@ -48,7 +48,8 @@ pub async fn spawn_app() -> TestApi {
 /// A gateway over a fresh table with `shards` list shards.
 pub async fn spawn_app_with_shards(shards: u16) -> TestApi {
     let endpoint = dynamodb().endpoint.clone();
-    let client = store::local_client(&endpoint);
+    let connection = store::local_client(&endpoint);
+    let client = connection.client.clone();
     let table = format!("t{}-{}", std::process::id(), TABLES.fetch_add(1, Ordering::Relaxed));
     store::table::create(&client, &table).await.expect("table created");
     let config = Config::from_lookup(|name| match name {
@@ -59,11 +60,7 @@ pub async fn spawn_app_with_shards(shards: u16) -> TestApi {
         _ => None,
     })
     .unwrap();
-    let gateway = Gateway::new(
-        App::new(config, client.clone()),
-        Verifier::dev(SECRET),
-        "127.0.0.1:3000",
-    );
+    let gateway = Gateway::new(App::new(config, connection), Verifier::dev(SECRET), "127.0.0.1:3000");
     TestApi {
         gateway,
         client,
@@ -241,5 +238,15 @@ impl TestApi {
             *counts.entry(item["entityType"].as_s().unwrap().clone()).or_default() += 1;
         }
         counts
+    }
+}
+
+impl TestApi {
+    /// DynamoDB requests sent since the last call, by operation.
+    pub fn take_requests(&self) -> std::collections::BTreeMap<String, u64> {
+        let requests = self.app().store.requests();
+        let snapshot = requests.snapshot();
+        requests.reset();
+        snapshot
     }
 }

@@ -108,8 +108,8 @@ async fn serve() -> Result<(), String> {
         }
     };
 
-    let client = store::local_client(&endpoint);
-    let created = store::table::ensure(&client, &table)
+    let connection = store::local_client(&endpoint);
+    let created = store::table::ensure(&connection.client, &table)
         .await
         .map_err(|e| format!("cannot create table {table} at {endpoint}: {e:?}"))?;
     let config = Config::from_lookup(|name| match name {
@@ -125,7 +125,7 @@ async fn serve() -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set TENANCY_PORT to use another port)"))?;
     let base = format!("http://127.0.0.1:{port}");
     let gateway = Arc::new(Gateway::new(
-        App::new(config, client),
+        App::new(config, connection),
         Verifier::dev(&secret()),
         format!("127.0.0.1:{port}"),
     ));

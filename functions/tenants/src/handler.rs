@@ -25,8 +25,17 @@ pub const ROUTES: &[&str] = &[
 
 /// Answers one request. Never fails: every error is a problem+json response.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let requests_before = app.store.requests().total();
     let result = dispatch(app, &req).await;
-    result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), http::request_id(&req)))
+    let response =
+        result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), http::request_id(&req)));
+    tracing::info!(
+        route = http::route_key(&req).unwrap_or("-"),
+        status = response.status().as_u16(),
+        dynamodb_requests = app.store.requests().total().saturating_sub(requests_before),
+        "handled"
+    );
+    response
 }
 
 async fn dispatch(app: &App, req: &Request) -> HttpResult {

@@ -459,7 +459,7 @@ pub async fn delete(
         Vec::new()
     };
     descendants.sort_by_key(Tenant::path_string);
-    if current.child_count > 0 && !mode.force {
+    if current.child_count > 0 && !mode.force && !mode.dry_run {
         return Err(Error::Conflict(format!(
             "tenant '{id}' has {} child tenant(s) and {} descendant(s) in all; delete them first, or use force=true (dryRun=true shows what would go)",
             current.child_count,
@@ -499,12 +499,6 @@ pub async fn delete(
 async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<()> {
     let mut current = tenant.clone();
     for _ in 0..ATTEMPTS {
-        if current.child_count > 0 {
-            return Err(Error::Conflict(format!(
-                "tenant '{}' has children; delete them first",
-                current.id
-            )));
-        }
         let history = Pending::new(Work::DeleteHistory {
             tenant_id: current.id.clone(),
             incarnation: current.created_at,
@@ -522,6 +516,12 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
                 None => return Ok(()),
                 Some(fresh) => {
                     check(expected, &fresh)?;
+                    if fresh.child_count > 0 {
+                        let id = &fresh.id;
+                        return Err(Error::Conflict(format!(
+                            "tenant '{id}' has children; delete them first"
+                        )));
+                    }
                     current = fresh;
                 }
             },

@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod list;
+pub mod metrics;
 pub mod records;
 pub mod sdk;
 pub mod table;
@@ -33,15 +34,23 @@ pub struct Store {
     client: Client,
     table: String,
     list_shards: u16,
+    requests: metrics::RequestCounter,
 }
 
 impl Store {
-    pub fn new(client: Client, table: impl Into<String>, list_shards: u16) -> Self {
+    pub fn new(connection: Connection, table: impl Into<String>, list_shards: u16) -> Self {
+        let Connection { client, requests } = connection;
         Self {
             client,
             table: table.into(),
             list_shards: list_shards.max(1),
+            requests,
         }
+    }
+
+    /// The DynamoDB requests this store's client has sent, by operation.
+    pub fn requests(&self) -> &metrics::RequestCounter {
+        &self.requests
     }
 
     pub fn client(&self) -> &Client {
@@ -57,11 +66,21 @@ impl Store {
     }
 }
 
+/// A DynamoDB client and the counter of the requests it sends.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    pub client: Client,
+    pub requests: metrics::RequestCounter,
+}
+
 /// Builds the DynamoDB client from a loaded SDK config: bounded timeouts so a
-/// slow or absent database answers 503 well before the Lambda timeout, and
-/// the standard retry mode (3 attempts, exponential back-off with jitter).
-pub fn client(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> Client {
+/// slow or absent database answers 503 well before the Lambda timeout, the
+/// standard retry mode (3 attempts, exponential back-off with jitter), and a
+/// request counter.
+pub fn client(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> Connection {
+    let requests = metrics::RequestCounter::default();
     let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .interceptor(requests.clone())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -73,12 +92,15 @@ pub fn client(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> Cli
     if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
-    Client::from_conf(builder.build())
+    Connection {
+        client: Client::from_conf(builder.build()),
+        requests,
+    }
 }
 
 /// A client for DynamoDB Local (or any endpoint that ignores signatures):
 /// fixed region and dummy credentials, nothing read from the environment.
-pub fn local_client(endpoint: &str) -> Client {
+pub fn local_client(endpoint: &str) -> Connection {
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
     let sdk_config = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
