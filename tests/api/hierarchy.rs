@@ -189,7 +189,7 @@ async fn moving_a_subtree_moves_every_descendant() {
     assert_eq!(stays["parentId"], "root");
     assert_eq!(tenant(&api, "leaf").await["path"], json!(["root", "mid", "leaf"]));
     assert!(
-        api.entity_counts().await.get("pending").is_none(),
+        !api.entity_counts().await.contains_key("pending"),
         "no work left behind"
     );
 }
@@ -336,6 +336,6 @@ async fn an_interrupted_move_is_finished_before_the_next_and_never_allows_a_cycl
         json!(["other", "mid", "leaf"]),
         "the pending work was finished"
     );
-    assert!(api.entity_counts().await.get("pending").is_none());
+    assert!(!api.entity_counts().await.contains_key("pending"));
     assert_eq!(pending::complete_all(store).await.unwrap(), 0);
 }
