@@ -1,0 +1,168 @@
+//! What a list page costs, measured in DynamoDB requests, on 1,000 and on
+//! 10,000 tenants: the same.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use shared::domain::tenant::{Change, InputMode};
+use shared::domain::{Tenant, TenantId, TenantInput, Timestamp};
+use shared::store::records;
+
+use crate::helpers::{spawn_app, Item, TestApi};
+
+/// The tenant `i` of the data set: 100 parents, the rest their children;
+/// every 10th inactive, every 4th a test tenant, every 7th a service
+/// provider, two tags each (`tag-<i%20>`, `group-<i%3>`), 50 resellers.
+fn tenant(i: usize, parents: &BTreeMap<usize, Tenant>) -> Tenant {
+    let body = serde_json::json!({
+        "tenantId": format!("t{i:05}"),
+        "name": format!("Tenant {i:05}"),
+        "status": if i % 10 == 0 { "inactive" } else { "active" },
+        "environment": if i % 4 == 0 { "test" } else { "production" },
+        "type": if i % 7 == 0 { "ServiceProvider" } else { "Enterprise" },
+        "tags": [format!("tag-{}", i % 20), format!("group-{}", i % 3)],
+        "resellerId": format!("r{}", i % 50),
+        "externalIds": {"crm": format!("{i}")},
+    });
+    let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
+    let change = Change {
+        actor: "seed".into(),
+        at: Timestamp::now(),
+    };
+    let created = Tenant::create(input, TenantId::parse(&format!("t{i:05}")).unwrap(), &change);
+    match i {
+        0..100 => created,
+        _ => created.placed(parents.get(&(i % 100))),
+    }
+}
+
+/// Writes tenants `range` with their guards and facet items, as the store
+/// would, with BatchWriteItem.
+async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
+    let shards = api.app().store.list_shards();
+    let mut parents = BTreeMap::new();
+    for i in 0..100 {
+        parents.insert(i, tenant(i, &BTreeMap::new()));
+    }
+    let mut items: Vec<Item> = Vec::new();
+    for i in range {
+        let mut t = tenant(i, &parents);
+        if i < 100 {
+            t.child_count = (9900 / 100) as u32;
+        }
+        items.push(records::tenant_item(&t, shards).unwrap());
+        items.push(records::name_guard_item(&t.name.key(), &t.id));
+        items.extend(records::facet_items(&t).into_iter().map(|(_, item)| item));
+    }
+    let batches = items.chunks(25).map(|chunk| {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
+                    .build()
+            })
+            .collect();
+        async move {
+            let mut pending = requests;
+            while !pending.is_empty() {
+                let out = api
+                    .client
+                    .batch_write_item()
+                    .request_items(&api.table, pending)
+                    .send()
+                    .await
+                    .unwrap();
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&api.table))
+                    .unwrap_or_default();
+            }
+        }
+    });
+    use futures_util::StreamExt;
+    futures_util::stream::iter(batches)
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+const QUERIES: &[&str] = &[
+    "",
+    "sort=name%20desc",
+    "sort=createdAt%20desc",
+    "name=tenant%2000",
+    "status=inactive",
+    "environment=test",
+    "type=ServiceProvider",
+    "tags=tag-3",
+    "tags=tag-3,group-1",
+    "externalId=crm:4321",
+    "parentId=t00007",
+    "resellerId=r3",
+    "resellerId=r3&environment=test",
+    "includeTotal=true&resellerId=r3",
+];
+
+/// (requests by operation, items returned) of one page of 25 for each query.
+async fn measure(api: &TestApi) -> Vec<(String, BTreeMap<String, u64>, usize)> {
+    let mut rows = Vec::new();
+    for query in QUERIES {
+        api.take_requests();
+        let reply = api.get(&format!("/v1/tenants?limit=25&{query}")).await;
+        assert_eq!(reply.status, 200, "{query}: {}", String::from_utf8_lossy(&reply.body));
+        let count = reply.json()["count"].as_u64().unwrap() as usize;
+        rows.push((query.to_string(), api.take_requests(), count));
+    }
+    rows
+}
+
+fn table(size: usize, rows: &[(String, BTreeMap<String, u64>, usize)]) -> String {
+    let mut out = format!("\n| query (page of 25, {size} tenants) | DynamoDB requests | items |\n|---|---|---|\n");
+    for (query, requests, count) in rows {
+        let detail: Vec<String> = requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {count} |\n",
+            if query.is_empty() { "(none)" } else { query },
+            detail.join(" + ")
+        ));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_list_page_costs_the_same_on_1k_and_10k_tenants() {
+    let api = spawn_app().await;
+    seed(&api, 0..1_000).await;
+    let small = measure(&api).await;
+    seed(&api, 1_000..10_000).await;
+    let large = measure(&api).await;
+    println!("{}{}", table(1_000, &small), table(10_000, &large));
+
+    // Filters an index answers: one Query for a full page, whatever the size.
+    let one_query = BTreeMap::from([("Query".to_owned(), 1)]);
+    let indexed = [
+        "",
+        "sort=name%20desc",
+        "sort=createdAt%20desc",
+        "name=tenant%2000",
+        "parentId=t00007",
+        "resellerId=r3",
+    ];
+    for ((query, at_1k, _), (_, at_10k, items)) in small.iter().zip(&large) {
+        if indexed.contains(&query.as_str()) {
+            assert_eq!((at_1k, at_10k, *items), (&one_query, &one_query, 25), "{query}");
+        }
+        // Anything else is bounded: at most 4 calls of each kind per page.
+        if !query.contains("includeTotal") {
+            assert!(at_10k.values().all(|n| *n <= 4), "{query}: {at_10k:?}");
+        }
+    }
+    let facet = BTreeMap::from([("BatchGetItem".to_owned(), 1), ("Query".to_owned(), 1)]);
+    assert_eq!(
+        (&large[7].1, large[7].2),
+        (&facet, 25),
+        "a tag page: one Query on the facet index, one BatchGetItem"
+    );
+    assert_eq!((&large[9].1, large[9].2), (&facet, 1), "an external id: the same");
+}
