@@ -17,9 +17,9 @@ fn tenant(i: usize, parents: &BTreeMap<usize, Tenant>) -> Tenant {
     let body = serde_json::json!({
         "tenantId": format!("t{i:05}"),
         "name": format!("Tenant {i:05}"),
-        "status": if i % 10 == 0 { "inactive" } else { "active" },
-        "environment": if i % 4 == 0 { "test" } else { "production" },
-        "type": if i % 7 == 0 { "ServiceProvider" } else { "Enterprise" },
+        "status": if i.is_multiple_of(10) { "inactive" } else { "active" },
+        "environment": if i.is_multiple_of(4) { "test" } else { "production" },
+        "type": if i.is_multiple_of(7) { "ServiceProvider" } else { "Enterprise" },
         "tags": [format!("tag-{}", i % 20), format!("group-{}", i % 3)],
         "resellerId": format!("r{}", i % 50),
         "externalIds": {"crm": format!("{i}")},
