@@ -115,15 +115,7 @@ pub async fn create(client: &Client, table: &str) -> Result<()> {
         request = request.attribute_definitions(string_attribute(name));
     }
     for index in INDEXES {
-        request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index.name)
-                .key_schema(key(index.pk, KeyType::Hash))
-                .key_schema(key(index.sk, KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
-                .build()
-                .expect("name and keys are set"),
-        );
+        request = request.global_secondary_indexes(index.definition());
     }
     request.send().await.map_err(Error::internal)?;
     client
@@ -142,10 +134,56 @@ pub async fn create(client: &Client, table: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates the table unless it exists already.
+impl Index {
+    fn definition(&self) -> GlobalSecondaryIndex {
+        GlobalSecondaryIndex::builder()
+            .index_name(self.name)
+            .key_schema(key(self.pk, KeyType::Hash))
+            .key_schema(key(self.sk, KeyType::Range))
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .expect("name and keys are set")
+    }
+}
+
+/// Creates the table unless it exists already; adds the indexes an older
+/// local table lacks (a dev table made before an index was added). Returns
+/// whether it created the table.
 pub async fn ensure(client: &Client, table: &str) -> Result<bool> {
     match client.describe_table().table_name(table).send().await {
-        Ok(_) => Ok(false),
+        Ok(described) => {
+            let existing: Vec<String> = described
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            for index in INDEXES.iter().filter(|i| !existing.iter().any(|e| e == i.name)) {
+                tracing::info!(index = index.name, "adding a missing index to the local table");
+                let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(index.name)
+                    .key_schema(key(index.pk, KeyType::Hash))
+                    .key_schema(key(index.sk, KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .map_err(Error::internal)?;
+                client
+                    .update_table()
+                    .table_name(table)
+                    .set_attribute_definitions(Some(key_attributes().into_iter().map(string_attribute).collect()))
+                    .global_secondary_index_updates(
+                        aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                            .create(create)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(Error::internal)?;
+                wait_until_active(client, table, index.name).await?;
+            }
+            Ok(false)
+        }
         Err(err)
             if err
                 .as_service_error()
@@ -155,4 +193,31 @@ pub async fn ensure(client: &Client, table: &str) -> Result<bool> {
         }
         Err(err) => Err(Error::internal(err)),
     }
+}
+
+/// Waits (up to a minute) until an index is built: DynamoDB builds one at a time.
+async fn wait_until_active(client: &Client, table: &str, index: &str) -> Result<()> {
+    for _ in 0..600 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(Error::internal)?;
+        let active = described
+            .table
+            .and_then(|t| t.global_secondary_indexes)
+            .unwrap_or_default()
+            .iter()
+            .any(|i| {
+                i.index_name() == Some(index) && i.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active)
+            });
+        if active {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(Error::internal(format!(
+        "index {index} of {table} did not become active"
+    )))
 }
