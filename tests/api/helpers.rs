@@ -250,3 +250,46 @@ impl TestApi {
         snapshot
     }
 }
+
+/// The `name` of every item of a list page.
+pub fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+impl TestApi {
+    /// Every page of `GET /v1/tenants?{query}`, following `nextCursor`;
+    /// fails the test on anything but 200 or on paging that does not end.
+    pub async fn pages(&self, query: &str) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..2_000 {
+            let path = match &cursor {
+                Some(c) => format!("/v1/tenants?{query}&cursor={c}"),
+                None => format!("/v1/tenants?{query}"),
+            };
+            let reply = self.get(&path).await;
+            assert_eq!(reply.status, 200, "{query}: {}", String::from_utf8_lossy(&reply.body));
+            let page = reply.json();
+            assert_eq!(
+                page["count"].as_u64().unwrap() as usize,
+                page["items"].as_array().unwrap().len()
+            );
+            cursor = page["nextCursor"].as_str().map(str::to_owned);
+            pages.push(page);
+            if cursor.is_none() {
+                return pages;
+            }
+        }
+        panic!("{query}: paging does not end");
+    }
+
+    /// Every name of a list, in order.
+    pub async fn all_names(&self, query: &str) -> Vec<String> {
+        self.pages(query).await.iter().flat_map(names).collect()
+    }
+}

@@ -1,43 +1,13 @@
 //! GET /v1/tenants: paging, sorting, filters, cursors.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with_shards, TestApi};
+use crate::helpers::{names, spawn_app, spawn_app_with_shards, TestApi};
 
-fn names(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Follows `nextCursor` to the end; returns every name in order and the page count.
+/// Every name of a list in order, and how many pages it took.
 async fn walk(api: &TestApi, query: &str) -> (Vec<String>, usize) {
-    let mut all = Vec::new();
-    let mut pages = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants?{query}&cursor={c}"),
-            None => format!("/v1/tenants?{query}"),
-        };
-        let reply = api.get(&path).await;
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        let page = reply.json();
-        assert_eq!(
-            page["count"].as_u64().unwrap() as usize,
-            page["items"].as_array().unwrap().len()
-        );
-        all.extend(names(&page));
-        pages += 1;
-        assert!(pages < 500, "paging does not end");
-        match page["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return (all, pages),
-        }
-    }
+    let pages = api.pages(query).await;
+    (pages.iter().flat_map(names).collect(), pages.len())
 }
 
 async fn seed(api: &TestApi, count: usize) -> Vec<String> {

@@ -4,32 +4,22 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{spawn_app, TestApi};
 
+/// (id, name) of every item of a list, in order.
 async fn walk(api: &TestApi, query: &str) -> Vec<(String, String)> {
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants?{query}&cursor={c}"),
-            None => format!("/v1/tenants?{query}"),
-        };
-        let reply = api.get(&path).await;
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
-        let page: Value = reply.json();
-        for t in page["items"].as_array().unwrap() {
-            seen.push((
+    let pages = api.pages(query).await;
+    let items = pages.iter().flat_map(|p| p["items"].as_array().unwrap().clone());
+    items
+        .map(|t| {
+            (
                 t["id"].as_str().unwrap().to_owned(),
                 t["name"].as_str().unwrap().to_owned(),
-            ));
-        }
-        match page["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return seen,
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

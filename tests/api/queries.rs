@@ -1,38 +1,8 @@
 //! List filters, sorts, page/offset and totals.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::helpers::{spawn_app, TestApi};
-
-fn names(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Every name of a query, following cursors.
-async fn all(api: &TestApi, query: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let path = match &cursor {
-            Some(c) => format!("/v1/tenants?{query}&cursor={c}"),
-            None => format!("/v1/tenants?{query}"),
-        };
-        let reply = api.get(&path).await;
-        assert_eq!(reply.status, 200, "{query}: {}", String::from_utf8_lossy(&reply.body));
-        let page = reply.json();
-        seen.extend(names(&page));
-        match page["nextCursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return seen,
-        }
-    }
-    panic!("{query}: paging does not end");
-}
+use crate::helpers::{names, spawn_app, TestApi};
 
 async fn catalogue(api: &TestApi) {
     let tenants = [
@@ -81,8 +51,8 @@ async fn every_filter_answers_what_it_says() {
         ("resellerId=r1&sort=createdAt", &["Alpha", "Bravo"]),
     ];
     for (query, expected) in cases {
-        assert_eq!(all(&api, &format!("{query}&limit=2")).await, *expected, "{query}");
-        assert_eq!(all(&api, query).await, *expected, "{query}");
+        assert_eq!(api.all_names(&format!("{query}&limit=2")).await, *expected, "{query}");
+        assert_eq!(api.all_names(query).await, *expected, "{query}");
         let total = api
             .get(&format!("/v1/tenants?{query}&includeTotal=true&limit=1"))
             .await

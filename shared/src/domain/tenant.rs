@@ -494,14 +494,47 @@ impl Tenant {
             path: vec![id.clone()],
             child_count: 0,
             id,
-            name: input.name,
-            description: input.description,
+            name: input.name.clone(),
+            description: None,
             tenant_type,
-            environment: input.environment.unwrap_or(Environment::Production),
-            status: input.status.unwrap_or(Status::Active),
+            environment: Environment::Production,
+            status: Status::Active,
             parent_id: None,
             parent_name: None,
             depth: 0,
+            tags: Vec::new(),
+            business_account: None,
+            default_domain: None,
+            support_email: None,
+            contact_information: None,
+            address_information: None,
+            reseller_id: None,
+            external_ids: BTreeMap::new(),
+            settings: Settings {
+                use_tenant_languages: false,
+                use_custom_routing_profile: input.use_custom_routing_profile.unwrap_or(false),
+            },
+            metadata: BTreeMap::new(),
+            created_at: change.at,
+            created_by: change.actor.clone(),
+            updated_at: change.at,
+            updated_by: change.actor.clone(),
+            retired_at: None,
+            retired_by: None,
+            retire_reason: None,
+            version: 1,
+        }
+        .with_profile(input)
+    }
+
+    /// The tenant with the fields of `input` that PUT replaces; `status` and
+    /// `environment` keep their value when `input` omits them.
+    fn with_profile(self, input: TenantInput) -> Self {
+        Self {
+            name: input.name,
+            description: input.description,
+            environment: input.environment.unwrap_or(self.environment),
+            status: input.status.unwrap_or(self.status),
             tags: input.tags,
             business_account: input.business_account,
             default_domain: input.default_domain,
@@ -512,17 +545,10 @@ impl Tenant {
             external_ids: input.external_ids,
             settings: Settings {
                 use_tenant_languages: input.use_tenant_languages,
-                use_custom_routing_profile: input.use_custom_routing_profile.unwrap_or(false),
+                ..self.settings
             },
             metadata: input.metadata,
-            created_at: change.at,
-            created_by: change.actor.clone(),
-            updated_at: change.at,
-            updated_by: change.actor.clone(),
-            retired_at: None,
-            retired_by: None,
-            retire_reason: None,
-            version: 1,
+            ..self
         }
     }
 
@@ -547,26 +573,7 @@ impl Tenant {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
-        Ok(Self {
-            name: input.name,
-            description: input.description,
-            environment: input.environment.unwrap_or(self.environment),
-            status: input.status.unwrap_or(self.status),
-            tags: input.tags,
-            business_account: input.business_account,
-            default_domain: input.default_domain,
-            support_email: input.support_email,
-            contact_information: input.contact_information,
-            address_information: input.address_information,
-            reseller_id: input.reseller_id,
-            external_ids: input.external_ids,
-            settings: Settings {
-                use_tenant_languages: input.use_tenant_languages,
-                ..self.settings
-            },
-            metadata: input.metadata,
-            ..self.touched(change)
-        })
+        Ok(self.touched(change).with_profile(input))
     }
 
     /// The tenant placed under `parent` (or at the top): parent fields, path

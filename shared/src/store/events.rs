@@ -1,9 +1,8 @@
 //! The audit history of a tenant: events under its key, newest first.
 
 use super::keys;
-use super::records::{event_from_item, key_item, s};
+use super::records::{event_from_item, key_item};
 use super::sdk::classify;
-use super::table::{PK, SK};
 use super::Store;
 use crate::domain::audit::AuditEvent;
 use crate::domain::Tenant;
@@ -21,14 +20,7 @@ impl Store {
     ) -> Result<(Vec<AuditEvent>, Option<u64>)> {
         let start = before.map(|version| key_item(&keys::event(&tenant.id, tenant.created_at, version)));
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::tenant(&tenant.id).pk))
-            .expression_attribute_values(":prefix", s(keys::events_of(tenant.created_at)))
+            .query_prefix(&keys::tenant(&tenant.id).pk, &keys::events_of(tenant.created_at))
             .scan_index_forward(false)
             .set_exclusive_start_key(start)
             .limit(limit as i32 + 1)

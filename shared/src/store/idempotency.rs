@@ -1,8 +1,7 @@
 //! Stored answers of idempotent creates.
 
 use super::keys::Key;
-use super::records::{key_item, number_attr, string_attr};
-use super::sdk::classify;
+use super::records::{number_attr, string_attr};
 use super::table::TTL_ATTRIBUTE;
 use super::Store;
 use crate::domain::Timestamp;
@@ -21,16 +20,9 @@ impl Store {
     /// The stored answer under `key`, unless it has expired (DynamoDB's TTL
     /// removes items late; an expired record is ignored all the same).
     pub async fn stored_answer(&self, key: &Key, now: Timestamp) -> Result<Option<StoredAnswer>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        let Some(item) = output.item else { return Ok(None) };
+        let Some(item) = self.get_consistent(key).await? else {
+            return Ok(None);
+        };
         if number_attr(&item, TTL_ATTRIBUTE).is_none_or(|expires| expires < now.unix_seconds()) {
             return Ok(None);
         }

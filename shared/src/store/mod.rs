@@ -64,6 +64,36 @@ impl Store {
     pub fn list_shards(&self) -> u16 {
         self.list_shards
     }
+
+    /// One strongly consistent `GetItem`: a client reads its own writes.
+    pub(crate) async fn get_consistent(&self, key: &keys::Key) -> crate::error::Result<Option<records::Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(records::key_item(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk::classify)?;
+        Ok(output.item)
+    }
+
+    /// A `Query` of the items under `pk` whose SK starts with `prefix`.
+    pub(crate) fn query_prefix(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", table::PK)
+            .expression_attribute_names("#sk", table::SK)
+            .expression_attribute_values(":pk", records::s(pk))
+            .expression_attribute_values(":prefix", records::s(prefix))
+    }
 }
 
 /// A DynamoDB client and the counter of the requests it sends.

@@ -116,7 +116,7 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
 }
 
 /// 10, 20, 40, 80 ms, each with up to 100% jitter.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let base = 10u64 << (attempt - 1).min(4);
     let jitter = u64::from(
         std::time::SystemTime::now()

@@ -85,16 +85,7 @@ impl Store {
     /// One strongly consistent `GetItem`: a client reads its own writes.
     #[tracing::instrument(skip(self), fields(tenant_id = %id))]
     pub async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::tenant(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        match output.item {
+        match self.get_consistent(&keys::tenant(id)).await? {
             Some(item) if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") => {
                 tenant_from_item(item).map(Some)
             }
@@ -104,17 +95,8 @@ impl Store {
 
     /// The id of the tenant holding a name key (one `GetItem` on its guard).
     pub async fn tenant_id_by_name(&self, name_key: &str) -> Result<Option<TenantId>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::tenant_name(name_key))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(output
-            .item
+        let guard = self.get_consistent(&keys::tenant_name(name_key)).await?;
+        Ok(guard
             .as_ref()
             .and_then(|i| records::string_attr(i, TENANT_ID))
             .and_then(|id| TenantId::parse(id).ok()))
@@ -166,7 +148,7 @@ impl Store {
                     .and_then(|mut u| u.remove(&self.table))
                     .filter(|k| !k.keys.is_empty());
                 if request.is_some() {
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt.min(5))).await;
+                    tokio::time::sleep(super::sdk::backoff(attempt + 1)).await;
                 }
             }
         }

@@ -22,7 +22,7 @@ impl Store {
     /// Tenants whose id path starts with `path/` in the tree of `root`: the
     /// descendants of the tenant at `path`, shallow paths first within a branch.
     pub async fn descendants_page(&self, root: &TenantId, path: &str, start: Option<Item>) -> Result<TenantPage> {
-        let output = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
@@ -32,17 +32,8 @@ impl Store {
             .expression_attribute_names("#sk", TREE.sk)
             .expression_attribute_values(":pk", s(keys::tree(root)))
             .expression_attribute_values(":prefix", s(format!("{path}/")))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let tenants = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(tenant_from_item)
-            .collect::<Result<_>>()?;
-        Ok((tenants, output.last_evaluated_key))
+            .set_exclusive_start_key(start);
+        tenant_page(request).await
     }
 
     /// Every descendant of `tenant` (paged internally).
@@ -68,7 +59,7 @@ impl Store {
         bucket: ListBucket,
         start: Option<Item>,
     ) -> Result<TenantPage> {
-        let output = self
+        let request = self
             .client
             .query()
             .table_name(&self.table)
@@ -76,17 +67,8 @@ impl Store {
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", CHILDREN.pk)
             .expression_attribute_values(":pk", s(keys::children(parent, bucket)))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let tenants = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(tenant_from_item)
-            .collect::<Result<_>>()?;
-        Ok((tenants, output.last_evaluated_key))
+            .set_exclusive_start_key(start);
+        tenant_page(request).await
     }
 
     /// Gives a descendant its new path (after an ancestor moved), if its path
@@ -145,4 +127,16 @@ impl Store {
             Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// Runs a `Query` of tenant items and reads its page.
+async fn tenant_page(request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder) -> Result<TenantPage> {
+    let output = request.send().await.map_err(classify)?;
+    let tenants = output
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(tenant_from_item)
+        .collect::<Result<_>>()?;
+    Ok((tenants, output.last_evaluated_key))
 }

@@ -7,15 +7,13 @@
 //! the next move and the scheduled clean-up finish it. Every step of the
 //! work is conditional, so running it twice is harmless.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::records::{self, key_item, s, Item};
 use super::sdk::classify;
-use super::table::{BY_NAME, PK, SK};
+use super::table::BY_NAME;
 use super::Store;
 use crate::domain::{TenantId, Timestamp};
 use crate::error::{Error, Result};
@@ -106,14 +104,7 @@ impl Store {
         let mut deleted = 0;
         loop {
             let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":prefix", s(prefix))
+                .query_prefix(pk, prefix)
                 .projection_expression("#pk, #sk")
                 .limit(100)
                 .send()
@@ -156,7 +147,7 @@ impl Store {
             if requests.is_empty() {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(10 << attempt.min(5))).await;
+            tokio::time::sleep(super::sdk::backoff(attempt + 1)).await;
         }
         Err(Error::Throttled)
     }
