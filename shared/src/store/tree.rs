@@ -3,6 +3,7 @@
 //! update is conditional on what was read, so a repeated or concurrent run
 //! changes nothing twice.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, ListBucket};
@@ -77,55 +78,44 @@ impl Store {
     pub async fn repath_descendant(&self, descendant: &Tenant, new_path: &[TenantId]) -> Result<bool> {
         let root = new_path.first().unwrap_or(&descendant.id);
         let list = AttributeValue::L(new_path.iter().map(|id| s(id.as_str())).collect());
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::tenant(&descendant.id))))
+        let request = self
+            .bump_tenant(&descendant.id)
             .update_expression("SET #path = :new, #depth = :depth, #tpk = :tpk, #tsk = :tsk ADD #version :one")
             .condition_expression("#path = :old")
             .expression_attribute_names("#path", "path")
             .expression_attribute_names("#depth", "depth")
             .expression_attribute_names("#tpk", TREE.pk)
             .expression_attribute_names("#tsk", TREE.sk)
-            .expression_attribute_names("#version", "version")
             .expression_attribute_values(":new", list)
             .expression_attribute_values(":old", path_value(descendant))
             .expression_attribute_values(":depth", n(new_path.len().saturating_sub(1)))
             .expression_attribute_values(":tpk", s(keys::tree(root)))
-            .expression_attribute_values(":tsk", s(join_path_ids(new_path)))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+            .expression_attribute_values(":tsk", s(join_path_ids(new_path)));
+        conditional(request).await
     }
 
     /// Sets a child's `parentName` if it is still a child of `parent`.
     pub async fn rename_parent_of(&self, child: &Tenant, parent: &Tenant) -> Result<bool> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(&keys::tenant(&child.id))))
+        let request = self
+            .bump_tenant(&child.id)
             .update_expression("SET #parentName = :name ADD #version :one")
             .condition_expression("#parentId = :parent")
             .expression_attribute_names("#parentName", "parentName")
             .expression_attribute_names("#parentId", "parentId")
-            .expression_attribute_names("#version", "version")
             .expression_attribute_values(":name", s(parent.name.as_str()))
-            .expression_attribute_values(":parent", s(parent.id.as_str()))
+            .expression_attribute_values(":parent", s(parent.id.as_str()));
+        conditional(request).await
+    }
+
+    /// An `UpdateItem` of a tenant that also adds 1 to its version (`#version`,
+    /// `:one`), so that writers holding what it was retry.
+    fn bump_tenant(&self, id: &TenantId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::tenant(id))))
+            .expression_attribute_names("#version", "version")
             .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
     }
 }
 
@@ -139,4 +129,13 @@ async fn tenant_page(request: aws_sdk_dynamodb::operation::query::builders::Quer
         .map(tenant_from_item)
         .collect::<Result<_>>()?;
     Ok((tenants, output.last_evaluated_key))
+}
+
+/// Runs a conditional update: `false` when its condition did not hold.
+async fn conditional(request: UpdateItemFluentBuilder) -> Result<bool> {
+    match request.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
 }
