@@ -1,6 +1,8 @@
 //! Configuration from the environment, read once at init. A function with a
 //! bad configuration fails at start, never in the middle of a request.
 
+use crate::auth::AuthConfig;
+
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,6 +23,8 @@ pub struct Config {
     /// `LIST_SHARDS`: list partitions per list (1–16, default 1). May be
     /// raised on a live table, never lowered.
     pub list_shards: u16,
+    /// `ROLES_CLAIM`, `ADMIN_ROLE`, `CREATOR_ROLE`.
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -53,11 +57,19 @@ impl Config {
                     message: format!("must be a whole number from 1 to 16, not '{v}'"),
                 })?,
         };
+        let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let defaults = AuthConfig::default();
+        let auth = AuthConfig {
+            roles_claim: non_empty("ROLES_CLAIM").unwrap_or(defaults.roles_claim),
+            admin_role: non_empty("ADMIN_ROLE").unwrap_or(defaults.admin_role),
+            creator_role: non_empty("CREATOR_ROLE"),
+        };
         Ok(Self {
             table_name,
-            dynamodb_endpoint: get("DYNAMODB_ENDPOINT").filter(|v| !v.is_empty()),
+            dynamodb_endpoint: non_empty("DYNAMODB_ENDPOINT"),
             cursor_secret,
             list_shards,
+            auth,
         })
     }
 }

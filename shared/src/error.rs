@@ -37,6 +37,11 @@ pub enum Error {
     #[error("{kind} '{id}' was purged")]
     Gone { kind: &'static str, id: String },
 
+    /// The caller may see the resource but not do this (missing permission
+    /// or a role too low on the tenant).
+    #[error("{0}")]
+    Forbidden(String),
+
     /// The request conflicts with the current state (duplicate name, wrong
     /// lifecycle state, concurrent change).
     #[error("{0}")]

@@ -10,6 +10,7 @@
 //! - [`config`], [`telemetry`], [`app`]: what a function builds once at init.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;

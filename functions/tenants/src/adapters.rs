@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
-use shared::http::claims::Caller;
+use shared::auth::Caller;
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
 use shared::service::tenants::{self, Created, DeleteMode};

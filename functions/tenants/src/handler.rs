@@ -39,7 +39,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
 }
 
 async fn dispatch(app: &App, req: &Request) -> HttpResult {
-    let caller = claims::caller(req)?;
+    let caller = claims::caller(req, &app.config.auth)?;
     let Some(route) = http::route_key(req) else {
         return Err(Problem::not_found("the request carries no API Gateway route key"));
     };

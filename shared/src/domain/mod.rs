@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod input;
+pub mod member;
 pub mod merge_patch;
 pub mod query;
 pub mod tenant;
@@ -13,4 +14,4 @@ pub mod values;
 
 pub use tenant::{Environment, Status, Tenant, TenantInput, TenantType};
 pub use time::Timestamp;
-pub use values::{DomainName, EmailAddress, Tag, TenantId, TenantName};
+pub use values::{DomainName, EmailAddress, Tag, TenantId, TenantName, UserId};

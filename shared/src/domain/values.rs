@@ -113,6 +113,22 @@ pub fn name_key(name: &str) -> String {
 }
 
 string_value!(
+    /// A user id: the `sub` of the user's tokens, 1–256 characters without
+    /// control characters.
+    UserId
+);
+
+impl UserId {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let len = s.chars().count();
+        if len == 0 || len > 256 || s.chars().any(char::is_control) {
+            return Err("must be 1 to 256 characters without control characters".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+string_value!(
     /// A tag: 1–64 characters of letters, digits, spaces and `_ . : / = + - @`.
     Tag
 );

@@ -12,48 +12,29 @@ use lambda_http::{Request, RequestExt};
 use serde_json::Value;
 
 use super::Problem;
-
-/// The verified caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The `sub` claim: who the audit fields name.
-    pub subject: String,
-    pub roles: Vec<String>,
-    /// Permissions from `scope` (space-separated) or a `permissions` array.
-    pub permissions: Vec<String>,
-}
+use crate::auth::{AuthConfig, Caller};
 
 /// Reads the caller from the request context; no verified subject → 401.
-pub fn caller(req: &Request) -> Result<Caller, Problem> {
+/// Roles come from the claim `config.roles_claim`, permissions from `scope`
+/// and `permissions`.
+pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
     let missing = || Problem::unauthorized("no verified caller: send a bearer token");
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
         return Err(missing());
     };
     let authorizer = ctx.authorizer.as_ref().ok_or_else(missing)?;
-    if let Some(jwt) = authorizer.jwt.as_ref().filter(|jwt| jwt.claims.contains_key("sub")) {
+    if let Some(jwt) = authorizer.jwt.as_ref().filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty())) {
         let claim = |name: &str| jwt.claims.get(name).map(|v| string_list(v)).unwrap_or_default();
         let mut permissions = claim("scope");
         permissions.extend(claim("permissions"));
-        return Ok(Caller {
-            subject: jwt.claims["sub"].clone(),
-            roles: claim("roles"),
-            permissions,
-        });
+        return Ok(Caller::new(jwt.claims["sub"].clone(), claim(&config.roles_claim), permissions, config));
     }
     let fields = &authorizer.fields;
-    let subject = fields
-        .get("sub")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(missing)?;
+    let subject = fields.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(missing)?;
     let list = |name: &str| fields.get(name).map(value_list).unwrap_or_default();
     let mut permissions = list("scope");
     permissions.extend(list("permissions"));
-    Ok(Caller {
-        subject: subject.to_owned(),
-        roles: list("roles"),
-        permissions,
-    })
+    Ok(Caller::new(subject.to_owned(), list(&config.roles_claim), permissions, config))
 }
 
 /// A list claim in any of the forms it arrives in: `"[a b]"` (the HTTP API
@@ -117,7 +98,7 @@ mod tests {
         let req = request(
             json!({"jwt": {"claims": {"sub": "alice", "roles": "[admin operator]", "scope": "tenants:read tenants:write"}, "scopes": null}}),
         );
-        let c = caller(&req).unwrap();
+        let c = caller(&req, &AuthConfig::default()).unwrap();
         assert_eq!(c.subject, "alice");
         assert_eq!(c.roles, ["admin", "operator"]);
         assert_eq!(c.permissions, ["tenants:read", "tenants:write"]);
@@ -126,7 +107,7 @@ mod tests {
     #[test]
     fn reads_native_json_arrays_from_a_lambda_authoriser() {
         let req = request(json!({"lambda": {"sub": "bob", "roles": ["viewer"], "permissions": ["tenants:read"]}}));
-        let c = caller(&req).unwrap();
+        let c = caller(&req, &AuthConfig::default()).unwrap();
         assert_eq!(
             (c.subject.as_str(), c.roles.as_slice(), c.permissions.as_slice()),
             ("bob", &["viewer".to_string()][..], &["tenants:read".to_string()][..])
@@ -136,13 +117,13 @@ mod tests {
     #[test]
     fn no_subject_is_unauthorised() {
         assert_eq!(
-            caller(&request(json!({"jwt": {"claims": {}, "scopes": null}})))
+            caller(&request(json!({"jwt": {"claims": {}, "scopes": null}})), &AuthConfig::default())
                 .unwrap_err()
                 .status
                 .as_u16(),
             401
         );
         let no_authorizer = http::Request::builder().body(lambda_http::Body::Empty).unwrap();
-        assert_eq!(caller(&no_authorizer).unwrap_err().status.as_u16(), 401);
+        assert_eq!(caller(&no_authorizer, &AuthConfig::default()).unwrap_err().status.as_u16(), 401);
     }
 }

@@ -4,7 +4,7 @@ use lambda_http::Request;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::claims::Caller;
+use crate::auth::Caller;
 use super::Problem;
 use crate::service::tenants::Idempotency;
 use crate::store::keys;

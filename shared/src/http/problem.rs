@@ -141,6 +141,7 @@ impl From<Error> for Problem {
             Error::NotFound { .. } => Problem::not_found(err.to_string()),
             Error::Gone { .. } => Problem::new(StatusCode::GONE, "gone", "Gone", err.to_string()),
             Error::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
+            Error::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail),
             Error::Unprocessable(detail) => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unprocessable",

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::domain::Tenant;
 use crate::error::Result;
 use crate::store::keys::{self, ListBucket};
+use crate::store::tenants::{TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -35,6 +36,19 @@ pub async fn complete_all(store: &Store) -> Result<usize> {
     Ok(pending.len())
 }
 
+/// Gives a descendant its new path (and so its new subtree facets) in one
+/// transaction conditional on the version read; a descendant changed
+/// meanwhile is left for the next pass, which the check below asks for.
+async fn repath(store: &Store, descendant: &Tenant, path: Vec<crate::domain::TenantId>) -> Result<()> {
+    let moved = Tenant { depth: path.len().saturating_sub(1) as u32, path, version: descendant.version + 1, ..descendant.clone() };
+    let write = TenantWrite { before: Some(descendant), after: Some(&moved), ..Default::default() };
+    match store.commit(&write).await {
+        Ok(()) => Ok(()),
+        Err(WriteFailure::Other(e)) => Err(e),
+        Err(_) => Ok(()),
+    }
+}
+
 /// One pass; `true` when the result is verified complete.
 async fn run_once(store: &Store, work: &Work) -> Result<bool> {
     match work {
@@ -53,7 +67,7 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
                 for descendant in page {
                     let mut path = tenant.path.clone();
                     path.extend(descendant.path.iter().skip(old_len).cloned());
-                    store.repath_descendant(&descendant, &path).await?;
+                    repath(store, &descendant, path).await?;
                 }
                 match next {
                     Some(key) => start = Some(key),
@@ -85,10 +99,10 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
             }
             Ok(seen == tenant.child_count)
         }
-        Work::DeleteHistory { tenant_id, incarnation } => {
-            store
-                .delete_prefix(&keys::tenant(tenant_id).pk, &keys::events_of(*incarnation))
-                .await?;
+                Work::DeleteOwned { tenant_id, incarnation } => {
+            let pk = keys::tenant(tenant_id).pk;
+            store.delete_prefix(&pk, &keys::events_of(*incarnation), None).await?;
+            store.delete_prefix(&pk, keys::MEMBER_SK_PREFIX, Some(*incarnation)).await?;
             Ok(true)
         }
     }

@@ -499,7 +499,7 @@ pub async fn delete(
 async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<()> {
     let mut current = tenant.clone();
     for _ in 0..ATTEMPTS {
-        let history = Pending::new(Work::DeleteHistory {
+        let history = Pending::new(Work::DeleteOwned {
             tenant_id: current.id.clone(),
             incarnation: current.created_at,
         });

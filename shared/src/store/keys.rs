@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Status, Tag, TenantId, Timestamp};
+use crate::domain::{Status, Tag, TenantId, Timestamp, UserId};
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub const PENDING_LIST: &str = "PENDING";
 pub const FACET_SK_PREFIX: &str = "FACET#";
 /// Prefix of every audit event's SK, under the tenant's PK.
 pub const EVENT_SK_PREFIX: &str = "EVENT#";
+/// Prefix of every membership's SK, under the tenant's PK.
+pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
 
 pub fn tenant(id: &TenantId) -> Key {
     Key {
@@ -58,6 +60,21 @@ pub fn facet(id: &TenantId, kind: FacetKind, slot: usize) -> Key {
         pk: tenant(id).pk,
         sk: format!("{FACET_SK_PREFIX}{}#{slot:02}", kind.as_str()),
     }
+}
+
+/// A user's membership of a tenant.
+pub fn member(tenant_id: &TenantId, user: &UserId) -> Key {
+    Key { pk: tenant(tenant_id).pk, sk: format!("{MEMBER_SK_PREFIX}{user}") }
+}
+
+/// The GSI1 partition of a user's memberships, sorted by tenant id.
+pub fn memberships_of(user: &UserId) -> String {
+    format!("USER#{user}")
+}
+
+/// The GSI1 sort key of a membership in its user's partition.
+pub fn membership_sort(tenant_id: &TenantId) -> String {
+    format!("{MEMBER_SK_PREFIX}{tenant_id}")
 }
 
 /// A unit of unfinished background work.
@@ -131,6 +148,8 @@ pub fn tree(root: &TenantId) -> String {
 pub enum FacetKind {
     Tag,
     ExternalId,
+    /// The tenant is within the subtree of an id of its path (itself included).
+    Within,
 }
 
 impl FacetKind {
@@ -138,6 +157,7 @@ impl FacetKind {
         match self {
             Self::Tag => "TAG",
             Self::ExternalId => "EXT",
+            Self::Within => "IN",
         }
     }
 }
@@ -151,6 +171,12 @@ pub fn tag_facet(tag: &Tag, bucket: ListBucket) -> String {
 /// contain `=`, so the pair is unambiguous.
 pub fn external_id_facet(key: &str, value: &str, bucket: ListBucket) -> String {
     format!("FACET#EXT#{key}={value}#{}", bucket.as_str())
+}
+
+/// The facet partition of a subtree: every tenant within `ancestor`'s
+/// subtree, itself included (GSI6), for the lists of non-admins.
+pub fn within_facet(ancestor: &TenantId, bucket: ListBucket) -> String {
+    format!("FACET#IN#{ancestor}#{}", bucket.as_str())
 }
 
 /// The shard of a tenant: a stable hash (FNV-1a) of its id. Raising the

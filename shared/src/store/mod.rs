@@ -13,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod list;
+pub mod members;
 pub mod metrics;
 pub mod records;
 pub mod sdk;

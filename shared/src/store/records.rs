@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
+use crate::domain::member::Member;
 use crate::domain::{Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
@@ -16,6 +17,8 @@ pub type Item = HashMap<String, AttributeValue>;
 pub const ENTITY_TYPE: &str = "entityType";
 pub const NAME_KEY: &str = "nameKey";
 pub const TENANT_ID: &str = "tenantId";
+/// The `createdAt` of the tenant an item belongs to (memberships).
+pub const INCARNATION: &str = "tenantCreatedAt";
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -91,8 +94,10 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
         .external_ids
         .iter()
         .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket)));
+    let within = tenant.path.iter().map(|a| (FacetKind::Within, keys::within_facet(a, bucket)));
     let mut slots = HashMap::new();
     tags.chain(ids)
+        .chain(within)
         .map(|(kind, partition)| {
             let slot = slots.entry(kind as u8).or_insert(0usize);
             let key = keys::facet(&tenant.id, kind, *slot);
@@ -104,6 +109,21 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
             (key, item)
         })
         .collect()
+}
+
+/// A membership item: under the tenant, and in its user's GSI1 partition.
+/// `tenantCreatedAt` ties it to one incarnation of the tenant id.
+pub fn member_item(member: &Member, incarnation: Timestamp) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(member).map_err(Error::internal)?;
+    item.extend(with_key(&keys::member(&member.tenant_id, &member.user_id), "member"));
+    item.insert(BY_NAME.pk.into(), s(keys::memberships_of(&member.user_id)));
+    item.insert(BY_NAME.sk.into(), s(keys::membership_sort(&member.tenant_id)));
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    Ok(item)
+}
+
+pub fn member_from_item(item: Item) -> Result<Member> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable member item: {e}")))
 }
 
 /// An audit event item of the tenant incarnation created at `incarnation`.

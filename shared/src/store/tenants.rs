@@ -114,39 +114,32 @@ impl Store {
     }
 
     async fn batch_get_tenants(&self, ids: &[TenantId], consistent: bool) -> Result<HashMap<TenantId, Tenant>> {
+        let keys: Vec<Item> = ids.iter().map(|id| key_item(&keys::tenant(id))).collect();
         let mut found = HashMap::new();
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Item> = chunk.iter().map(|id| key_item(&keys::tenant(id))).collect();
-            let keys = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(consistent);
+        for item in self.batch_get(keys, consistent).await? {
+            if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") {
+                let tenant = tenant_from_item(item)?;
+                found.insert(tenant.id.clone(), tenant);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The items with these keys, in `BatchGetItem`s of 100 (unprocessed
+    /// keys retried with back-off); missing keys are left out, order is not kept.
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let keys = KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).consistent_read(consistent);
             let mut request = Some(keys.build().map_err(Error::internal)?);
             for attempt in 0.. {
                 let Some(keys) = request.take() else { break };
                 if attempt == 8 {
                     return Err(Error::Throttled);
                 }
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in output
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") {
-                        let tenant = tenant_from_item(item)?;
-                        found.insert(tenant.id.clone(), tenant);
-                    }
-                }
-                request = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
+                let output = self.client.batch_get_item().request_items(&self.table, keys).send().await.map_err(classify)?;
+                found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+                request = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
                 if request.is_some() {
                     tokio::time::sleep(super::sdk::backoff(attempt + 1)).await;
                 }

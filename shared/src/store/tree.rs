@@ -4,15 +4,12 @@
 //! changes nothing twice.
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, ListBucket};
 use super::records::{key_item, n, s, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed};
 use super::table::{CHILDREN, TREE};
-use super::tenants::path_value;
 use super::Store;
-use crate::domain::tenant::join_path_ids;
 use crate::domain::{Tenant, TenantId};
 use crate::error::Result;
 
@@ -70,28 +67,6 @@ impl Store {
             .expression_attribute_values(":pk", s(keys::children(parent, bucket)))
             .set_exclusive_start_key(start);
         tenant_page(request).await
-    }
-
-    /// Gives a descendant its new path (after an ancestor moved), if its path
-    /// is still `descendant.path`. Bumps its version so that writers holding
-    /// the old path retry. `false`: it had changed meanwhile.
-    pub async fn repath_descendant(&self, descendant: &Tenant, new_path: &[TenantId]) -> Result<bool> {
-        let root = new_path.first().unwrap_or(&descendant.id);
-        let list = AttributeValue::L(new_path.iter().map(|id| s(id.as_str())).collect());
-        let request = self
-            .bump_tenant(&descendant.id)
-            .update_expression("SET #path = :new, #depth = :depth, #tpk = :tpk, #tsk = :tsk ADD #version :one")
-            .condition_expression("#path = :old")
-            .expression_attribute_names("#path", "path")
-            .expression_attribute_names("#depth", "depth")
-            .expression_attribute_names("#tpk", TREE.pk)
-            .expression_attribute_names("#tsk", TREE.sk)
-            .expression_attribute_values(":new", list)
-            .expression_attribute_values(":old", path_value(descendant))
-            .expression_attribute_values(":depth", n(new_path.len().saturating_sub(1)))
-            .expression_attribute_values(":tpk", s(keys::tree(root)))
-            .expression_attribute_values(":tsk", s(join_path_ids(new_path)));
-        conditional(request).await
     }
 
     /// Sets a child's `parentName` if it is still a child of `parent`.

@@ -30,8 +30,8 @@ pub enum Work {
     },
     /// Direct children get the tenant's current name as `parentName`.
     RenameChildren { tenant_id: TenantId },
-    /// The audit events of a deleted tenant incarnation are removed.
-    DeleteHistory {
+    /// The audit events and memberships of a deleted tenant incarnation are removed.
+    DeleteOwned {
         tenant_id: TenantId,
         incarnation: Timestamp,
     },
@@ -98,25 +98,28 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes every item under `pk` whose SK starts with `prefix`, in
-    /// batches of 25 (unprocessed items retried). Returns how many it deleted.
-    pub async fn delete_prefix(&self, pk: &str, prefix: &str) -> Result<usize> {
+    /// Deletes every item under `pk` whose SK starts with `prefix` (and, if
+    /// given, whose `tenantCreatedAt` is `incarnation`), in batches of 25
+    /// with unprocessed items retried. Returns how many it deleted.
+    pub async fn delete_prefix(&self, pk: &str, prefix: &str, incarnation: Option<Timestamp>) -> Result<usize> {
         let mut deleted = 0;
+        let mut start = None;
         loop {
-            let output = self
-                .query_prefix(pk, prefix)
-                .projection_expression("#pk, #sk")
-                .limit(100)
-                .send()
-                .await
-                .map_err(classify)?;
-            let keys = output.items.unwrap_or_default();
-            if keys.is_empty() {
-                return Ok(deleted);
+            let mut request = self.query_prefix(pk, prefix).projection_expression("#pk, #sk").set_exclusive_start_key(start);
+            if let Some(incarnation) = incarnation {
+                request = request
+                    .filter_expression("#incarnation = :incarnation")
+                    .expression_attribute_names("#incarnation", records::INCARNATION)
+                    .expression_attribute_values(":incarnation", s(incarnation.to_string()));
             }
-            for chunk in keys.chunks(25) {
+            let output = request.limit(100).send().await.map_err(classify)?;
+            for chunk in output.items.unwrap_or_default().chunks(25) {
                 self.batch_delete(chunk.to_vec()).await?;
                 deleted += chunk.len();
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(deleted),
             }
         }
     }

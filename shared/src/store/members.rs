@@ -1,0 +1,206 @@
+//! Memberships: under their tenant (members of a tenant) and in their user's
+//! GSI1 partition (tenants of a user). Each carries the `createdAt` of the
+//! tenant it belongs to, so a tenant id deleted and created again does not
+//! inherit the old members.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+
+use super::keys;
+use super::records::{self, key_item, member_from_item, s, string_attr, Item, INCARNATION};
+use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::table::{BY_NAME, PK};
+use super::Store;
+use crate::auth::TenantRole;
+use crate::domain::member::Member;
+use crate::domain::{Status, Tenant, TenantId, UserId};
+use crate::error::{Error, Result};
+
+/// What a caller is on a tenant, read in one `BatchGetItem`: the best role
+/// its memberships on the tenant's path give, and whether every proper
+/// ancestor is active (an inactive or retired ancestor hides its subtree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessView {
+    pub role: Option<TenantRole>,
+    pub ancestors_active: bool,
+}
+
+fn belongs(item: &Item, incarnation: &str) -> bool {
+    string_attr(item, INCARNATION) == Some(incarnation)
+}
+
+impl Store {
+    pub async fn get_member(&self, tenant: &Tenant, user: &UserId) -> Result<Option<Member>> {
+        let item = self.get_consistent(&keys::member(&tenant.id, user)).await?;
+        match item {
+            Some(item) if belongs(&item, &tenant.created_at.to_string()) => member_from_item(item).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes a membership if the tenant (this incarnation) still exists;
+    /// `replace`: only over an existing one, else only where there is none.
+    /// `Ok(false)`: that condition did not hold.
+    pub async fn put_member(&self, tenant: &Tenant, member: &Member, replace: bool) -> Result<bool> {
+        let condition = if replace { "attribute_exists(PK)" } else { "attribute_not_exists(PK)" };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(records::member_item(member, tenant.created_at)?))
+            .condition_expression(condition)
+            .build()
+            .map_err(Error::internal)?;
+        let tenant_exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::tenant(&tenant.id))))
+            .condition_expression("#createdAt = :incarnation")
+            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
+            .build()
+            .map_err(Error::internal)?;
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().condition_check(tenant_exists).build(),
+        ];
+        match transact(&self.client, items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed(failed)) if failed == [0] => Ok(false),
+            Err(TransactError::ConditionFailed(_)) => Err(Error::NotFound { kind: "tenant", id: tenant.id.to_string() }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Removes a membership; `false` if there was none.
+    pub async fn delete_member(&self, tenant: &Tenant, user: &UserId) -> Result<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::member(&tenant.id, user))))
+            .condition_expression("#incarnation = :incarnation")
+            .expression_attribute_names("#incarnation", INCARNATION)
+            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// The direct members of a tenant, by user id, `limit` at a time after `after`.
+    pub async fn list_members(
+        &self,
+        tenant: &Tenant,
+        limit: usize,
+        after: Option<&UserId>,
+    ) -> Result<(Vec<Member>, Option<UserId>)> {
+        let start = after.map(|user| key_item(&keys::member(&tenant.id, user)));
+        let output = self
+            .query_prefix(&keys::tenant(&tenant.id).pk, keys::MEMBER_SK_PREFIX)
+            .set_exclusive_start_key(start)
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(classify)?;
+        let incarnation = tenant.created_at.to_string();
+        let items: Vec<Item> = output.items.unwrap_or_default();
+        let more = items.len() > limit;
+        let mut members = Vec::new();
+        for item in items.into_iter().take(limit) {
+            if belongs(&item, &incarnation) {
+                members.push(member_from_item(item)?);
+            }
+        }
+        let next = if more { members.last().map(|m| m.user_id.clone()) } else { None };
+        Ok((members, next))
+    }
+
+    /// A user's memberships (tenant id and role), by tenant id, `limit` at a
+    /// time after `after`: one `Query` on GSI1.
+    pub async fn memberships_of(
+        &self,
+        user: &UserId,
+        limit: Option<usize>,
+        after: Option<&TenantId>,
+    ) -> Result<(Vec<(TenantId, TenantRole)>, Option<TenantId>)> {
+        let start = after.map(|tenant_id| {
+            let mut key = key_item(&keys::member(tenant_id, user));
+            key.insert(BY_NAME.pk.into(), s(keys::memberships_of(user)));
+            key.insert(BY_NAME.sk.into(), s(keys::membership_sort(tenant_id)));
+            key
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_NAME.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_values(":pk", s(keys::memberships_of(user)))
+            .set_exclusive_start_key(start)
+            .set_limit(limit.map(|l| l as i32))
+            .send()
+            .await
+            .map_err(classify)?;
+        let memberships = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| member_from_item(item).map(|m| (m.tenant_id, m.role)))
+            .collect::<Result<Vec<_>>>()?;
+        let next = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|k| string_attr(k, PK))
+            .and_then(keys::tenant_id_of)
+            .and_then(|id| TenantId::parse(id).ok());
+        Ok((memberships, next))
+    }
+
+    /// Every membership of a user (paged internally).
+    pub async fn all_memberships_of(&self, user: &UserId) -> Result<Vec<(TenantId, TenantRole)>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, next) = self.memberships_of(user, None, after.as_ref()).await?;
+            all.extend(page);
+            match next {
+                Some(id) => after = Some(id),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The caller's standing on `tenant`: memberships on its path and the
+    /// statuses of its ancestors, in one strongly consistent `BatchGetItem`.
+    pub async fn access_view(&self, tenant: &Tenant, user: &UserId) -> Result<AccessView> {
+        let ancestors = &tenant.path[..tenant.path.len().saturating_sub(1)];
+        let mut wanted: Vec<Item> = tenant.path.iter().map(|id| key_item(&keys::member(id, user))).collect();
+        wanted.extend(ancestors.iter().map(|id| key_item(&keys::tenant(id))));
+        let items = self.batch_get(wanted, true).await?;
+
+        let mut incarnations: HashMap<String, String> =
+            HashMap::from([(tenant.id.to_string(), tenant.created_at.to_string())]);
+        let mut active = 0;
+        for item in items.iter().filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("tenant")) {
+            let ancestor = records::tenant_from_item(item.clone())?;
+            if ancestor.status == Status::Active {
+                active += 1;
+            }
+            incarnations.insert(ancestor.id.to_string(), ancestor.created_at.to_string());
+        }
+        let role = items
+            .iter()
+            .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("member"))
+            .filter(|i| {
+                let tenant_id = string_attr(i, "tenantId").unwrap_or_default();
+                incarnations.get(tenant_id).is_some_and(|inc| belongs(i, inc))
+            })
+            .filter_map(|i| member_from_item(i.clone()).ok())
+            .map(|m| m.role)
+            .max();
+        Ok(AccessView { role, ancestors_active: active == ancestors.len() })
+    }
+}
