@@ -77,6 +77,15 @@ event("tenants-create-child", "POST", "/v1/tenants", "/v1/tenants", body={
     "tenantId": "acme-emea", "name": "Acme EMEA", "parentId": "acme-corp", "environment": "test",
     "tags": ["gold"]}, headers={"idempotency-key": "create-acme-emea-1"})
 event("tenants-get", "GET", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME)
+event("tenants-mine", "GET", "/v1/tenants/mine", "/v1/tenants/mine", query="limit=25")
+event("members-put", "PUT", "/v1/tenants/{id}/members/{userId}", "/v1/tenants/acme-corp/members/alice@example.com",
+      params={"id": "acme-corp", "userId": "alice@example.com"}, body={"role": "operator"})
+event("members-get", "GET", "/v1/tenants/{id}/members/{userId}", "/v1/tenants/acme-corp/members/alice@example.com",
+      params={"id": "acme-corp", "userId": "alice@example.com"})
+event("members-list", "GET", "/v1/tenants/{id}/members", "/v1/tenants/acme-corp/members", params=ACME,
+      query="limit=25")
+event("members-delete", "DELETE", "/v1/tenants/{id}/members/{userId}",
+      "/v1/tenants/acme-corp/members/alice@example.com", params={"id": "acme-corp", "userId": "alice@example.com"})
 event("tenants-get-by-name", "GET", "/v1/tenants/by-name/{name}", "/v1/tenants/by-name/acme corp",
       params={"name": "acme corp"})
 event("tenants-list", "GET", "/v1/tenants", "/v1/tenants", query="limit=10&sort=name+asc&name=ac&tags=gold")

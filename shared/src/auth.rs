@@ -69,8 +69,11 @@ pub enum TenantRole {
 }
 
 impl TenantRole {
-    pub const CHOICES: &'static [(&'static str, Self)] =
-        &[("admin", Self::Admin), ("operator", Self::Operator), ("viewer", Self::Viewer)];
+    pub const CHOICES: &'static [(&'static str, Self)] = &[
+        ("admin", Self::Admin),
+        ("operator", Self::Operator),
+        ("viewer", Self::Viewer),
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,7 +97,11 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { roles_claim: "roles".into(), admin_role: "admin".into(), creator_role: None }
+        Self {
+            roles_claim: "roles".into(),
+            admin_role: "admin".into(),
+            creator_role: None,
+        }
     }
 }
 
@@ -116,13 +123,21 @@ impl Caller {
     pub fn new(subject: String, roles: Vec<String>, permissions: Vec<String>, config: &AuthConfig) -> Self {
         let platform_admin = roles.contains(&config.admin_role);
         let creator = config.creator_role.as_ref().is_some_and(|r| roles.contains(r));
-        Self { subject, roles, permissions, platform_admin, may_create_top_level: platform_admin || creator }
+        Self {
+            subject,
+            roles,
+            permissions,
+            platform_admin,
+            may_create_top_level: platform_admin || creator,
+        }
     }
 
     /// Whether the token grants `permission` (by name, or `group:*`).
     pub fn has(&self, permission: Permission) -> bool {
         let wildcard = format!("{}:*", permission.group());
-        self.permissions.iter().any(|p| p == permission.name() || *p == wildcard)
+        self.permissions
+            .iter()
+            .any(|p| p == permission.name() || *p == wildcard)
     }
 
     /// 403 naming the permission, unless the token grants it.
@@ -130,7 +145,10 @@ impl Caller {
         if self.has(permission) {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!("this needs the permission '{}', which the token does not grant", permission.name())))
+            Err(Error::Forbidden(format!(
+                "this needs the permission '{}', which the token does not grant",
+                permission.name()
+            )))
         }
     }
 }
@@ -158,7 +176,10 @@ mod tests {
     fn roles_make_platform_admins_and_creators() {
         assert!(caller(&["admin"], &[]).platform_admin);
         assert!(!caller(&["operator"], &[]).platform_admin);
-        let config = AuthConfig { creator_role: Some("onboarding".into()), ..Default::default() };
+        let config = AuthConfig {
+            creator_role: Some("onboarding".into()),
+            ..Default::default()
+        };
         let c = Caller::new("u".into(), vec!["onboarding".into()], vec![], &config);
         assert!(c.may_create_top_level && !c.platform_admin);
         assert!(TenantRole::Admin > TenantRole::Operator && TenantRole::Operator > TenantRole::Viewer);

@@ -55,7 +55,10 @@ async fn create_answers_201_with_location_etag_and_the_full_profile() {
     assert_eq!(stored.json(), tenant);
     assert_eq!(api.keys().await, ["TENANT#acme", "TENANTNAME#acme"]);
     let counts = api.entity_counts().await;
-    assert_eq!(counts["facet"], 6, "one facet item per tag, per external id and per id of its path");
+    assert_eq!(
+        counts["facet"], 6,
+        "one facet item per tag, per external id and per id of its path"
+    );
     assert_eq!(counts["event"], 1, "the creation is in the history");
 }
 
@@ -87,7 +90,14 @@ async fn duplicate_names_are_refused_case_insensitively() {
     let counts = api.entity_counts().await;
     assert_eq!(
         counts,
-        [("event".into(), 1), ("facet".into(), 1), ("tenant".into(), 1), ("tenantName".into(), 1)].into(),
+        [
+            ("event".into(), 1),
+            ("facet".into(), 1),
+            ("member".into(), 1),
+            ("tenant".into(), 1),
+            ("tenantName".into(), 1)
+        ]
+        .into(),
         "nothing of the refused create"
     );
 }

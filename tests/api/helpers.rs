@@ -293,3 +293,20 @@ impl TestApi {
         self.pages(query).await.iter().flat_map(names).collect()
     }
 }
+
+/// A test's table goes when the test is done: DynamoDB Local slows down as
+/// tables pile up. The delete runs on its own thread and runtime (the test's
+/// runtime is ending), with its own client.
+impl Drop for TestApi {
+    fn drop(&mut self) {
+        let table = std::mem::take(&mut self.table);
+        let endpoint = dynamodb().endpoint.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(runtime) = runtime {
+                let client = store::local_client(&endpoint).client;
+                let _ = runtime.block_on(client.delete_table().table_name(table).send());
+            }
+        });
+    }
+}

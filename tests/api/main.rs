@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod authorization;
 mod concurrency;
 mod create;
 mod events;
@@ -12,10 +13,9 @@ mod history;
 mod idempotency;
 mod lifecycle;
 mod list;
-mod paging;
+mod members;
 mod queries;
 mod read;
 mod requests;
-mod scale;
 mod template;
 mod update;

@@ -188,7 +188,10 @@ mod tests {
         assert_eq!(req.query_string_parameters().all("tags").unwrap(), ["x", "y"]);
         assert_eq!(req.query_string_parameters().first("name"), Some("a b"));
         assert_eq!(shared::http::route_key(&req), Some("GET /v1/tenants/{id}"));
-        assert_eq!(shared::http::claims::caller(&req, &Default::default()).unwrap().subject, "alice");
+        assert_eq!(
+            shared::http::claims::caller(&req, &Default::default()).unwrap().subject,
+            "alice"
+        );
     }
 
     #[test]

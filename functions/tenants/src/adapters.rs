@@ -1,13 +1,12 @@
-//! One adapter per route: parse the request, call the service, shape the
-//! response. No rules live here.
+//! One adapter per tenant route: check the token's permission, parse the
+//! request, call the use case, shape the response. No rules live here.
 
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
-
+use shared::auth::{Caller, Permission};
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
-use shared::auth::Caller;
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
 use shared::service::tenants::{self, Created, DeleteMode};
@@ -42,11 +41,12 @@ fn location(id: &TenantId) -> String {
 }
 
 pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsCreate)?;
     no_query(req)?;
     let body = body::json_object(req, &[JSON])?;
     let idempotency = idempotency::from_request(req, caller, &body)?;
     let input = TenantInput::parse(&body, InputMode::Create).map_err(Problem::validation)?;
-    match tenants::create(&app.store, input, &change(caller), idempotency.as_ref()).await? {
+    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref()).await? {
         Created::New(tenant) => Ok(response::created(&tenant, tenant.version, &location(&tenant.id))),
         Created::Replayed { status, body } => Ok(replayed(status, body)),
     }
@@ -68,45 +68,51 @@ fn replayed(status: u16, body: String) -> Response<Body> {
     builder.body(Body::Text(body)).expect("status and headers are valid")
 }
 
-pub async fn get(app: &App, req: &Request) -> HttpResult {
+pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
     no_query(req)?;
     let if_none_match = conditional::if_none_match(req)?;
-    let tenant = tenants::get(&app.store, &id).await?;
+    let tenant = tenants::get(&app.store, caller, &id).await?;
     if if_none_match.is_some_and(|p| p.matches_weakly(tenant.version)) {
         return Ok(response::not_modified(tenant.version));
     }
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn get_by_name(app: &App, req: &Request) -> HttpResult {
+pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRead)?;
     no_query(req)?;
     let name = path_param(req, "name").unwrap_or_default();
-    let tenant = tenants::get_by_name(&app.store, &name).await?;
+    let tenant = tenants::get_by_name(&app.store, caller, &name).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn list(app: &App, req: &Request) -> HttpResult {
+pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsList)?;
     let params = ListParams::read(req, &app.cursors, None)?;
-    list_page(app, params).await
+    list_page(app, caller, params).await
 }
 
-pub async fn children(app: &App, req: &Request) -> HttpResult {
+pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsList)?;
     let id = tenant_id(req)?;
     let params = ListParams::read(req, &app.cursors, Some(id.clone()))?;
-    tenants::get(&app.store, &id).await?;
-    list_page(app, params).await
+    tenants::get(&app.store, caller, &id).await?;
+    list_page(app, caller, params).await
 }
 
-async fn list_page(app: &App, params: ListParams) -> HttpResult {
+/// A page of a list, narrowed to what the caller may see.
+async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult {
     let store = &app.store;
+    let query = tenants::visible(store, caller, params.query.clone()).await?;
     let page = match &params.start {
-        Start::Cursor(position) => tenants::list(store, &params.query, Some(position)).await?,
-        Start::Offset(offset) => tenants::list_from_offset(store, &params.query, *offset).await?,
-        Start::First => tenants::list(store, &params.query, None).await?,
+        Start::Cursor(position) => tenants::list(store, &query, Some(position)).await?,
+        Start::Offset(offset) => tenants::list_from_offset(store, &query, *offset).await?,
+        Start::First => tenants::list(store, &query, None).await?,
     };
     let total = if params.include_total {
-        Some(tenants::count(store, &params.query).await?)
+        Some(tenants::count(store, &query).await?)
     } else {
         None
     };
@@ -114,14 +120,16 @@ async fn list_page(app: &App, params: ListParams) -> HttpResult {
     Ok(response::list(&page.items, next_cursor, total))
 }
 
-pub async fn ancestors(app: &App, req: &Request) -> HttpResult {
+pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
     no_query(req)?;
-    let ancestors = tenants::ancestors(&app.store, &id).await?;
+    let ancestors = tenants::ancestors(&app.store, caller, &id).await?;
     Ok(response::list(&ancestors, None, None))
 }
 
-pub async fn history(app: &App, req: &Request) -> HttpResult {
+pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
     let scope = format!("events|{id}");
     let mut q = QueryReader::new(req);
@@ -139,31 +147,34 @@ pub async fn history(app: &App, req: &Request) -> HttpResult {
         None => None,
     };
     q.finish()?;
-    let (events, next) = tenants::history(&app.store, &id, limit, before).await?;
+    let (events, next) = tenants::history(&app.store, caller, &id, limit, before).await?;
     let next_cursor = next.map(|version| app.cursors.seal(&scope, &version));
     Ok(response::list(&events, next_cursor, None))
 }
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
     no_query(req)?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
     let input = TenantInput::parse(&body, InputMode::Replace).map_err(Problem::validation)?;
-    let tenant = tenants::replace(&app.store, &id, input, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::replace(&app.store, caller, &id, input, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
     no_query(req)?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
-    let tenant = tenants::patch(&app.store, &id, &patch, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::patch(&app.store, caller, &id, &patch, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn delete(app: &App, req: &Request) -> HttpResult {
+pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsDelete)?;
     let id = tenant_id(req)?;
     let expected = expected(req)?;
     let mut q = QueryReader::new(req);
@@ -174,7 +185,7 @@ pub async fn delete(app: &App, req: &Request) -> HttpResult {
         force: force.unwrap_or(false),
         dry_run: dry_run.unwrap_or(false),
     };
-    let report = tenants::delete(&app.store, &id, expected.as_ref(), mode).await?;
+    let report = tenants::delete(&app.store, caller, &id, expected.as_ref(), mode).await?;
     if force.is_none() && dry_run.is_none() {
         return Ok(response::no_content());
     }
@@ -182,20 +193,22 @@ pub async fn delete(app: &App, req: &Request) -> HttpResult {
 }
 
 pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRetire)?;
     let id = tenant_id(req)?;
     no_query(req)?;
     let expected = expected(req)?;
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_retire_reason(body.as_ref()).map_err(Problem::validation)?;
-    let tenant = tenants::retire(&app.store, &id, reason, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::retire(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
 pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsRetire)?;
     let id = tenant_id(req)?;
     no_query(req)?;
     let expected = expected(req)?;
     body::optional_json_object(req, &[JSON])?;
-    let tenant = tenants::restore(&app.store, &id, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::restore(&app.store, caller, &id, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }

@@ -5,12 +5,13 @@ use lambda_http::{Body, Request, Response};
 use shared::http::{self, claims, HttpResult, Problem};
 use shared::App;
 
-use crate::adapters;
+use crate::{adapters, members};
 
 /// Every route this function serves, as template.yaml declares them.
 pub const ROUTES: &[&str] = &[
     "POST /v1/tenants",
     "GET /v1/tenants",
+    "GET /v1/tenants/mine",
     "GET /v1/tenants/by-name/{name}",
     "GET /v1/tenants/{id}",
     "PUT /v1/tenants/{id}",
@@ -21,6 +22,10 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/tenants/{id}/children",
     "GET /v1/tenants/{id}/ancestors",
     "GET /v1/tenants/{id}/events",
+    "GET /v1/tenants/{id}/members",
+    "GET /v1/tenants/{id}/members/{userId}",
+    "PUT /v1/tenants/{id}/members/{userId}",
+    "DELETE /v1/tenants/{id}/members/{userId}",
 ];
 
 /// Answers one request. Never fails: every error is a problem+json response.
@@ -45,17 +50,22 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
     };
     match route {
         "POST /v1/tenants" => adapters::create(app, req, &caller).await,
-        "GET /v1/tenants" => adapters::list(app, req).await,
-        "GET /v1/tenants/by-name/{name}" => adapters::get_by_name(app, req).await,
-        "GET /v1/tenants/{id}" => adapters::get(app, req).await,
-        "GET /v1/tenants/{id}/children" => adapters::children(app, req).await,
-        "GET /v1/tenants/{id}/ancestors" => adapters::ancestors(app, req).await,
-        "GET /v1/tenants/{id}/events" => adapters::history(app, req).await,
+        "GET /v1/tenants" => adapters::list(app, req, &caller).await,
+        "GET /v1/tenants/mine" => members::mine(app, req, &caller).await,
+        "GET /v1/tenants/by-name/{name}" => adapters::get_by_name(app, req, &caller).await,
+        "GET /v1/tenants/{id}" => adapters::get(app, req, &caller).await,
         "PUT /v1/tenants/{id}" => adapters::replace(app, req, &caller).await,
         "PATCH /v1/tenants/{id}" => adapters::patch(app, req, &caller).await,
-        "DELETE /v1/tenants/{id}" => adapters::delete(app, req).await,
+        "DELETE /v1/tenants/{id}" => adapters::delete(app, req, &caller).await,
         "POST /v1/tenants/{id}/retire" => adapters::retire(app, req, &caller).await,
         "POST /v1/tenants/{id}/restore" => adapters::restore(app, req, &caller).await,
+        "GET /v1/tenants/{id}/children" => adapters::children(app, req, &caller).await,
+        "GET /v1/tenants/{id}/ancestors" => adapters::ancestors(app, req, &caller).await,
+        "GET /v1/tenants/{id}/events" => adapters::history(app, req, &caller).await,
+        "GET /v1/tenants/{id}/members" => members::list(app, req, &caller).await,
+        "GET /v1/tenants/{id}/members/{userId}" => members::get(app, req, &caller).await,
+        "PUT /v1/tenants/{id}/members/{userId}" => members::put(app, req, &caller).await,
+        "DELETE /v1/tenants/{id}/members/{userId}" => members::delete(app, req, &caller).await,
         other => Err(Problem::not_found(format!(
             "route '{other}' is not served by the tenants function"
         ))),

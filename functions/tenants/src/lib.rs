@@ -5,5 +5,6 @@
 mod adapters;
 mod handler;
 mod list_params;
+mod members;
 
 pub use handler::{handle, ROUTES};

@@ -154,6 +154,7 @@ impl ListParams {
             reseller_id,
             external_id,
             limit,
+            ..TenantQuery::default()
         };
         let scope = scope(&query);
         let skip = match (page, offset) {

@@ -27,6 +27,11 @@ pub struct TenantQuery {
     pub reseller_id: Option<String>,
     /// `key:value` of `externalIds`.
     pub external_id: Option<(String, String)>,
+    /// Only tenants within these subtrees (what a non-admin may see).
+    pub within: Option<Vec<TenantId>>,
+    /// Only tenants whose ancestors are all active (an inactive or retired
+    /// ancestor hides its subtree from non-admins).
+    pub active_ancestors: bool,
     pub limit: usize,
 }
 
@@ -43,6 +48,8 @@ impl Default for TenantQuery {
             parent_id: None,
             reseller_id: None,
             external_id: None,
+            within: None,
+            active_ancestors: false,
             limit: 25,
         }
     }
@@ -75,6 +82,10 @@ impl TenantQuery {
                 .name_prefix
                 .as_ref()
                 .is_none_or(|p| name_key(tenant.name.as_str()).starts_with(p.as_str()))
+            && self
+                .within
+                .as_ref()
+                .is_none_or(|roots| tenant.path.iter().any(|a| roots.contains(a)))
     }
 
     /// Whether retired tenants are the ones asked for.

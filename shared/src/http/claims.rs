@@ -23,18 +23,36 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         return Err(missing());
     };
     let authorizer = ctx.authorizer.as_ref().ok_or_else(missing)?;
-    if let Some(jwt) = authorizer.jwt.as_ref().filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty())) {
+    if let Some(jwt) = authorizer
+        .jwt
+        .as_ref()
+        .filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty()))
+    {
         let claim = |name: &str| jwt.claims.get(name).map(|v| string_list(v)).unwrap_or_default();
         let mut permissions = claim("scope");
         permissions.extend(claim("permissions"));
-        return Ok(Caller::new(jwt.claims["sub"].clone(), claim(&config.roles_claim), permissions, config));
+        return Ok(Caller::new(
+            jwt.claims["sub"].clone(),
+            claim(&config.roles_claim),
+            permissions,
+            config,
+        ));
     }
     let fields = &authorizer.fields;
-    let subject = fields.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(missing)?;
+    let subject = fields
+        .get("sub")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(missing)?;
     let list = |name: &str| fields.get(name).map(value_list).unwrap_or_default();
     let mut permissions = list("scope");
     permissions.extend(list("permissions"));
-    Ok(Caller::new(subject.to_owned(), list(&config.roles_claim), permissions, config))
+    Ok(Caller::new(
+        subject.to_owned(),
+        list(&config.roles_claim),
+        permissions,
+        config,
+    ))
 }
 
 /// A list claim in any of the forms it arrives in: `"[a b]"` (the HTTP API
@@ -117,13 +135,22 @@ mod tests {
     #[test]
     fn no_subject_is_unauthorised() {
         assert_eq!(
-            caller(&request(json!({"jwt": {"claims": {}, "scopes": null}})), &AuthConfig::default())
+            caller(
+                &request(json!({"jwt": {"claims": {}, "scopes": null}})),
+                &AuthConfig::default()
+            )
+            .unwrap_err()
+            .status
+            .as_u16(),
+            401
+        );
+        let no_authorizer = http::Request::builder().body(lambda_http::Body::Empty).unwrap();
+        assert_eq!(
+            caller(&no_authorizer, &AuthConfig::default())
                 .unwrap_err()
                 .status
                 .as_u16(),
             401
         );
-        let no_authorizer = http::Request::builder().body(lambda_http::Body::Empty).unwrap();
-        assert_eq!(caller(&no_authorizer, &AuthConfig::default()).unwrap_err().status.as_u16(), 401);
     }
 }

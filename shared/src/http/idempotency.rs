@@ -4,8 +4,8 @@ use lambda_http::Request;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
 use super::Problem;
+use crate::auth::Caller;
 use crate::service::tenants::Idempotency;
 use crate::store::keys;
 

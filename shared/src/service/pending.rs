@@ -40,8 +40,17 @@ pub async fn complete_all(store: &Store) -> Result<usize> {
 /// transaction conditional on the version read; a descendant changed
 /// meanwhile is left for the next pass, which the check below asks for.
 async fn repath(store: &Store, descendant: &Tenant, path: Vec<crate::domain::TenantId>) -> Result<()> {
-    let moved = Tenant { depth: path.len().saturating_sub(1) as u32, path, version: descendant.version + 1, ..descendant.clone() };
-    let write = TenantWrite { before: Some(descendant), after: Some(&moved), ..Default::default() };
+    let moved = Tenant {
+        depth: path.len().saturating_sub(1) as u32,
+        path,
+        version: descendant.version + 1,
+        ..descendant.clone()
+    };
+    let write = TenantWrite {
+        before: Some(descendant),
+        after: Some(&moved),
+        ..Default::default()
+    };
     match store.commit(&write).await {
         Ok(()) => Ok(()),
         Err(WriteFailure::Other(e)) => Err(e),
@@ -99,10 +108,12 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
             }
             Ok(seen == tenant.child_count)
         }
-                Work::DeleteOwned { tenant_id, incarnation } => {
+        Work::DeleteOwned { tenant_id, incarnation } => {
             let pk = keys::tenant(tenant_id).pk;
             store.delete_prefix(&pk, &keys::events_of(*incarnation), None).await?;
-            store.delete_prefix(&pk, keys::MEMBER_SK_PREFIX, Some(*incarnation)).await?;
+            store
+                .delete_prefix(&pk, keys::MEMBER_SK_PREFIX, Some(*incarnation))
+                .await?;
             Ok(true)
         }
     }

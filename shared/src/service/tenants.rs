@@ -10,13 +10,15 @@
 
 use serde_json::{Map, Value};
 
-use super::{pending, Expected};
+use super::{access, pending, Expected};
 use crate::domain::audit::AuditEvent;
 use crate::domain::merge_patch;
 use crate::domain::query::TenantQuery;
 use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
 
-use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName};
+use crate::auth::{Caller, TenantRole};
+use crate::domain::member::Member;
+use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, UserId};
 use crate::error::{Error, Result};
 use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
@@ -40,21 +42,46 @@ fn name_taken(name: &TenantName) -> Error {
     Error::Conflict(format!("a tenant named '{name}' already exists"))
 }
 
-pub async fn get(store: &Store, id: &TenantId) -> Result<Tenant> {
+/// Reads a tenant, whoever asks (for the use cases' own reads).
+async fn read(store: &Store, id: &TenantId) -> Result<Tenant> {
     store.get_tenant(id).await?.ok_or_else(|| not_found(id))
 }
 
+/// A tenant the caller may see.
+pub async fn get(store: &Store, caller: &Caller, id: &TenantId) -> Result<Tenant> {
+    access::tenant(store, caller, id, TenantRole::Viewer).await
+}
+
 /// Lookup by name, case-insensitively: the name guard, then the tenant.
-pub async fn get_by_name(store: &Store, name: &str) -> Result<Tenant> {
+pub async fn get_by_name(store: &Store, caller: &Caller, name: &str) -> Result<Tenant> {
     let name = TenantName::parse(name).map_err(|m| Error::invalid("name", m))?;
     let missing = || Error::NotFound {
         kind: "tenant named",
         id: name.to_string(),
     };
     let id = store.tenant_id_by_name(&name.key()).await?.ok_or_else(missing)?;
-    store.get_tenant(&id).await?.ok_or_else(missing)
+    let tenant = store.get_tenant(&id).await?.ok_or_else(missing)?;
+    access::require(store, caller, &tenant, TenantRole::Viewer)
+        .await
+        .map_err(|_| missing())?;
+    Ok(tenant)
 }
 
+/// The query narrowed to what the caller may see: a platform admin sees
+/// everything; anyone else the subtrees of its memberships, minus those
+/// under an inactive or retired ancestor.
+pub async fn visible(store: &Store, caller: &Caller, query: TenantQuery) -> Result<TenantQuery> {
+    match access::visible_roots(store, caller).await? {
+        None => Ok(query),
+        Some(roots) => Ok(TenantQuery {
+            within: Some(roots),
+            active_ancestors: true,
+            ..query
+        }),
+    }
+}
+
+/// A page of a (visible) query.
 pub async fn list(store: &Store, query: &TenantQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
     store.list_tenants(query, from).await
 }
@@ -88,22 +115,26 @@ pub async fn count(store: &Store, query: &TenantQuery) -> Result<u64> {
     store.count_tenants(query).await
 }
 
-/// The ancestors of a tenant, root first (one `GetItem`, one `BatchGetItem`).
-pub async fn ancestors(store: &Store, id: &TenantId) -> Result<Vec<Tenant>> {
-    let tenant = get(store, id).await?;
+/// The ancestors of a tenant the caller may see, root first, as far up as
+/// the caller may see (one `GetItem`, one `BatchGetItem`, and for a
+/// non-admin the membership reads).
+pub async fn ancestors(store: &Store, caller: &Caller, id: &TenantId) -> Result<Vec<Tenant>> {
+    let tenant = get(store, caller, id).await?;
     let ids = &tenant.path[..tenant.path.len().saturating_sub(1)];
     let mut found = store.get_tenants(ids).await?;
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    let ancestors = ids.iter().filter_map(|id| found.remove(id)).collect();
+    access::visible_ancestors(store, caller, &tenant, ancestors).await
 }
 
 /// A page of a tenant's audit history, newest first.
 pub async fn history(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
     limit: usize,
     before: Option<u64>,
 ) -> Result<(Vec<AuditEvent>, Option<u64>)> {
-    let tenant = get(store, id).await?;
+    let tenant = get(store, caller, id).await?;
     store.list_events(&tenant, limit, before).await
 }
 
@@ -125,6 +156,7 @@ const IDEMPOTENCY_HOURS: i64 = 24;
 
 pub async fn create(
     store: &Store,
+    caller: &Caller,
     input: TenantInput,
     change: &Change,
     idempotency: Option<&Idempotency>,
@@ -136,8 +168,11 @@ pub async fn create(
     let base = Tenant::create(input.clone(), id.clone(), change);
     for _ in 0..ATTEMPTS {
         let parent = match &input.placement {
-            Placement::Under(parent_id) => Some(receiving_parent(store, parent_id).await?),
-            Placement::Keep | Placement::TopLevel => None,
+            Placement::Under(parent_id) => Some(receiving_parent(store, caller, parent_id, TenantRole::Admin).await?),
+            Placement::Keep | Placement::TopLevel => {
+                top_level_allowed(caller)?;
+                None
+            }
         };
         if let Some(parent) = &parent {
             check_depth(parent.depth + 1)?;
@@ -153,12 +188,18 @@ pub async fn create(
                 change.at,
             )
         });
+        // The creator of a top-level tenant becomes its admin member.
+        let creator = match parent {
+            Some(_) => Vec::new(),
+            None => vec![creator_membership(caller, &tenant, change)?],
+        };
         let write = TenantWrite {
             after: Some(&tenant),
             event: Some(&event),
             parents: parent.iter().map(ParentDelta::Gains).collect(),
             unchanged_paths: ancestors.iter().collect(),
             idempotency: record,
+            extra: creator,
             ..Default::default()
         };
         match store.commit(&write).await {
@@ -202,18 +243,46 @@ async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Chang
     }
 }
 
-/// A parent that can take a child: it exists and is not retired.
-async fn receiving_parent(store: &Store, parent_id: &TenantId) -> Result<Tenant> {
-    let parent = store
-        .get_tenant(parent_id)
-        .await?
-        .ok_or_else(|| Error::invalid("parentId", format!("refers to no tenant: '{parent_id}'")))?;
+/// A parent that can take a child: it exists, the caller sees it with at
+/// least `needs` (one it cannot see is, to it, no tenant), and it is not retired.
+async fn receiving_parent(store: &Store, caller: &Caller, parent_id: &TenantId, needs: TenantRole) -> Result<Tenant> {
+    let no_tenant = || Error::invalid("parentId", format!("refers to no tenant: '{parent_id}'"));
+    let parent = store.get_tenant(parent_id).await?.ok_or_else(no_tenant)?;
+    match access::require(store, caller, &parent, needs).await {
+        Err(Error::NotFound { .. }) => return Err(no_tenant()),
+        other => other?,
+    };
     if parent.status == Status::Retired {
         return Err(Error::Conflict(format!(
             "parent '{parent_id}' is retired; restore it first"
         )));
     }
     Ok(parent)
+}
+
+/// Top-level tenants are for platform admins (and the creator role).
+fn top_level_allowed(caller: &Caller) -> Result<()> {
+    if caller.may_create_top_level {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "a top-level tenant can only be created (or moved to the top) by a platform admin".into(),
+        ))
+    }
+}
+
+/// The membership that makes the creator of a tenant its admin.
+fn creator_membership(caller: &Caller, tenant: &Tenant, change: &Change) -> Result<crate::store::records::Item> {
+    let user_id = UserId::parse(&caller.subject)
+        .map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))?;
+    let member = Member {
+        tenant_id: tenant.id.clone(),
+        user_id,
+        role: TenantRole::Admin,
+        added_at: change.at,
+        added_by: change.actor.clone(),
+    };
+    crate::store::records::member_item(&member, tenant.created_at)
 }
 
 fn check_depth(depth: u32) -> Result<()> {
@@ -238,12 +307,13 @@ async fn ancestors_of(store: &Store, parent: Option<&Tenant>) -> Result<Vec<Tena
 
 pub async fn replace(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
     input: TenantInput,
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, id, expected, |current| {
+    update(store, caller, id, TenantRole::Operator, expected, |current| {
         let next = current.replaced(input.clone(), change)?;
         Ok((next, input.placement.clone()))
     })
@@ -254,13 +324,14 @@ pub async fn replace(
 /// validates the result as a whole (every error listed).
 pub async fn patch(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
     patch: &Map<String, Value>,
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
     let patch = Value::Object(patch.clone());
-    update(store, id, expected, |current| {
+    update(store, caller, id, TenantRole::Operator, expected, |current| {
         current.ensure_changeable()?;
         let mut document = current.writable_document();
         merge_patch::apply(&mut document, &patch);
@@ -276,19 +347,26 @@ pub async fn patch(
 
 pub async fn retire(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
     reason: Option<String>,
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, id, expected, |current| {
+    update(store, caller, id, TenantRole::Admin, expected, |current| {
         Ok((current.retired(reason.clone(), change)?, Placement::Keep))
     })
     .await
 }
 
-pub async fn restore(store: &Store, id: &TenantId, expected: Option<&Expected>, change: &Change) -> Result<Tenant> {
-    update(store, id, expected, |current| {
+pub async fn restore(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    expected: Option<&Expected>,
+    change: &Change,
+) -> Result<Tenant> {
+    update(store, caller, id, TenantRole::Admin, expected, |current| {
         Ok((current.restored(change)?, Placement::Keep))
     })
     .await
@@ -300,43 +378,65 @@ enum Move {
     To(Option<Box<Tenant>>),
 }
 
-async fn resolve_move(store: &Store, current: &Tenant, placement: &Placement) -> Result<Move> {
-    match placement {
-        Placement::Keep => Ok(Move::Stay),
-        Placement::TopLevel if current.parent_id.is_none() => Ok(Move::Stay),
-        Placement::TopLevel => Ok(Move::To(None)),
-        Placement::Under(parent_id) if current.parent_id.as_ref() == Some(parent_id) => Ok(Move::Stay),
-        Placement::Under(parent_id) => {
-            if parent_id == &current.id
-                || store
-                    .get_tenant(parent_id)
-                    .await?
-                    .is_some_and(|p| p.path.contains(&current.id))
-            {
-                return Err(Error::Conflict(format!(
-                    "cannot move tenant '{}' under itself or one of its descendants ('{parent_id}')",
-                    current.id
-                )));
-            }
-            Ok(Move::To(Some(Box::new(receiving_parent(store, parent_id).await?))))
-        }
+/// Judges a change of parent: moving a subtree needs the admin role on it,
+/// and the new parent must take it (operator or more there; the top is for
+/// platform admins); never under itself or a descendant.
+async fn resolve_move(
+    store: &Store,
+    caller: &Caller,
+    role: TenantRole,
+    current: &Tenant,
+    placement: &Placement,
+) -> Result<Move> {
+    let destination = match placement {
+        Placement::Keep => return Ok(Move::Stay),
+        Placement::TopLevel if current.parent_id.is_none() => return Ok(Move::Stay),
+        Placement::Under(parent_id) if current.parent_id.as_ref() == Some(parent_id) => return Ok(Move::Stay),
+        Placement::TopLevel => None,
+        Placement::Under(parent_id) => Some(parent_id),
+    };
+    if role < TenantRole::Admin {
+        return Err(Error::Forbidden(format!(
+            "moving tenant '{}' needs the admin role on it",
+            current.id
+        )));
     }
+    let Some(parent_id) = destination else {
+        top_level_allowed(caller)?;
+        return Ok(Move::To(None));
+    };
+    if parent_id == &current.id
+        || store
+            .get_tenant(parent_id)
+            .await?
+            .is_some_and(|p| p.path.contains(&current.id))
+    {
+        return Err(Error::Conflict(format!(
+            "cannot move tenant '{}' under itself or one of its descendants ('{parent_id}')",
+            current.id
+        )));
+    }
+    let parent = receiving_parent(store, caller, parent_id, TenantRole::Operator).await?;
+    Ok(Move::To(Some(Box::new(parent))))
 }
 
 /// Read → change → conditional write, retried on a lost race; moves and
 /// renames also record (and then do) the work on descendants.
 async fn update(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
+    needs: TenantRole,
     expected: Option<&Expected>,
     edit: impl Fn(&Tenant) -> Result<(Tenant, Placement)>,
 ) -> Result<Tenant> {
     let mut completed_pending = false;
     for _ in 0..ATTEMPTS {
-        let current = get(store, id).await?;
+        let current = read(store, id).await?;
+        let role = access::require(store, caller, &current, needs).await?;
         check(expected, &current)?;
         let (mut next, placement) = edit(&current)?;
-        let destination = resolve_move(store, &current, &placement).await?;
+        let destination = resolve_move(store, caller, role, &current, &placement).await?;
         if matches!(destination, Move::To(_)) && !completed_pending {
             // Paths must be whole before a move is judged: finish what an
             // interrupted request left, then read again.
@@ -443,14 +543,16 @@ pub struct DeleteMode {
 /// tenant is ever left without its parent).
 pub async fn delete(
     store: &Store,
+    caller: &Caller,
     id: &TenantId,
     expected: Option<&Expected>,
     mode: DeleteMode,
 ) -> Result<DeleteReport> {
-    let mut current = get(store, id).await?;
+    let mut current = read(store, id).await?;
+    access::require(store, caller, &current, TenantRole::Admin).await?;
     check(expected, &current)?;
     if current.child_count > 0 && pending::complete_all(store).await? > 0 {
-        current = get(store, id).await?;
+        current = read(store, id).await?;
         check(expected, &current)?;
     }
     let mut descendants = if current.child_count > 0 {
@@ -485,7 +587,7 @@ pub async fn delete(
         match delete_one(store, &current, expected).await {
             Ok(()) => return Ok(report(&deleted)),
             Err(Error::Conflict(_)) if mode.force => {
-                current = get(store, id).await?;
+                current = read(store, id).await?;
                 check(expected, &current)?;
                 descendants = store.descendants(&current).await?;
             }

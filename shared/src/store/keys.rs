@@ -64,7 +64,10 @@ pub fn facet(id: &TenantId, kind: FacetKind, slot: usize) -> Key {
 
 /// A user's membership of a tenant.
 pub fn member(tenant_id: &TenantId, user: &UserId) -> Key {
-    Key { pk: tenant(tenant_id).pk, sk: format!("{MEMBER_SK_PREFIX}{user}") }
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{MEMBER_SK_PREFIX}{user}"),
+    }
 }
 
 /// The GSI1 partition of a user's memberships, sorted by tenant id.

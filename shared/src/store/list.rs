@@ -30,7 +30,7 @@ use super::sdk::classify;
 use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK};
 use super::Store;
 use crate::domain::query::{SortField, TenantQuery};
-use crate::domain::{Tenant, TenantId};
+use crate::domain::{Status, Tenant, TenantId};
 use crate::error::{Error, Result};
 
 /// One page of items and where the next one starts.
@@ -88,9 +88,20 @@ fn plan(query: &TenantQuery, shards: u16) -> Plan {
         facet,
         key_prefix: None,
     };
-    let mut plan = match query.sort {
-        SortField::CreatedAt => return main(BY_CREATED),
-        SortField::Name => match (
+    let within = query
+        .within
+        .as_ref()
+        .filter(|_| query.parent_id.is_none() && query.external_id.is_none());
+    let mut plan = match (query.sort, within) {
+        (SortField::CreatedAt, _) => return main(BY_CREATED),
+        // A non-admin's list: the subtrees it may see, merged in name order.
+        (SortField::Name, Some(roots)) => Plan {
+            index: FACETS,
+            partitions: roots.iter().map(|root| keys::within_facet(root, bucket)).collect(),
+            facet: true,
+            key_prefix: None,
+        },
+        (SortField::Name, None) => match (
             &query.external_id,
             &query.parent_id,
             &query.reseller_id,
@@ -145,6 +156,10 @@ struct PartRead {
     previous: PartPosition,
 }
 
+/// Ancestor statuses already read during one list call (active or not).
+#[derive(Default)]
+struct Statuses(std::sync::Mutex<std::collections::HashMap<TenantId, bool>>);
+
 /// One raw `Query` page of a partition.
 struct RawPage {
     items: Vec<Item>,
@@ -166,11 +181,12 @@ impl Store {
             }
             None => vec![PartPosition::Start; plan.partitions.len()],
         };
+        let statuses = Statuses::default();
         let reads = plan
             .partitions
             .iter()
             .zip(start)
-            .map(|(partition, at)| self.read_part(query, &plan, partition, at));
+            .map(|(partition, at)| self.read_part(query, &plan, partition, at, &statuses));
         let reads = try_join_all(reads).await?;
         Ok(merge(reads, query.limit, query.descending))
     }
@@ -178,6 +194,7 @@ impl Store {
     /// How many tenants match `query` (reads every match; bounded).
     pub async fn count_tenants(&self, query: &TenantQuery) -> Result<u64> {
         let plan = plan(query, self.list_shards);
+        let statuses = Statuses::default();
         let mut total = 0;
         let mut calls = 0;
         for partition in &plan.partitions {
@@ -191,7 +208,7 @@ impl Store {
                     ));
                 }
                 let page = self.query_part(&plan, partition, start, None, query.descending).await?;
-                total += self.matching(query, &plan, page.items).await?.len() as u64;
+                total += self.matching(query, &plan, page.items, &statuses).await?.len() as u64;
                 match page.last {
                     Some(last) => start = Some(last),
                     None => break,
@@ -201,7 +218,14 @@ impl Store {
         Ok(total)
     }
 
-    async fn read_part(&self, query: &TenantQuery, plan: &Plan, partition: &str, at: PartPosition) -> Result<PartRead> {
+    async fn read_part(
+        &self,
+        query: &TenantQuery,
+        plan: &Plan,
+        partition: &str,
+        at: PartPosition,
+        statuses: &Statuses,
+    ) -> Result<PartRead> {
         let mut read = PartRead {
             entries: Vec::new(),
             frontier: None,
@@ -217,7 +241,8 @@ impl Store {
             let page = self
                 .query_part(plan, partition, start, Some(wanted), query.descending)
                 .await?;
-            read.entries.extend(self.matching(query, plan, page.items).await?);
+            read.entries
+                .extend(self.matching(query, plan, page.items, statuses).await?);
             match page.last {
                 None => {
                     read.frontier = None;
@@ -236,9 +261,33 @@ impl Store {
     }
 
     /// The tenants of raw index items that match the query, in index order.
-    async fn matching(&self, query: &TenantQuery, plan: &Plan, items: Vec<Item>) -> Result<Vec<Entry>> {
+    async fn matching(
+        &self,
+        query: &TenantQuery,
+        plan: &Plan,
+        items: Vec<Item>,
+        statuses: &Statuses,
+    ) -> Result<Vec<Entry>> {
         let mut entries = Vec::with_capacity(items.len());
-        if !plan.facet {
+        if plan.facet {
+            let mut positions = Vec::with_capacity(items.len());
+            for item in &items {
+                let id = string_attr(item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
+                positions.push((position_of(item, plan.index)?, id));
+            }
+            let ids: Vec<TenantId> = positions.iter().filter_map(|(_, id)| id.clone()).collect();
+            let mut tenants = self.get_tenants(&ids).await?;
+            for (at, id) in positions {
+                // A facet written for a name or status the tenant no longer has
+                // is not trusted: the tenant itself decides.
+                let Some(tenant) = id.and_then(|id| tenants.remove(&id)) else {
+                    continue;
+                };
+                if tenant.name.key() == at.0 && query.matches(&tenant) {
+                    entries.push(Entry { at, tenant });
+                }
+            }
+        } else {
             for item in items {
                 let at = position_of(&item, plan.index)?;
                 let tenant = tenant_from_item(item)?;
@@ -246,26 +295,47 @@ impl Store {
                     entries.push(Entry { at, tenant });
                 }
             }
-            return Ok(entries);
         }
-        let mut positions = Vec::with_capacity(items.len());
-        for item in &items {
-            let id = string_attr(item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
-            positions.push((position_of(item, plan.index)?, id));
-        }
-        let ids: Vec<TenantId> = positions.iter().filter_map(|(_, id)| id.clone()).collect();
-        let mut tenants = self.get_tenants(&ids).await?;
-        for (at, id) in positions {
-            // A facet written for a name or status the tenant no longer has
-            // is not trusted: the tenant itself decides.
-            let Some(tenant) = id.and_then(|id| tenants.remove(&id)) else {
-                continue;
-            };
-            if tenant.name.key() == at.0 && query.matches(&tenant) {
-                entries.push(Entry { at, tenant });
-            }
+        if query.active_ancestors {
+            let active = self.ancestors_active(&entries, statuses).await?;
+            entries.retain(|e| active(&e.tenant));
         }
         Ok(entries)
+    }
+
+    /// A test of "every proper ancestor is active" for these entries' tenants,
+    /// reading the statuses it does not know yet in one `BatchGetItem`.
+    async fn ancestors_active(
+        &self,
+        entries: &[Entry],
+        statuses: &Statuses,
+    ) -> Result<impl Fn(&Tenant) -> bool + use<>> {
+        let proper = |t: &Tenant| t.path[..t.path.len().saturating_sub(1)].to_vec();
+        let unknown: Vec<TenantId> = {
+            let known = statuses
+                .0
+                .lock()
+                .map_err(|_| Error::internal("status cache poisoned"))?;
+            let mut ids: Vec<TenantId> = entries
+                .iter()
+                .flat_map(|e| proper(&e.tenant))
+                .filter(|id| !known.contains_key(id))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let fetched = self.get_tenants(&unknown).await?;
+        let mut known = statuses
+            .0
+            .lock()
+            .map_err(|_| Error::internal("status cache poisoned"))?;
+        for id in unknown {
+            let active = fetched.get(&id).is_some_and(|t| t.status == Status::Active);
+            known.insert(id, active);
+        }
+        let snapshot = known.clone();
+        Ok(move |t: &Tenant| proper(t).iter().all(|id| snapshot.get(id).copied().unwrap_or(false)))
     }
 
     async fn query_part(

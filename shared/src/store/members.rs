@@ -24,6 +24,8 @@ use crate::error::{Error, Result};
 pub struct AccessView {
     pub role: Option<TenantRole>,
     pub ancestors_active: bool,
+    /// Where on the path (0 = root) the topmost membership is.
+    pub topmost: Option<usize>,
 }
 
 fn belongs(item: &Item, incarnation: &str) -> bool {
@@ -43,7 +45,11 @@ impl Store {
     /// `replace`: only over an existing one, else only where there is none.
     /// `Ok(false)`: that condition did not hold.
     pub async fn put_member(&self, tenant: &Tenant, member: &Member, replace: bool) -> Result<bool> {
-        let condition = if replace { "attribute_exists(PK)" } else { "attribute_not_exists(PK)" };
+        let condition = if replace {
+            "attribute_exists(PK)"
+        } else {
+            "attribute_not_exists(PK)"
+        };
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(records::member_item(member, tenant.created_at)?))
@@ -65,7 +71,10 @@ impl Store {
         match transact(&self.client, items).await {
             Ok(()) => Ok(true),
             Err(TransactError::ConditionFailed(failed)) if failed == [0] => Ok(false),
-            Err(TransactError::ConditionFailed(_)) => Err(Error::NotFound { kind: "tenant", id: tenant.id.to_string() }),
+            Err(TransactError::ConditionFailed(_)) => Err(Error::NotFound {
+                kind: "tenant",
+                id: tenant.id.to_string(),
+            }),
             Err(other) => Err(other.into()),
         }
     }
@@ -113,7 +122,11 @@ impl Store {
                 members.push(member_from_item(item)?);
             }
         }
-        let next = if more { members.last().map(|m| m.user_id.clone()) } else { None };
+        let next = if more {
+            members.last().map(|m| m.user_id.clone())
+        } else {
+            None
+        };
         Ok((members, next))
     }
 
@@ -184,14 +197,17 @@ impl Store {
         let mut incarnations: HashMap<String, String> =
             HashMap::from([(tenant.id.to_string(), tenant.created_at.to_string())]);
         let mut active = 0;
-        for item in items.iter().filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("tenant")) {
+        for item in items
+            .iter()
+            .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("tenant"))
+        {
             let ancestor = records::tenant_from_item(item.clone())?;
             if ancestor.status == Status::Active {
                 active += 1;
             }
             incarnations.insert(ancestor.id.to_string(), ancestor.created_at.to_string());
         }
-        let role = items
+        let members: Vec<Member> = items
             .iter()
             .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("member"))
             .filter(|i| {
@@ -199,8 +215,14 @@ impl Store {
                 incarnations.get(tenant_id).is_some_and(|inc| belongs(i, inc))
             })
             .filter_map(|i| member_from_item(i.clone()).ok())
-            .map(|m| m.role)
-            .max();
-        Ok(AccessView { role, ancestors_active: active == ancestors.len() })
+            .collect();
+        Ok(AccessView {
+            role: members.iter().map(|m| m.role).max(),
+            ancestors_active: active == ancestors.len(),
+            topmost: members
+                .iter()
+                .filter_map(|m| tenant.path.iter().position(|id| *id == m.tenant_id))
+                .min(),
+        })
     }
 }

@@ -94,7 +94,10 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
         .external_ids
         .iter()
         .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket)));
-    let within = tenant.path.iter().map(|a| (FacetKind::Within, keys::within_facet(a, bucket)));
+    let within = tenant
+        .path
+        .iter()
+        .map(|a| (FacetKind::Within, keys::within_facet(a, bucket)));
     let mut slots = HashMap::new();
     tags.chain(ids)
         .chain(within)

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, Tr
 use super::keys;
 use super::records::{self, facet_items, key_item, n, s, tenant_from_item, tenant_item, Item, TENANT_ID};
 use super::sdk::{classify, transact, TransactError};
-use super::table::TTL_ATTRIBUTE;
+use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::Store;
 use crate::domain::audit::AuditEvent;
 use crate::domain::{Status, Tenant, TenantId, Timestamp};
@@ -64,6 +64,8 @@ pub struct TenantWrite<'a> {
     pub pending: Vec<Item>,
     /// The idempotency record of a create, and the time it is checked at.
     pub idempotency: Option<(Item, Timestamp)>,
+    /// Other items written with the change, unconditionally (the creator's membership).
+    pub extra: Vec<Item>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +78,7 @@ enum Role {
     Ancestor,
     Pending,
     Idempotency,
+    Extra,
 }
 
 /// DynamoDB's limit of actions in one transaction.
@@ -127,19 +130,43 @@ impl Store {
 
     /// The items with these keys, in `BatchGetItem`s of 100 (unprocessed
     /// keys retried with back-off); missing keys are left out, order is not kept.
-    pub(crate) async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>> {
+    pub(crate) async fn batch_get(&self, mut keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>> {
+        // DynamoDB refuses a batch that names a key twice.
+        let mut seen = std::collections::HashSet::new();
+        keys.retain(|k| {
+            seen.insert((
+                records::string_attr(k, PK).map(str::to_owned),
+                records::string_attr(k, SK).map(str::to_owned),
+            ))
+        });
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
-            let keys = KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).consistent_read(consistent);
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(consistent);
             let mut request = Some(keys.build().map_err(Error::internal)?);
             for attempt in 0.. {
                 let Some(keys) = request.take() else { break };
                 if attempt == 8 {
                     return Err(Error::Throttled);
                 }
-                let output = self.client.batch_get_item().request_items(&self.table, keys).send().await.map_err(classify)?;
-                found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-                request = output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).filter(|k| !k.keys.is_empty());
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                found.extend(
+                    output
+                        .responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
                 if request.is_some() {
                     tokio::time::sleep(super::sdk::backoff(attempt + 1)).await;
                 }
@@ -322,6 +349,15 @@ impl Store {
 
         for pending in &write.pending {
             push(self.put_new(pending.clone())?, Role::Pending);
+        }
+
+        for item in &write.extra {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .build()
+                .map_err(Error::internal)?;
+            push(TransactWriteItem::builder().put(put).build(), Role::Extra);
         }
 
         if let Some((record, now)) = &write.idempotency {

@@ -105,7 +105,10 @@ impl Store {
         let mut deleted = 0;
         let mut start = None;
         loop {
-            let mut request = self.query_prefix(pk, prefix).projection_expression("#pk, #sk").set_exclusive_start_key(start);
+            let mut request = self
+                .query_prefix(pk, prefix)
+                .projection_expression("#pk, #sk")
+                .set_exclusive_start_key(start);
             if let Some(incarnation) = incarnation {
                 request = request
                     .filter_expression("#incarnation = :incarnation")

@@ -54,6 +54,13 @@ async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
         items.push(records::name_guard_item(&t.name.key(), &t.id));
         items.extend(records::facet_items(&t).into_iter().map(|(_, item)| item));
     }
+    // Seeding is bulk work: a client with room to wait, unlike the API's 5 s budget.
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(std::time::Duration::from_secs(60))
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .build();
+    let seeder = aws_sdk_dynamodb::Client::from_conf(api.client.config().to_builder().timeout_config(timeouts).build());
+    let seeder = &seeder;
     let batches = items.chunks(25).map(|chunk| {
         let requests: Vec<WriteRequest> = chunk
             .iter()
@@ -66,8 +73,7 @@ async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
         async move {
             let mut pending = requests;
             while !pending.is_empty() {
-                let out = api
-                    .client
+                let out = seeder
                     .batch_write_item()
                     .request_items(&api.table, pending)
                     .send()

@@ -1,0 +1,136 @@
+//! Adapters of the membership routes and of `/v1/tenants/mine`.
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Serialize;
+use shared::auth::{Caller, Permission, TenantRole};
+use shared::domain::member::parse_role;
+use shared::domain::tenant::Change;
+use shared::domain::{Tenant, TenantId, Timestamp, UserId};
+use shared::http::body::{self, JSON};
+use shared::http::query::{integer_in, QueryReader};
+use shared::http::{path_param, response, HttpResult, Problem};
+use shared::service::members;
+use shared::{App, FieldError};
+
+use crate::list_params::{DEFAULT_LIMIT, MAX_LIMIT};
+
+fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
+    let raw = path_param(req, "id").unwrap_or_default();
+    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
+}
+
+fn user_id(req: &Request) -> Result<UserId, Problem> {
+    let raw = path_param(req, "userId").unwrap_or_default();
+    UserId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("userId", m)]))
+}
+
+/// `limit` and a sealed `cursor` of `T` in `scope`.
+fn page_params<T: serde::de::DeserializeOwned>(
+    app: &App,
+    req: &Request,
+    scope: &str,
+) -> Result<(usize, Option<T>), Problem> {
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let after = match q.single("cursor") {
+        Some(raw) => match app.cursors.open::<T>(scope, &raw) {
+            Ok(position) => Some(position),
+            Err(e) => {
+                q.error(&e.field, e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    q.finish()?;
+    Ok((limit, after))
+}
+
+pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::MembersWrite)?;
+    let (id, user) = (tenant_id(req)?, user_id(req)?);
+    QueryReader::new(req).finish()?;
+    let body = body::json_object(req, &[JSON])?;
+    let role = parse_role(&body).map_err(Problem::validation)?;
+    let change = Change {
+        actor: caller.subject.clone(),
+        at: Timestamp::now(),
+    };
+    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change).await?;
+    if created {
+        let location = format!("/v1/tenants/{id}/members/{}", encode(user.as_str()));
+        let mut response = response::json(StatusCode::CREATED, &member);
+        if let Ok(value) = location.parse() {
+            response.headers_mut().insert(http::header::LOCATION, value);
+        }
+        return Ok(response);
+    }
+    Ok(response::json(StatusCode::OK, &member))
+}
+
+pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::MembersRead)?;
+    let (id, user) = (tenant_id(req)?, user_id(req)?);
+    QueryReader::new(req).finish()?;
+    let member = members::get(&app.store, caller, &id, &user).await?;
+    Ok(response::json(StatusCode::OK, &member))
+}
+
+pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::MembersWrite)?;
+    let (id, user) = (tenant_id(req)?, user_id(req)?);
+    QueryReader::new(req).finish()?;
+    members::delete(&app.store, caller, &id, &user).await?;
+    Ok(response::no_content())
+}
+
+pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::MembersRead)?;
+    let id = tenant_id(req)?;
+    let scope = format!("members|{id}");
+    let (limit, after) = page_params::<UserId>(app, req, &scope)?;
+    let (items, next) = members::list(&app.store, caller, &id, limit, after.as_ref()).await?;
+    Ok(response::list(
+        &items,
+        next.map(|user| app.cursors.seal(&scope, &user)),
+        None,
+    ))
+}
+
+/// A tenant with the caller's role on it.
+#[derive(Serialize)]
+struct MyTenant<'a> {
+    #[serde(flatten)]
+    tenant: &'a Tenant,
+    role: TenantRole,
+}
+
+pub async fn mine(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::TenantsList)?;
+    let scope = format!("mine|{}", caller.subject);
+    let (limit, after) = page_params::<TenantId>(app, req, &scope)?;
+    let (items, next) = members::mine(&app.store, caller, limit, after.as_ref()).await?;
+    let items: Vec<MyTenant<'_>> = items
+        .iter()
+        .map(|(tenant, role)| MyTenant { tenant, role: *role })
+        .collect();
+    Ok(response::list(
+        &items,
+        next.map(|id| app.cursors.seal(&scope, &id)),
+        None,
+    ))
+}
+
+/// Percent-encodes a path segment.
+fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,129 @@
+//! Memberships of a tenant (`/v1/tenants/{id}/members`) and the caller's
+//! own tenants (`/v1/tenants/mine`).
+
+use std::collections::HashMap;
+
+use super::access;
+use crate::auth::{Caller, TenantRole};
+use crate::domain::member::Member;
+use crate::domain::tenant::Change;
+use crate::domain::{Status, Tenant, TenantId, UserId};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+fn no_member(tenant: &TenantId, user: &UserId) -> Error {
+    Error::NotFound {
+        kind: "member",
+        id: format!("{user}' of tenant '{tenant}"),
+    }
+}
+
+/// Adds or changes a membership (tenant admins only); `true` if it is new.
+pub async fn put(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    user_id: &UserId,
+    role: TenantRole,
+    change: &Change,
+) -> Result<(Member, bool)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
+    for _ in 0..3 {
+        let existing = store.get_member(&tenant, user_id).await?;
+        let member = Member {
+            tenant_id: tenant.id.clone(),
+            user_id: user_id.clone(),
+            role,
+            added_at: existing.as_ref().map_or(change.at, |m| m.added_at),
+            added_by: existing
+                .as_ref()
+                .map_or_else(|| change.actor.clone(), |m| m.added_by.clone()),
+        };
+        if existing.as_ref() == Some(&member) {
+            return Ok((member, false));
+        }
+        if store.put_member(&tenant, &member, existing.is_some()).await? {
+            return Ok((member, existing.is_none()));
+        }
+    }
+    Err(Error::Conflict(format!(
+        "the membership of '{user_id}' is being changed by other requests; retry"
+    )))
+}
+
+pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: &UserId) -> Result<Member> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    store
+        .get_member(&tenant, user_id)
+        .await?
+        .ok_or_else(|| no_member(tenant_id, user_id))
+}
+
+/// Removes a membership (tenant admins only).
+pub async fn delete(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: &UserId) -> Result<()> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
+    if store.delete_member(&tenant, user_id).await? {
+        Ok(())
+    } else {
+        Err(no_member(tenant_id, user_id))
+    }
+}
+
+/// The direct members of a tenant, a page at a time.
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    limit: usize,
+    after: Option<&UserId>,
+) -> Result<(Vec<Member>, Option<UserId>)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    store.list_members(&tenant, limit, after).await
+}
+
+/// The caller's tenants (those it is a member of), by id, each with the
+/// caller's role on it (its best membership on the tenant's path); tenants
+/// under an inactive or retired ancestor are left out. One `Query` of the
+/// caller's memberships, one `BatchGetItem` of the tenants, one of their ancestors.
+pub async fn mine(
+    store: &Store,
+    caller: &Caller,
+    limit: usize,
+    after: Option<&TenantId>,
+) -> Result<(Vec<(Tenant, TenantRole)>, Option<TenantId>)> {
+    let user = UserId::parse(&caller.subject)
+        .map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))?;
+    let memberships: HashMap<TenantId, TenantRole> = store.all_memberships_of(&user).await?.into_iter().collect();
+    let mut ids: Vec<TenantId> = memberships
+        .keys()
+        .filter(|id| after.is_none_or(|a| *id > a))
+        .cloned()
+        .collect();
+    ids.sort();
+    let more = ids.len() > limit;
+    ids.truncate(limit);
+    let tenants = store.get_tenants(&ids).await?;
+    let ancestor_ids: Vec<TenantId> = tenants
+        .values()
+        .flat_map(|t| t.path[..t.path.len() - 1].iter().cloned())
+        .collect();
+    let ancestors = store.get_tenants(&ancestor_ids).await?;
+    let active = |id: &TenantId| ancestors.get(id).is_some_and(|a| a.status == Status::Active);
+    let mut items = Vec::new();
+    for id in &ids {
+        let Some(tenant) = tenants.get(id) else { continue };
+        if !tenant.path[..tenant.path.len() - 1].iter().all(active) {
+            continue;
+        }
+        let role = tenant
+            .path
+            .iter()
+            .filter_map(|a| memberships.get(a))
+            .max()
+            .copied()
+            .unwrap_or(TenantRole::Viewer);
+        items.push((tenant.clone(), role));
+    }
+    let next = if more { ids.last().cloned() } else { None };
+    Ok((items, next))
+}
