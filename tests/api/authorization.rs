@@ -546,3 +546,41 @@ async fn moving_needs_admin_here_and_a_say_over_the_new_parent() {
         200
     );
 }
+
+#[tokio::test]
+async fn what_the_visibility_check_costs() {
+    let api = spawn_app().await;
+    world(&api).await;
+    let mut rows = Vec::new();
+    for (kind, path) in [
+        ("platform", "/v1/tenants/tenant"),
+        ("t-viewer", "/v1/tenants/tenant"),
+        ("platform", "/v1/tenants?limit=25"),
+        ("p-admin", "/v1/tenants?limit=25"),
+        ("t-viewer", "/v1/tenants/mine"),
+    ] {
+        api.take_requests();
+        assert_eq!(call(&api, kind, "GET", path, None).await.status, 200);
+        rows.push((kind, path, api.take_requests()));
+    }
+    for (kind, path, requests) in &rows {
+        println!("| {kind} | GET {path} | {requests:?} |");
+    }
+    let get = |op: &str, n: u64| (op.to_owned(), n);
+    assert_eq!(
+        rows[0].2,
+        [get("GetItem", 1)].into(),
+        "a platform admin's read is one GetItem"
+    );
+    assert_eq!(
+        rows[1].2,
+        [get("BatchGetItem", 1), get("GetItem", 1)].into(),
+        "a member's read adds one BatchGetItem"
+    );
+    assert_eq!(rows[2].2, [get("Query", 1)].into());
+    assert_eq!(
+        rows[3].2,
+        [get("BatchGetItem", 3), get("Query", 2)].into(),
+        "memberships, roots, subtree facets, tenants, ancestors"
+    );
+}
