@@ -100,6 +100,22 @@ event("tenants-replace", "PUT", "/v1/tenants/{id}", "/v1/tenants/acme-corp", par
 event("tenants-patch", "PATCH", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME,
       body={"status": "inactive", "tags": ["gold", "paused"], "metadata": {"pausedBy": "billing"}},
       content_type="application/merge-patch+json")
+SUB = {"id": "acme-corp", "subtenantId": "sales-emea"}
+event("subtenants-create", "POST", "/v1/tenants/{id}/subtenants", "/v1/tenants/acme-corp/subtenants", params=ACME,
+      body={"name": "Sales EMEA", "code": "sales-emea", "description": "The EMEA sales team", "resellerId": "reseller-7"})
+event("subtenants-list", "GET", "/v1/tenants/{id}/subtenants", "/v1/tenants/acme-corp/subtenants", params=ACME,
+      query="sortBy=name&orderBy=asc&limit=25&includeTotal=true")
+event("subtenants-list-all", "GET", "/v1/subtenants", "/v1/subtenants", query="tenantId=acme-corp&sortBy=code")
+event("subtenants-get", "GET", "/v1/tenants/{id}/subtenants/{subtenantId}",
+      "/v1/tenants/acme-corp/subtenants/sales-emea", params=SUB)
+event("subtenants-replace", "PUT", "/v1/tenants/{id}/subtenants/{subtenantId}",
+      "/v1/tenants/acme-corp/subtenants/sales-emea", params=SUB,
+      body={"name": "Sales Europe", "code": "sales-emea", "resellerId": "reseller-7"})
+event("subtenants-patch", "PATCH", "/v1/tenants/{id}/subtenants/{subtenantId}",
+      "/v1/tenants/acme-corp/subtenants/sales-emea", params=SUB,
+      body={"description": "Europe, the Middle East and Africa"}, content_type="application/merge-patch+json")
+event("subtenants-delete", "DELETE", "/v1/tenants/{id}/subtenants/{subtenantId}",
+      "/v1/tenants/acme-corp/subtenants/sales-emea", params=SUB)
 event("tenants-retire", "POST", "/v1/tenants/{id}/retire", "/v1/tenants/acme-corp/retire", params=ACME,
       body={"reason": "Contract ended"})
 event("tenants-restore", "POST", "/v1/tenants/{id}/restore", "/v1/tenants/acme-corp/restore", params=ACME)

@@ -23,6 +23,10 @@ pub enum Permission {
     TenantsCreate,
     MembersRead,
     MembersWrite,
+    SubtenantsRead,
+    SubtenantsList,
+    SubtenantsWrite,
+    SubtenantsDelete,
 }
 
 impl Permission {
@@ -35,6 +39,10 @@ impl Permission {
         Self::TenantsCreate,
         Self::MembersRead,
         Self::MembersWrite,
+        Self::SubtenantsRead,
+        Self::SubtenantsList,
+        Self::SubtenantsWrite,
+        Self::SubtenantsDelete,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +55,10 @@ impl Permission {
             Self::TenantsCreate => "tenants:create-tenant",
             Self::MembersRead => "members:read",
             Self::MembersWrite => "members:write",
+            Self::SubtenantsRead => "subtenants:read",
+            Self::SubtenantsList => "subtenants:list",
+            Self::SubtenantsWrite => "subtenants:write",
+            Self::SubtenantsDelete => "subtenants:delete",
         }
     }
 

@@ -25,6 +25,13 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("tenants-ancestors", 200),
     ("tenants-replace", 200),
     ("tenants-patch", 200),
+    ("subtenants-create", 201),
+    ("subtenants-list", 200),
+    ("subtenants-list-all", 200),
+    ("subtenants-get", 200),
+    ("subtenants-replace", 200),
+    ("subtenants-patch", 200),
+    ("subtenants-delete", 204),
     ("tenants-retire", 200),
     ("tenants-restore", 200),
     ("tenants-events", 200),
@@ -52,6 +59,7 @@ async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_ht
     let request = lambda_http::request::from_str(event).expect("lambda_http reads the sample");
     match function {
         Function::Tenants => tenants::handle(app, request).await,
+        Function::Subtenants => subtenants::handle(app, request).await,
     }
 }
 

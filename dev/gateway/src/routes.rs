@@ -5,15 +5,17 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Function {
     Tenants,
+    Subtenants,
 }
 
 impl Function {
-    pub const ALL: &'static [Function] = &[Function::Tenants];
+    pub const ALL: &'static [Function] = &[Function::Tenants, Function::Subtenants];
 
     /// The function's name: its crate, binary and template.yaml resource stem.
     pub fn name(self) -> &'static str {
         match self {
             Self::Tenants => "tenants",
+            Self::Subtenants => "subtenants",
         }
     }
 
@@ -21,6 +23,7 @@ impl Function {
     pub fn routes(self) -> &'static [&'static str] {
         match self {
             Self::Tenants => tenants::ROUTES,
+            Self::Subtenants => subtenants::ROUTES,
         }
     }
 }

@@ -9,7 +9,7 @@ use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
-use shared::service::tenants::{self, Created, DeleteMode};
+use shared::service::tenants::{self, Created, DeleteMode, ResellerPolicy, Updated};
 use shared::service::Expected;
 use shared::{App, FieldError};
 
@@ -152,25 +152,70 @@ pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::list(&events, next_cursor, None))
 }
 
+/// Netaxis' `noResellerIdToGroups` and `forceResellerIdToGroups` (not both).
+fn reseller_policy(req: &Request) -> Result<ResellerPolicy, Problem> {
+    let mut q = QueryReader::new(req);
+    let no_propagation = q.parsed("noResellerIdToGroups", boolean).unwrap_or(false);
+    let force = q.parsed("forceResellerIdToGroups", boolean).unwrap_or(false);
+    if no_propagation && force {
+        q.error(
+            "forceResellerIdToGroups",
+            "cannot be combined with noResellerIdToGroups",
+        );
+    }
+    q.finish()?;
+    Ok(ResellerPolicy { no_propagation, force })
+}
+
+/// The updated tenant, with how many subtenants took its new reseller.
+fn updated(updated: Updated) -> Response<Body> {
+    let mut response = response::resource(StatusCode::OK, &updated.tenant, updated.tenant.version);
+    response
+        .headers_mut()
+        .insert(SUBTENANTS_UPDATED, updated.subtenants_updated.into());
+    response
+}
+
+/// How many subtenants an update gave the tenant's new reseller.
+pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
+
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
-    no_query(req)?;
+    let policy = reseller_policy(req)?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
     let input = TenantInput::parse(&body, InputMode::Replace).map_err(Problem::validation)?;
-    let tenant = tenants::replace(&app.store, caller, &id, input, expected.as_ref(), &change(caller)).await?;
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    let result = tenants::replace(
+        &app.store,
+        caller,
+        &id,
+        input,
+        expected.as_ref(),
+        policy,
+        &change(caller),
+    )
+    .await?;
+    Ok(updated(result))
 }
 
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
-    no_query(req)?;
+    let policy = reseller_policy(req)?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
-    let tenant = tenants::patch(&app.store, caller, &id, &patch, expected.as_ref(), &change(caller)).await?;
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    let result = tenants::patch(
+        &app.store,
+        caller,
+        &id,
+        &patch,
+        expected.as_ref(),
+        policy,
+        &change(caller),
+    )
+    .await?;
+    Ok(updated(result))
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {

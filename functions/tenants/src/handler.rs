@@ -2,7 +2,7 @@
 //! reads the route key and hands the request to its adapter.
 
 use lambda_http::{Body, Request, Response};
-use shared::http::{self, claims, HttpResult, Problem};
+use shared::http::{self, claims, HttpResult, Invocation, Problem};
 use shared::App;
 
 use crate::{adapters, members};
@@ -30,24 +30,14 @@ pub const ROUTES: &[&str] = &[
 
 /// Answers one request. Never fails: every error is a problem+json response.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    let requests_before = app.store.requests().total();
+    let invocation = Invocation::begin(app);
     let result = dispatch(app, &req).await;
-    let response =
-        result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), http::request_id(&req)));
-    tracing::info!(
-        route = http::route_key(&req).unwrap_or("-"),
-        status = response.status().as_u16(),
-        dynamodb_requests = app.store.requests().total().saturating_sub(requests_before),
-        "handled"
-    );
-    response
+    invocation.end(app, &req, result)
 }
 
 async fn dispatch(app: &App, req: &Request) -> HttpResult {
     let caller = claims::caller(req, &app.config.auth)?;
-    let Some(route) = http::route_key(req) else {
-        return Err(Problem::not_found("the request carries no API Gateway route key"));
-    };
+    let route = http::route_of(req)?;
     match route {
         "POST /v1/tenants" => adapters::create(app, req, &caller).await,
         "GET /v1/tenants" => adapters::list(app, req, &caller).await,

@@ -51,7 +51,7 @@ pub struct AuditEvent {
 }
 
 /// Bookkeeping fields every change touches; they are the event's own fields.
-const NOT_CHANGES: &[&str] = &["version", "updatedAt", "updatedBy", "childCount"];
+const NOT_CHANGES: &[&str] = &["version", "updatedAt", "updatedBy", "childCount", "subtenantCount"];
 
 impl AuditEvent {
     pub fn of(before: Option<&Tenant>, after: &Tenant) -> Self {

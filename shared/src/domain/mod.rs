@@ -8,10 +8,11 @@ pub mod input;
 pub mod member;
 pub mod merge_patch;
 pub mod query;
+pub mod subtenant;
 pub mod tenant;
 pub mod time;
 pub mod values;
 
 pub use tenant::{Environment, Status, Tenant, TenantInput, TenantType};
 pub use time::Timestamp;
-pub use values::{DomainName, EmailAddress, Tag, TenantId, TenantName, UserId};
+pub use values::{DomainName, EmailAddress, SubtenantCode, Tag, TenantId, TenantName, UserId};

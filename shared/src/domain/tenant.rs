@@ -140,6 +140,9 @@ pub struct Tenant {
     /// Direct children (of any status).
     #[serde(default)]
     pub child_count: u32,
+    /// Subtenants (the tenant's groups).
+    #[serde(default)]
+    pub subtenant_count: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -243,6 +246,7 @@ const READ_ONLY: &[&str] = &[
     "path",
     "depth",
     "childCount",
+    "subtenantCount",
     "createdAt",
     "createdBy",
     "updatedAt",
@@ -493,6 +497,7 @@ impl Tenant {
         Self {
             path: vec![id.clone()],
             child_count: 0,
+            subtenant_count: 0,
             id,
             name: input.name.clone(),
             description: None,

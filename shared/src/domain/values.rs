@@ -129,6 +129,57 @@ impl UserId {
 }
 
 string_value!(
+    /// A subtenant's code: 1–63 lowercase letters, digits and '-', starting
+    /// with a letter or digit; unique within its tenant.
+    SubtenantCode
+);
+
+impl SubtenantCode {
+    pub const RULE: &'static str = "1 to 63 lowercase letters, digits and '-', starting with a letter or digit";
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = (1..=63).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        if !ok {
+            return Err(format!("must be {}", Self::RULE));
+        }
+        // Paths name a subtenant by id (a UUID) or by code: a code must not look like an id.
+        if Uuid::parse_str(s).is_ok() {
+            return Err("must not be a UUID (subtenant ids are)".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The code a name suggests: lowercase ASCII letters and digits, every
+    /// other run of characters one '-', at most 50 characters (room for a
+    /// numeric suffix); `subtenant` when nothing is left.
+    pub fn slug(name: &str) -> Self {
+        let mut slug = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                slug.push(c);
+            } else if !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_matches('-').chars().take(50).collect();
+        let slug = slug.trim_end_matches('-');
+        Self(if slug.is_empty() {
+            "subtenant".to_owned()
+        } else {
+            slug.to_owned()
+        })
+    }
+
+    /// The code with a numeric suffix: `acme-2`.
+    pub fn with_suffix(&self, n: u32) -> Self {
+        Self(format!("{}-{n}", self.0))
+    }
+}
+
+string_value!(
     /// A tag: 1–64 characters of letters, digits, spaces and `_ . : / = + - @`.
     Tag
 );
@@ -262,6 +313,22 @@ mod tests {
     }
 
     #[test]
+    fn subtenant_codes_and_slugs() {
+        assert!(SubtenantCode::parse("sales-emea-2").is_ok());
+        for bad in ["", "-a", "Sales", "a b", "a_b", &"a".repeat(64)] {
+            assert!(SubtenantCode::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            SubtenantCode::slug("  Sales & Marketing (EMEA) ").as_str(),
+            "sales-marketing-emea"
+        );
+        assert_eq!(SubtenantCode::slug("Ünïcode Café").as_str(), "n-code-caf");
+        assert_eq!(SubtenantCode::slug("***").as_str(), "subtenant");
+        assert_eq!(SubtenantCode::slug(&"x".repeat(80)).as_str().len(), 50);
+        assert_eq!(SubtenantCode::slug("Acme").with_suffix(3).as_str(), "acme-3");
+    }
+
+    #[test]
     fn tags() {
         assert!(Tag::parse("env:prod").is_ok());
         assert!(Tag::parse("tier 1/gold").is_ok());
@@ -271,6 +338,14 @@ mod tests {
     }
 
     proptest! {
+        /// A slug, with any suffix, is always a valid code.
+        #[test]
+        fn slugs_are_codes(name in "\\PC{0,200}", n in 2u32..100_000) {
+            let slug = SubtenantCode::slug(&name);
+            prop_assert!(SubtenantCode::parse(slug.as_str()).is_ok(), "{}", slug);
+            prop_assert!(SubtenantCode::parse(slug.with_suffix(n).as_str()).is_ok());
+        }
+
         /// Any string the rule accepts parses, and parsing never panics.
         #[test]
         fn tenant_id_accepts_exactly_its_pattern(s in "\\PC{0,70}") {

@@ -42,3 +42,35 @@ pub fn request_id(req: &Request) -> Option<&str> {
         _ => None,
     }
 }
+
+/// One request being answered: what every HTTP function does around its
+/// routing (problem rendering, the log line with the DynamoDB request count).
+pub struct Invocation {
+    requests_before: u64,
+}
+
+impl Invocation {
+    pub fn begin(app: &crate::App) -> Self {
+        Self {
+            requests_before: app.store.requests().total(),
+        }
+    }
+
+    /// The response for `result`; errors become problem+json. Logs the route,
+    /// status and how many DynamoDB requests answering took.
+    pub fn end(self, app: &crate::App, req: &Request, result: HttpResult) -> Response<Body> {
+        let response = result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), request_id(req)));
+        tracing::info!(
+            route = route_key(req).unwrap_or("-"),
+            status = response.status().as_u16(),
+            dynamodb_requests = app.store.requests().total().saturating_sub(self.requests_before),
+            "handled"
+        );
+        response
+    }
+}
+
+/// The route key of an API Gateway request, or a 404 problem.
+pub fn route_of(req: &Request) -> Result<&str, Problem> {
+    route_key(req).ok_or_else(|| Problem::not_found("the request carries no API Gateway route key"))
+}

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod members;
 pub mod pending;
+pub mod subtenants;
 pub mod tenants;
 
 /// The versions a write may find (from `If-Match`); `None` means "whatever

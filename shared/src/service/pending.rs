@@ -108,6 +108,15 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
             }
             Ok(seen == tenant.child_count)
         }
+        Work::PropagateReseller {
+            tenant_id,
+            old,
+            new,
+            force,
+        } => {
+            super::subtenants::propagate_reseller(store, tenant_id, old.as_deref(), new.as_deref(), *force).await?;
+            Ok(true)
+        }
         Work::DeleteOwned { tenant_id, incarnation } => {
             let pk = keys::tenant(tenant_id).pk;
             store.delete_prefix(&pk, &keys::events_of(*incarnation), None).await?;

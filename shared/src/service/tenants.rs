@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{access, pending, Expected};
+use super::{access, pending, subtenants, Expected};
 use crate::domain::audit::AuditEvent;
 use crate::domain::merge_patch;
 use crate::domain::query::TenantQuery;
@@ -20,6 +20,7 @@ use crate::auth::{Caller, TenantRole};
 use crate::domain::member::Member;
 use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, UserId};
 use crate::error::{Error, Result};
+use crate::store::subtenants::SubtenantOrder;
 use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::{ListPosition, Page, Store};
@@ -311,9 +312,10 @@ pub async fn replace(
     id: &TenantId,
     input: TenantInput,
     expected: Option<&Expected>,
+    reseller: ResellerPolicy,
     change: &Change,
-) -> Result<Tenant> {
-    update(store, caller, id, TenantRole::Operator, expected, |current| {
+) -> Result<Updated> {
+    update(store, caller, id, TenantRole::Operator, expected, reseller, |current| {
         let next = current.replaced(input.clone(), change)?;
         Ok((next, input.placement.clone()))
     })
@@ -328,10 +330,11 @@ pub async fn patch(
     id: &TenantId,
     patch: &Map<String, Value>,
     expected: Option<&Expected>,
+    reseller: ResellerPolicy,
     change: &Change,
-) -> Result<Tenant> {
+) -> Result<Updated> {
     let patch = Value::Object(patch.clone());
-    update(store, caller, id, TenantRole::Operator, expected, |current| {
+    update(store, caller, id, TenantRole::Operator, expected, reseller, |current| {
         current.ensure_changeable()?;
         let mut document = current.writable_document();
         merge_patch::apply(&mut document, &patch);
@@ -353,10 +356,18 @@ pub async fn retire(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, caller, id, TenantRole::Admin, expected, |current| {
-        Ok((current.retired(reason.clone(), change)?, Placement::Keep))
-    })
-    .await
+    let edit = |current: &Tenant| Ok((current.retired(reason.clone(), change)?, Placement::Keep));
+    Ok(update(
+        store,
+        caller,
+        id,
+        TenantRole::Admin,
+        expected,
+        ResellerPolicy::default(),
+        edit,
+    )
+    .await?
+    .tenant)
 }
 
 pub async fn restore(
@@ -366,10 +377,37 @@ pub async fn restore(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
-    update(store, caller, id, TenantRole::Admin, expected, |current| {
-        Ok((current.restored(change)?, Placement::Keep))
-    })
-    .await
+    let edit = |current: &Tenant| Ok((current.restored(change)?, Placement::Keep));
+    Ok(update(
+        store,
+        caller,
+        id,
+        TenantRole::Admin,
+        expected,
+        ResellerPolicy::default(),
+        edit,
+    )
+    .await?
+    .tenant)
+}
+
+/// What a tenant update does with the tenant's subtenants when its
+/// `resellerId` changes (Netaxis' `noResellerIdToGroups` and
+/// `forceResellerIdToGroups`): by default, subtenants that had the old
+/// reseller get the new one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResellerPolicy {
+    /// Leave the subtenants as they are.
+    pub no_propagation: bool,
+    /// Give every subtenant the tenant's reseller.
+    pub force: bool,
+}
+
+/// An updated tenant, and how many of its subtenants took its new reseller.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub tenant: Tenant,
+    pub subtenants_updated: u64,
 }
 
 /// Where a change puts the tenant: nowhere new, or under this parent (or the top).
@@ -428,8 +466,9 @@ async fn update(
     id: &TenantId,
     needs: TenantRole,
     expected: Option<&Expected>,
+    reseller: ResellerPolicy,
     edit: impl Fn(&Tenant) -> Result<(Tenant, Placement)>,
-) -> Result<Tenant> {
+) -> Result<Updated> {
     let mut completed_pending = false;
     for _ in 0..ATTEMPTS {
         let current = read(store, id).await?;
@@ -468,9 +507,29 @@ async fn update(
                 tenant_id: current.id.clone(),
             }));
         }
+        let propagation = (current.subtenant_count > 0
+            && (reseller.force || (current.reseller_id != next.reseller_id && !reseller.no_propagation)))
+            .then(|| Work::PropagateReseller {
+                tenant_id: current.id.clone(),
+                old: current.reseller_id.clone(),
+                new: next.reseller_id.clone(),
+                force: reseller.force,
+            });
         if same_fields(&current, &next) {
-            return Ok(current);
+            let subtenants_updated = match &propagation {
+                Some(Work::PropagateReseller { new, .. }) => {
+                    subtenants::propagate_reseller(store, id, current.reseller_id.as_deref(), new.as_deref(), true)
+                        .await?
+                }
+                _ => 0,
+            };
+            return Ok(Updated {
+                tenant: current,
+                subtenants_updated,
+            });
         }
+        let propagation = propagation.map(Pending::new);
+        work.extend(propagation.clone());
         if let Move::To(parent) = &destination {
             parents.extend(current.parent_id.iter().map(ParentDelta::Loses));
             parents.extend(parent.as_deref().map(ParentDelta::Gains));
@@ -487,10 +546,25 @@ async fn update(
         };
         match store.commit(&write).await {
             Ok(()) => {
-                for unit in &work {
+                for unit in work.iter().filter(|w| Some(*w) != propagation.as_ref()) {
                     pending::run(store, unit).await?;
                 }
-                return Ok(next);
+                let mut subtenants_updated = 0;
+                if let Some(
+                    unit @ Pending {
+                        work: Work::PropagateReseller { old, new, force, .. },
+                        ..
+                    },
+                ) = &propagation
+                {
+                    subtenants_updated =
+                        subtenants::propagate_reseller(store, id, old.as_deref(), new.as_deref(), *force).await?;
+                    store.finish(unit).await?;
+                }
+                return Ok(Updated {
+                    tenant: next,
+                    subtenants_updated,
+                });
             }
             Err(WriteFailure::NameTaken) => return Err(name_taken(&next.name)),
             Err(
@@ -527,6 +601,8 @@ async fn subtree_height(store: &Store, tenant: &Tenant) -> Result<u32> {
 pub struct DeleteReport {
     /// The tenant first, then its descendants in path order.
     pub deleted_tenant_ids: Vec<TenantId>,
+    /// Their subtenants (Netaxis' `deletedGroupIds`).
+    pub deleted_subtenant_ids: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -561,31 +637,46 @@ pub async fn delete(
         Vec::new()
     };
     descendants.sort_by_key(Tenant::path_string);
-    if current.child_count > 0 && !mode.force && !mode.dry_run {
+    let owns = |t: &Tenant| t.child_count > 0 || t.subtenant_count > 0;
+    if owns(&current) && !mode.force && !mode.dry_run {
         return Err(Error::Conflict(format!(
-            "tenant '{id}' has {} child tenant(s) and {} descendant(s) in all; delete them first, or use force=true (dryRun=true shows what would go)",
+            "tenant '{id}' has {} child tenant(s) ({} descendant(s) in all) and {} subtenant(s); delete them first, or use force=true (dryRun=true shows what would go)",
             current.child_count,
-            descendants.len()
+            descendants.len(),
+            current.subtenant_count
         )));
     }
-    let report = |deleted: &std::collections::BTreeMap<String, TenantId>| DeleteReport {
-        deleted_tenant_ids: std::iter::once(id.clone()).chain(deleted.values().cloned()).collect(),
+    let mut report = DeleteReport {
+        deleted_tenant_ids: Vec::new(),
+        deleted_subtenant_ids: Vec::new(),
         dry_run: mode.dry_run,
     };
     // Descendants by path, so the report reads top-down.
     let mut deleted: std::collections::BTreeMap<String, TenantId> = Default::default();
+    let finish = |mut report: DeleteReport, deleted: std::collections::BTreeMap<String, TenantId>| {
+        report.deleted_tenant_ids = std::iter::once(id.clone()).chain(deleted.into_values()).collect();
+        report
+    };
     if mode.dry_run {
+        for tenant in std::iter::once(&current).chain(&descendants) {
+            report.deleted_subtenant_ids.extend(subtenant_ids(store, tenant).await?);
+        }
         deleted.extend(descendants.iter().map(|d| (d.path_string(), d.id.clone())));
-        return Ok(report(&deleted));
+        return Ok(finish(report, deleted));
     }
     for _ in 0..ATTEMPTS {
         descendants.sort_by_key(|d| std::cmp::Reverse(d.depth));
         for descendant in &descendants {
-            delete_one(store, descendant, None).await?;
+            report
+                .deleted_subtenant_ids
+                .extend(delete_one(store, descendant, None).await?);
             deleted.insert(descendant.path_string(), descendant.id.clone());
         }
         match delete_one(store, &current, expected).await {
-            Ok(()) => return Ok(report(&deleted)),
+            Ok(subtenants) => {
+                report.deleted_subtenant_ids.extend(subtenants);
+                return Ok(finish(report, deleted));
+            }
             Err(Error::Conflict(_)) if mode.force => {
                 current = read(store, id).await?;
                 check(expected, &current)?;
@@ -597,10 +688,36 @@ pub async fn delete(
     Err(contended(id))
 }
 
-/// Deletes one tenant that has no children, with its name, facets and history.
-async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<()> {
+/// The ids of every subtenant of a tenant.
+async fn subtenant_ids(store: &Store, tenant: &Tenant) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut from = None;
+    while tenant.subtenant_count > 0 {
+        let (page, next) = store
+            .list_subtenants(&tenant.id, SubtenantOrder::Created, false, 100, from.as_ref())
+            .await?;
+        ids.extend(page.into_iter().map(|s| s.id));
+        match next {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    Ok(ids)
+}
+
+/// Deletes one tenant that has no children, with its subtenants, name,
+/// facets, members and history; returns the ids of the subtenants it deleted.
+async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<Vec<String>> {
     let mut current = tenant.clone();
+    let mut subtenants = Vec::new();
     for _ in 0..ATTEMPTS {
+        if current.subtenant_count > 0 {
+            subtenants.extend(store.delete_all_subtenants(&current).await?);
+            current = match store.get_tenant(&current.id).await? {
+                Some(fresh) => fresh,
+                None => return Ok(subtenants),
+            };
+        }
         let history = Pending::new(Work::DeleteOwned {
             tenant_id: current.id.clone(),
             incarnation: current.created_at,
@@ -612,10 +729,13 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
             ..Default::default()
         };
         match store.commit(&write).await {
-            Ok(()) => return pending::run(store, &history).await,
+            Ok(()) => {
+                pending::run(store, &history).await?;
+                return Ok(subtenants);
+            }
             Err(WriteFailure::Other(e)) => return Err(e),
             Err(_) => match store.get_tenant(&current.id).await? {
-                None => return Ok(()),
+                None => return Ok(subtenants),
                 Some(fresh) => {
                     check(expected, &fresh)?;
                     if fresh.child_count > 0 {

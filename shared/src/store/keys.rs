@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Status, Tag, TenantId, Timestamp, UserId};
+use crate::domain::{Status, SubtenantCode, Tag, TenantId, Timestamp, UserId};
 
 /// A primary key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,10 @@ pub const FACET_SK_PREFIX: &str = "FACET#";
 pub const EVENT_SK_PREFIX: &str = "EVENT#";
 /// Prefix of every membership's SK, under the tenant's PK.
 pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
+/// Prefix of every subtenant's SK, under its tenant's PK.
+pub const SUBTENANT_SK_PREFIX: &str = "SUBTENANT#";
+/// The GSI4 partition of every subtenant, by creation.
+pub const ALL_SUBTENANTS: &str = "SUBTENANTS";
 
 pub fn tenant(id: &TenantId) -> Key {
     Key {
@@ -60,6 +64,37 @@ pub fn facet(id: &TenantId, kind: FacetKind, slot: usize) -> Key {
         pk: tenant(id).pk,
         sk: format!("{FACET_SK_PREFIX}{}#{slot:02}", kind.as_str()),
     }
+}
+
+/// A subtenant, under its tenant (ids are UUID v7: the SK sorts by creation).
+pub fn subtenant(tenant_id: &TenantId, id: &str) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{SUBTENANT_SK_PREFIX}{id}"),
+    }
+}
+
+/// The guard that makes a subtenant code unique within its tenant.
+pub fn subtenant_code(tenant_id: &TenantId, code: &SubtenantCode) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("SUBCODE#{code}"),
+    }
+}
+
+/// The GSI1 (by name) and GSI2 (by code) partition of a tenant's subtenants.
+pub fn subtenants_of(tenant_id: &TenantId) -> String {
+    format!("SUBTENANTS#{tenant_id}")
+}
+
+/// Below every character a name may hold.
+const SEPARATOR: char = '\u{1}';
+
+/// The GSI1 sort key of a subtenant: its name key, then its id, joined by a
+/// control character (below every character a name may hold, so a shorter
+/// name sorts first).
+pub fn subtenant_name_sort(name_key: &str, id: &str) -> String {
+    format!("{name_key}{SEPARATOR}{id}")
 }
 
 /// A user's membership of a tenant.

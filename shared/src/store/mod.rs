@@ -17,6 +17,7 @@ pub mod members;
 pub mod metrics;
 pub mod records;
 pub mod sdk;
+pub mod subtenants;
 pub mod table;
 pub mod tenants;
 pub mod tree;

@@ -9,7 +9,8 @@ use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
 use crate::domain::member::Member;
-use crate::domain::{Tenant, TenantId, Timestamp};
+use crate::domain::subtenant::Subtenant;
+use crate::domain::{SubtenantCode, Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -112,6 +113,41 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
             (key, item)
         })
         .collect()
+}
+
+/// A subtenant item: under its tenant, by name (GSI1) and code (GSI2) in its
+/// tenant's partition, and by creation among all subtenants (GSI4).
+pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(subtenant).map_err(Error::internal)?;
+    let partition = keys::subtenants_of(&subtenant.tenant_id);
+    item.extend(with_key(
+        &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
+        "subtenant",
+    ));
+    item.insert(BY_NAME.pk.into(), s(&partition));
+    item.insert(
+        BY_NAME.sk.into(),
+        s(keys::subtenant_name_sort(&subtenant.name.key(), &subtenant.id)),
+    );
+    item.insert(BY_CREATED.pk.into(), s(partition));
+    item.insert(BY_CREATED.sk.into(), s(subtenant.code.as_str()));
+    item.insert(BY_RESELLER.pk.into(), s(keys::ALL_SUBTENANTS));
+    item.insert(
+        BY_RESELLER.sk.into(),
+        s(format!("{}#{}", subtenant.created_at, subtenant.id)),
+    );
+    Ok(item)
+}
+
+pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable subtenant item: {e}")))
+}
+
+/// The guard that holds a subtenant code within its tenant.
+pub fn subtenant_code_item(tenant_id: &TenantId, code: &SubtenantCode, subtenant_id: &str) -> Item {
+    let mut item = with_key(&keys::subtenant_code(tenant_id, code), "subtenantCode");
+    item.insert("subtenantId".into(), s(subtenant_id));
+    item
 }
 
 /// A membership item: under the tenant, and in its user's GSI1 partition.

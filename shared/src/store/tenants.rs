@@ -229,10 +229,12 @@ impl Store {
                     .table_name(&self.table)
                     .set_key(Some(key_item(&keys::tenant(&before.id))))
                     .condition_expression(
-                        "#version = :expected AND (attribute_not_exists(#children) OR #children = :zero)",
+                        "#version = :expected AND (attribute_not_exists(#children) OR #children = :zero) \
+                         AND (attribute_not_exists(#subtenants) OR #subtenants = :zero)",
                     )
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_names("#children", "childCount")
+                    .expression_attribute_names("#subtenants", "subtenantCount")
                     .expression_attribute_values(":expected", n(before.version))
                     .expression_attribute_values(":zero", n(0))
                     .build()
@@ -375,7 +377,7 @@ impl Store {
     }
 
     /// A `Put` that succeeds only if no item has its key.
-    fn put_new(&self, item: Item) -> Result<TransactWriteItem> {
+    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))

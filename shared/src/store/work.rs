@@ -30,6 +30,14 @@ pub enum Work {
     },
     /// Direct children get the tenant's current name as `parentName`.
     RenameChildren { tenant_id: TenantId },
+    /// The tenant's subtenants that had reseller `old` get `new` (with
+    /// `force`, all of them): Netaxis' propagation to a tenant's groups.
+    PropagateReseller {
+        tenant_id: TenantId,
+        old: Option<String>,
+        new: Option<String>,
+        force: bool,
+    },
     /// The audit events and memberships of a deleted tenant incarnation are removed.
     DeleteOwned {
         tenant_id: TenantId,

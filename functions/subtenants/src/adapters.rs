@@ -1,0 +1,187 @@
+//! One adapter per route: check the permission, parse, call the use case,
+//! shape the response.
+
+use http::StatusCode;
+use lambda_http::Request;
+use shared::auth::{Caller, Permission};
+use shared::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef, SubtenantView};
+use shared::domain::tenant::Change;
+use shared::domain::{Tenant, TenantId, Timestamp};
+use shared::http::body::{self, JSON, MERGE_PATCH};
+use shared::http::query::QueryReader;
+use shared::http::{conditional, path_param, response, HttpResult, Problem};
+use shared::service::{subtenants, Expected};
+use shared::{App, FieldError};
+
+use crate::params::ListParams;
+
+fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
+    let raw = path_param(req, "id").unwrap_or_default();
+    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
+}
+
+fn subtenant_id(req: &Request) -> Result<SubtenantRef, Problem> {
+    Ok(SubtenantRef::parse(
+        &path_param(req, "subtenantId").unwrap_or_default(),
+    )?)
+}
+
+fn change(caller: &Caller) -> Change {
+    Change {
+        actor: caller.subject.clone(),
+        at: Timestamp::now(),
+    }
+}
+
+fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
+    Ok(conditional::if_match(req)?.map(|p| p.expected()))
+}
+
+fn view<'a>(subtenant: &'a Subtenant, tenant: &'a Tenant) -> SubtenantView<'a> {
+    SubtenantView {
+        subtenant,
+        tenant_name: tenant.name.as_str(),
+    }
+}
+
+fn one(status: StatusCode, subtenant: &Subtenant, tenant: &Tenant) -> lambda_http::Response<lambda_http::Body> {
+    response::resource(status, &view(subtenant, tenant), subtenant.version)
+}
+
+pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsWrite)?;
+    let id = tenant_id(req)?;
+    QueryReader::new(req).finish()?;
+    let body = body::json_object(req, &[JSON])?;
+    let input = SubtenantInput::parse(&body).map_err(Problem::validation)?;
+    let (subtenant, tenant) = subtenants::create(&app.store, caller, &id, input, &change(caller)).await?;
+    let location = format!("/v1/tenants/{id}/subtenants/{}", subtenant.id);
+    let mut response = one(StatusCode::CREATED, &subtenant, &tenant);
+    if let Ok(value) = location.parse() {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsRead)?;
+    let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    QueryReader::new(req).finish()?;
+    let if_none_match = conditional::if_none_match(req)?;
+    let (subtenant, tenant) = subtenants::get(&app.store, caller, &id, &sub).await?;
+    if if_none_match.is_some_and(|p| p.matches_weakly(subtenant.version)) {
+        return Ok(response::not_modified(subtenant.version));
+    }
+    Ok(one(StatusCode::OK, &subtenant, &tenant))
+}
+
+pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsList)?;
+    let id = tenant_id(req)?;
+    let params = ListParams::read(req, &app.cursors, Some(&id))?;
+    tenant_page(app, caller, &id, &params).await
+}
+
+/// A page of one tenant's subtenants.
+async fn tenant_page(app: &App, caller: &Caller, id: &TenantId, params: &ListParams) -> HttpResult {
+    let store = &app.store;
+    let from = match params.offset {
+        Some(offset) => match subtenants::position_at(store, id, params.order, params.descending, offset).await? {
+            Some(from) => from,
+            None => {
+                subtenants::get_tenant_for_list(store, caller, id).await?;
+                return Ok(response::list::<SubtenantView<'_>>(&[], None, None));
+            }
+        },
+        None => params.from.clone(),
+    };
+    let ((items, next), tenant) = subtenants::list(
+        store,
+        caller,
+        id,
+        params.order,
+        params.descending,
+        params.limit,
+        from.as_ref(),
+    )
+    .await?;
+    let total = if params.include_total {
+        Some(subtenants::count(store, id).await?)
+    } else {
+        None
+    };
+    let views: Vec<SubtenantView<'_>> = items.iter().map(|s| view(s, &tenant)).collect();
+    Ok(response::list(
+        &views,
+        next.map(|p| params.seal(&app.cursors, &p)),
+        total,
+    ))
+}
+
+pub async fn list_all(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsList)?;
+    let params = ListParams::read(req, &app.cursors, None)?;
+    if let Some(id) = &params.tenant_id {
+        return tenant_page(app, caller, id, &params).await;
+    }
+    if params.offset.is_some() {
+        return Err(Problem::validation(vec![FieldError::new(
+            "offset",
+            "needs a tenantId; follow nextCursor instead",
+        )]));
+    }
+    let (items, next) = subtenants::list_all(
+        &app.store,
+        caller,
+        params.descending,
+        params.limit,
+        params.from.as_ref(),
+    )
+    .await?;
+    let views: Vec<SubtenantView<'_>> = items.iter().map(|(s, t)| view(s, t)).collect();
+    Ok(response::list(
+        &views,
+        next.map(|p| params.seal(&app.cursors, &p)),
+        None,
+    ))
+}
+
+pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsWrite)?;
+    let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    QueryReader::new(req).finish()?;
+    let expected = expected(req)?;
+    let body = body::json_object(req, &[JSON])?;
+    let input = SubtenantInput::parse(&body).map_err(Problem::validation)?;
+    let (subtenant, tenant) =
+        subtenants::replace(&app.store, caller, &id, &sub, input, expected.as_ref(), &change(caller)).await?;
+    Ok(one(StatusCode::OK, &subtenant, &tenant))
+}
+
+pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsWrite)?;
+    let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    QueryReader::new(req).finish()?;
+    let expected = expected(req)?;
+    let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
+    let (subtenant, tenant) = subtenants::patch(
+        &app.store,
+        caller,
+        &id,
+        &sub,
+        &patch,
+        expected.as_ref(),
+        &change(caller),
+    )
+    .await?;
+    Ok(one(StatusCode::OK, &subtenant, &tenant))
+}
+
+pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::SubtenantsDelete)?;
+    let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    QueryReader::new(req).finish()?;
+    let expected = expected(req)?;
+    subtenants::delete(&app.store, caller, &id, &sub, expected.as_ref()).await?;
+    Ok(response::no_content())
+}

@@ -1,0 +1,339 @@
+//! Subtenant use cases: create (with a derived, unique code), read, list,
+//! replace, patch, delete; and the reseller propagation of Netaxis.
+
+use serde_json::{Map, Value};
+
+use super::{access, Expected};
+use crate::auth::{Caller, TenantRole};
+use crate::domain::merge_patch;
+use crate::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef};
+use crate::domain::tenant::Change;
+use crate::domain::{Status, SubtenantCode, Tenant, TenantId};
+use crate::error::{Error, Result};
+use crate::store::subtenants::{SubtenantOrder, SubtenantPage, SubtenantPosition};
+use crate::store::tenants::WriteFailure;
+use crate::store::Store;
+
+const ATTEMPTS: usize = 5;
+
+fn not_found(tenant_id: &TenantId, id: &str) -> Error {
+    Error::NotFound {
+        kind: "subtenant",
+        id: format!("{id}' of tenant '{tenant_id}"),
+    }
+}
+
+fn code_taken(code: &SubtenantCode) -> Error {
+    Error::Conflict(format!("a subtenant of this tenant already has the code '{code}'"))
+}
+
+/// The smallest free code for a name: its slug, else the slug with the
+/// smallest free numeric suffix (`acme`, `acme-2`, `acme-3`, …).
+async fn derived_code(store: &Store, tenant_id: &TenantId, name: &str) -> Result<SubtenantCode> {
+    let slug = SubtenantCode::slug(name);
+    let taken = store.codes_with_prefix(tenant_id, slug.as_str()).await?;
+    if !taken.iter().any(|c| c == slug.as_str()) {
+        return Ok(slug);
+    }
+    let suffixes: std::collections::HashSet<u32> = taken
+        .iter()
+        .filter_map(|c| c.strip_prefix(slug.as_str())?.strip_prefix('-')?.parse().ok())
+        .collect();
+    let free = (2..).find(|n| !suffixes.contains(n)).expect("some suffix is free");
+    Ok(slug.with_suffix(free))
+}
+
+/// Creates a subtenant under a tenant the caller may write to.
+pub async fn create(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    input: SubtenantInput,
+    change: &Change,
+) -> Result<(Subtenant, Tenant)> {
+    let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
+    for _ in 0..ATTEMPTS {
+        if tenant.status == Status::Retired {
+            return Err(Error::Conflict(format!(
+                "tenant '{tenant_id}' is retired; restore it first"
+            )));
+        }
+        let code = match &input.code {
+            Some(code) => code.clone(),
+            None => derived_code(store, tenant_id, input.name.as_str()).await?,
+        };
+        let subtenant = Subtenant::create(tenant_id.clone(), input.clone(), code, change);
+        match store.commit_subtenant(&tenant, None, Some(&subtenant)).await {
+            Ok(()) => return Ok((subtenant, tenant)),
+            Err(WriteFailure::NameTaken) if input.code.is_some() => return Err(code_taken(&subtenant.code)),
+            // A derived code taken meanwhile: derive again.
+            Err(WriteFailure::NameTaken | WriteFailure::Contended | WriteFailure::VersionChanged) => {}
+            Err(WriteFailure::HierarchyChanged) => {
+                tenant = store.get_tenant(tenant_id).await?.ok_or_else(|| Error::NotFound {
+                    kind: "tenant",
+                    id: tenant_id.to_string(),
+                })?;
+            }
+            Err(WriteFailure::Other(e)) => return Err(e),
+            Err(WriteFailure::AlreadyExists | WriteFailure::IdempotencyKeyUsed) => {}
+        }
+    }
+    Err(Error::Conflict(format!(
+        "subtenants of '{tenant_id}' are being changed by other requests; retry"
+    )))
+}
+
+/// The id of the subtenant a path names (by id, or by code through its guard).
+async fn resolve(store: &Store, tenant_id: &TenantId, subtenant: &SubtenantRef) -> Result<String> {
+    match subtenant {
+        SubtenantRef::Id(id) => Ok(id.clone()),
+        SubtenantRef::Code(code) => store
+            .subtenant_id_by_code(tenant_id, code)
+            .await?
+            .ok_or_else(|| not_found(tenant_id, code.as_str())),
+    }
+}
+
+pub async fn get(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    subtenant: &SubtenantRef,
+) -> Result<(Subtenant, Tenant)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    let id = resolve(store, tenant_id, subtenant).await?;
+    let subtenant = store
+        .get_subtenant(tenant_id, &id)
+        .await?
+        .ok_or_else(|| not_found(tenant_id, subtenant.as_str()))?;
+    Ok((subtenant, tenant))
+}
+
+/// A page of a tenant's subtenants (and the tenant, for its name).
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    order: SubtenantOrder,
+    descending: bool,
+    limit: usize,
+    from: Option<&SubtenantPosition>,
+) -> Result<(SubtenantPage, Tenant)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    let page = store.list_subtenants(tenant_id, order, descending, limit, from).await?;
+    Ok((page, tenant))
+}
+
+/// The page that starts `offset` subtenants in (compatibility paging).
+pub async fn position_at(
+    store: &Store,
+    tenant_id: &TenantId,
+    order: SubtenantOrder,
+    descending: bool,
+    offset: usize,
+) -> Result<Option<Option<SubtenantPosition>>> {
+    let mut skipped = 0;
+    let mut from = None;
+    while skipped < offset {
+        let (items, next) = store
+            .list_subtenants(tenant_id, order, descending, (offset - skipped).min(100), from.as_ref())
+            .await?;
+        skipped += items.len();
+        match next {
+            Some(next) => from = Some(next),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(from))
+}
+
+/// The tenant of a list, checked like a list of it would be.
+pub async fn get_tenant_for_list(store: &Store, caller: &Caller, tenant_id: &TenantId) -> Result<Tenant> {
+    access::tenant(store, caller, tenant_id, TenantRole::Viewer).await
+}
+
+pub async fn count(store: &Store, tenant_id: &TenantId) -> Result<u64> {
+    store.count_subtenants(tenant_id).await
+}
+
+/// Reads of the global list a page may make when it filters (bounded cost).
+const MAX_CALLS: usize = 4;
+
+/// A page of every subtenant the caller may see, by creation, with their
+/// tenants. A non-admin's page keeps the subtenants of tenants it sees (and
+/// may come back short, with a cursor, when most are not).
+pub async fn list_all(
+    store: &Store,
+    caller: &Caller,
+    descending: bool,
+    limit: usize,
+    from: Option<&SubtenantPosition>,
+) -> Result<(Vec<(Subtenant, Tenant)>, Option<SubtenantPosition>)> {
+    let mut found = Vec::new();
+    let mut position = from.cloned();
+    for _ in 0..MAX_CALLS {
+        let (batch, next) = store
+            .list_all_subtenants(descending, limit - found.len(), position.as_ref())
+            .await?;
+        let ids: Vec<TenantId> = batch.iter().map(|s| s.tenant_id.clone()).collect();
+        let tenants = store.get_tenants(&ids).await?;
+        for subtenant in batch {
+            let Some(tenant) = tenants.get(&subtenant.tenant_id) else {
+                continue;
+            };
+            if access::role_on(store, caller, tenant).await?.is_some() {
+                found.push((subtenant, tenant.clone()));
+            }
+        }
+        position = next;
+        if position.is_none() || found.len() == limit {
+            break;
+        }
+    }
+    Ok((found, position))
+}
+
+async fn update(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    subtenant: &SubtenantRef,
+    expected: Option<&Expected>,
+    edit: impl Fn(&Subtenant) -> Result<Subtenant>,
+) -> Result<(Subtenant, Tenant)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
+    let id = &resolve(store, tenant_id, subtenant).await?;
+    for _ in 0..ATTEMPTS {
+        let current = store
+            .get_subtenant(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(tenant_id, id))?;
+        check(expected, &current)?;
+        let next = edit(&current)?;
+        if !current.differs(&next) {
+            return Ok((current, tenant));
+        }
+        match store.commit_subtenant(&tenant, Some(&current), Some(&next)).await {
+            Ok(()) => return Ok((next, tenant)),
+            Err(WriteFailure::NameTaken) => return Err(code_taken(&next.code)),
+            Err(WriteFailure::Other(e)) => return Err(e),
+            Err(_) => continue,
+        }
+    }
+    Err(Error::Conflict(format!(
+        "subtenant '{id}' is being changed by other requests; retry"
+    )))
+}
+
+pub async fn replace(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    subtenant: &SubtenantRef,
+    input: SubtenantInput,
+    expected: Option<&Expected>,
+    change: &Change,
+) -> Result<(Subtenant, Tenant)> {
+    update(store, caller, tenant_id, subtenant, expected, |current| {
+        Ok(current.replaced(input.clone(), change))
+    })
+    .await
+}
+
+/// JSON Merge Patch of the writable fields, validated as a whole.
+pub async fn patch(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    subtenant: &SubtenantRef,
+    patch: &Map<String, Value>,
+    expected: Option<&Expected>,
+    change: &Change,
+) -> Result<(Subtenant, Tenant)> {
+    let patch = Value::Object(patch.clone());
+    update(store, caller, tenant_id, subtenant, expected, |current| {
+        let mut document = current.writable_document();
+        merge_patch::apply(&mut document, &patch);
+        let Value::Object(fields) = document else {
+            unreachable!("an object patched by an object stays an object")
+        };
+        let input = SubtenantInput::parse(&fields).map_err(Error::Invalid)?;
+        Ok(current.replaced(input, change))
+    })
+    .await
+}
+
+/// Deletes a subtenant (tenant admins only).
+pub async fn delete(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    subtenant: &SubtenantRef,
+    expected: Option<&Expected>,
+) -> Result<()> {
+    let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
+    let id = &resolve(store, tenant_id, subtenant).await?;
+    for _ in 0..ATTEMPTS {
+        let Some(current) = store.get_subtenant(tenant_id, id).await? else {
+            return Err(not_found(tenant_id, id));
+        };
+        check(expected, &current)?;
+        match store.commit_subtenant(&tenant, Some(&current), None).await {
+            Ok(()) => return Ok(()),
+            Err(WriteFailure::Other(e)) => return Err(e),
+            Err(WriteFailure::HierarchyChanged) => {
+                tenant = store
+                    .get_tenant(tenant_id)
+                    .await?
+                    .ok_or_else(|| not_found(tenant_id, id))?;
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(Error::Conflict(format!(
+        "subtenant '{id}' is being changed by other requests; retry"
+    )))
+}
+
+fn check(expected: Option<&Expected>, current: &Subtenant) -> Result<()> {
+    match expected {
+        Some(e) if !e.allows(current.version) => Err(Error::PreconditionFailed {
+            expected: match e {
+                Expected::OneOf(v) => v.first().copied().unwrap_or_default(),
+                Expected::Any => current.version,
+            },
+            current: current.version,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Netaxis' reseller propagation after a tenant's `resellerId` changed from
+/// `old` to `new`: subtenants that had `old` get `new` (with `force`: every
+/// subtenant gets `new`). Returns how many it changed; changing one that
+/// changed meanwhile is left (it is read again on a repeated run).
+pub async fn propagate_reseller(
+    store: &Store,
+    tenant_id: &TenantId,
+    old: Option<&str>,
+    new: Option<&str>,
+    force: bool,
+) -> Result<u64> {
+    let mut changed = 0;
+    let mut from = None;
+    loop {
+        let (batch, next) = store
+            .list_subtenants(tenant_id, SubtenantOrder::Created, false, 100, from.as_ref())
+            .await?;
+        for subtenant in batch {
+            let current = subtenant.reseller_id.as_deref();
+            if (force || current == old) && current != new && store.set_subtenant_reseller(&subtenant, new).await? {
+                changed += 1;
+            }
+        }
+        match next {
+            Some(next) => from = Some(next),
+            None => return Ok(changed),
+        }
+    }
+}

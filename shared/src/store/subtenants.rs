@@ -1,0 +1,388 @@
+//! Subtenants: under their tenant (by creation: ids are UUID v7), by name
+//! (GSI1) and by code (GSI2) in their tenant's partition, by creation among
+//! all subtenants (GSI4). A code guard keeps codes unique per tenant; the
+//! tenant's `subtenantCount` (changed in the same transaction as every
+//! create and delete) lets a tenant delete refuse to leave orphans.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::records::{self, key_item, n, s, string_attr, subtenant_from_item, Item};
+use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, PK, SK};
+use super::tenants::WriteFailure;
+use super::Store;
+use crate::domain::subtenant::Subtenant;
+use crate::domain::{Status, SubtenantCode, Tenant, TenantId};
+use crate::error::{Error, Result};
+
+/// How a subtenant list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubtenantOrder {
+    Created,
+    Name,
+    Code,
+}
+
+/// Where a subtenant list stands: the last key it read (sealed in cursors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtenantPosition(BTreeMap<String, String>);
+
+impl SubtenantPosition {
+    fn from_key(key: &Item) -> Self {
+        Self(
+            key.iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
+                .collect(),
+        )
+    }
+
+    fn to_key(&self) -> Item {
+        self.0
+            .iter()
+            .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+            .collect()
+    }
+}
+
+/// A page of subtenants.
+pub type SubtenantPage = (Vec<Subtenant>, Option<SubtenantPosition>);
+
+/// Most subtenants one transaction of a forced delete removes (two actions
+/// each, plus the tenant's count: within DynamoDB's 100).
+const DELETE_BATCH: usize = 45;
+
+impl Store {
+    /// The id of the subtenant holding a code (one `GetItem` on its guard).
+    pub async fn subtenant_id_by_code(&self, tenant_id: &TenantId, code: &SubtenantCode) -> Result<Option<String>> {
+        let guard = self.get_consistent(&keys::subtenant_code(tenant_id, code)).await?;
+        Ok(guard
+            .as_ref()
+            .and_then(|g| string_attr(g, "subtenantId"))
+            .map(str::to_owned))
+    }
+
+    pub async fn get_subtenant(&self, tenant_id: &TenantId, id: &str) -> Result<Option<Subtenant>> {
+        match self.get_consistent(&keys::subtenant(tenant_id, id)).await? {
+            Some(item) => subtenant_from_item(item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates, replaces or deletes a subtenant in one transaction with its
+    /// code guard(s) and, on create and delete, its tenant's count. The
+    /// tenant must still be this incarnation (and, for a create, not retired).
+    pub async fn commit_subtenant(
+        &self,
+        tenant: &Tenant,
+        before: Option<&Subtenant>,
+        after: Option<&Subtenant>,
+    ) -> Result<(), WriteFailure> {
+        let mut items = Vec::new();
+        let (subtenant_index, mut guard_indexes, mut tenant_index) = (0, Vec::new(), None);
+        match (before, after) {
+            (None, Some(new)) => {
+                items.push(self.put_new(records::subtenant_item(new)?)?);
+                guard_indexes.push(items.len());
+                items.push(self.put_new(records::subtenant_code_item(&tenant.id, &new.code, &new.id))?);
+                tenant_index = Some(items.len());
+                items.push(self.count_subtenants_by(tenant, 1)?);
+            }
+            (Some(old), Some(new)) => {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(records::subtenant_item(new)?))
+                    .condition_expression("#version = :expected")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":expected", n(old.version))
+                    .build()
+                    .map_err(Error::internal)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+                if old.code != new.code {
+                    items.push(self.delete_code_guard(&tenant.id, &old.code, &old.id)?);
+                    guard_indexes.push(items.len());
+                    items.push(self.put_new(records::subtenant_code_item(&tenant.id, &new.code, &new.id))?);
+                }
+            }
+            (Some(old), None) => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&keys::subtenant(&tenant.id, &old.id))))
+                    .condition_expression("#version = :expected")
+                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_values(":expected", n(old.version))
+                    .build()
+                    .map_err(Error::internal)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                items.push(self.delete_code_guard(&tenant.id, &old.code, &old.id)?);
+                tenant_index = Some(items.len());
+                items.push(self.count_subtenants_by(tenant, -1)?);
+            }
+            (None, None) => return Err(Error::internal("a subtenant write with neither before nor after").into()),
+        }
+        match transact(&self.client, items).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::ConditionFailed(failed)) => Err(match () {
+                _ if failed.iter().any(|i| Some(*i) == tenant_index) => WriteFailure::HierarchyChanged,
+                _ if failed.contains(&subtenant_index) => WriteFailure::VersionChanged,
+                _ if failed.iter().any(|i| guard_indexes.contains(i)) => WriteFailure::NameTaken,
+                _ => WriteFailure::Other(Error::internal(format!("unexpected condition failure: {failed:?}"))),
+            }),
+            Err(TransactError::Contended) => Err(WriteFailure::Contended),
+            Err(TransactError::Other(e)) => Err(e.into()),
+        }
+    }
+
+    /// Adds `by` to a tenant's subtenant count (and bumps its version, so
+    /// writers holding the old count retry), if it is still this incarnation;
+    /// a tenant gaining a subtenant must not be retired.
+    fn count_subtenants_by(&self, tenant: &Tenant, by: i64) -> Result<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::tenant(&tenant.id))))
+            .update_expression("ADD #count :by, #version :one")
+            .expression_attribute_names("#count", "subtenantCount")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_values(":by", n(by))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()));
+        update = if by > 0 {
+            update
+                .condition_expression("#createdAt = :incarnation AND #status <> :retired")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":retired", s(Status::Retired.as_str()))
+        } else {
+            update.condition_expression("#createdAt = :incarnation")
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(Error::internal)?)
+            .build())
+    }
+
+    /// Deletes a code guard unless it belongs to another subtenant.
+    fn delete_code_guard(&self, tenant_id: &TenantId, code: &SubtenantCode, id: &str) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::subtenant_code(tenant_id, code))))
+            .condition_expression("attribute_not_exists(PK) OR #owner = :id")
+            .expression_attribute_names("#owner", "subtenantId")
+            .expression_attribute_values(":id", s(id))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// The `Query` of a tenant's subtenants in an order, and the key
+    /// attributes a position in it has.
+    fn subtenant_query(&self, tenant_id: &TenantId, order: SubtenantOrder) -> (QueryFluentBuilder, Vec<&'static str>) {
+        let index = match order {
+            SubtenantOrder::Created => {
+                let request = self.query_prefix(&keys::tenant(tenant_id).pk, keys::SUBTENANT_SK_PREFIX);
+                return (request, vec![PK, SK]);
+            }
+            SubtenantOrder::Name => BY_NAME,
+            SubtenantOrder::Code => BY_CREATED,
+        };
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.pk)
+            .expression_attribute_values(":pk", s(keys::subtenants_of(tenant_id)));
+        (request, vec![PK, SK, index.pk, index.sk])
+    }
+
+    /// A page of a tenant's subtenants: one `Query`.
+    pub async fn list_subtenants(
+        &self,
+        tenant_id: &TenantId,
+        order: SubtenantOrder,
+        descending: bool,
+        limit: usize,
+        from: Option<&SubtenantPosition>,
+    ) -> Result<SubtenantPage> {
+        let (request, key) = self.subtenant_query(tenant_id, order);
+        page(request, &key, descending, limit, from).await
+    }
+
+    /// A page of every subtenant, by creation (GSI4): one `Query`.
+    pub async fn list_all_subtenants(
+        &self,
+        descending: bool,
+        limit: usize,
+        from: Option<&SubtenantPosition>,
+    ) -> Result<SubtenantPage> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_RESELLER.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", BY_RESELLER.pk)
+            .expression_attribute_values(":pk", s(keys::ALL_SUBTENANTS));
+        page(
+            request,
+            &[PK, SK, BY_RESELLER.pk, BY_RESELLER.sk],
+            descending,
+            limit,
+            from,
+        )
+        .await
+    }
+
+    /// How many subtenants a tenant has (a `Select=COUNT` query).
+    pub async fn count_subtenants(&self, tenant_id: &TenantId) -> Result<u64> {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let output = self
+                .subtenant_query(tenant_id, SubtenantOrder::Created)
+                .0
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            total += output.count as u64;
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// The codes of a tenant's subtenants that start with `prefix`.
+    pub async fn codes_with_prefix(&self, tenant_id: &TenantId, prefix: &str) -> Result<Vec<String>> {
+        let mut codes = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_CREATED.name)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", BY_CREATED.pk)
+                .expression_attribute_names("#sk", BY_CREATED.sk)
+                .expression_attribute_values(":pk", s(keys::subtenants_of(tenant_id)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .projection_expression("#sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            codes.extend(
+                output
+                    .items
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|i| string_attr(i, BY_CREATED.sk))
+                    .map(str::to_owned),
+            );
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(codes),
+            }
+        }
+    }
+
+    /// Sets `resellerId` on one subtenant if its version is still the one
+    /// read (and bumps it). `false`: it changed meanwhile.
+    pub async fn set_subtenant_reseller(&self, subtenant: &Subtenant, reseller: Option<&str>) -> Result<bool> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&keys::subtenant(&subtenant.tenant_id, &subtenant.id))))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#reseller", "resellerId")
+            .expression_attribute_values(":expected", n(subtenant.version))
+            .expression_attribute_values(":one", n(1));
+        let request = match reseller {
+            Some(r) => request
+                .update_expression("SET #reseller = :reseller ADD #version :one")
+                .expression_attribute_values(":reseller", s(r)),
+            None => request.update_expression("REMOVE #reseller ADD #version :one"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Deletes every subtenant of a tenant (with code guards), up to 45 per
+    /// transaction with the tenant's count; returns their ids.
+    pub async fn delete_all_subtenants(&self, tenant: &Tenant) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        loop {
+            let (batch, _) = self
+                .list_subtenants(&tenant.id, SubtenantOrder::Created, false, DELETE_BATCH, None)
+                .await?;
+            if batch.is_empty() {
+                return Ok(deleted);
+            }
+            let mut items = Vec::with_capacity(batch.len() * 2 + 1);
+            for sub in &batch {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(&keys::subtenant(&tenant.id, &sub.id))))
+                    .build()
+                    .map_err(Error::internal)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                items.push(self.delete_code_guard(&tenant.id, &sub.code, &sub.id)?);
+            }
+            items.push(self.count_subtenants_by(tenant, -(batch.len() as i64))?);
+            transact(&self.client, items).await.map_err(Error::from)?;
+            deleted.extend(batch.into_iter().map(|s| s.id));
+        }
+    }
+}
+
+/// Runs a subtenant `Query` for one page (`limit` + 1 read to know if there
+/// is more); the position is the last item's key.
+async fn page(
+    request: QueryFluentBuilder,
+    key: &[&str],
+    descending: bool,
+    limit: usize,
+    from: Option<&SubtenantPosition>,
+) -> Result<SubtenantPage> {
+    let output = request
+        .scan_index_forward(!descending)
+        .set_exclusive_start_key(from.map(SubtenantPosition::to_key))
+        .limit(limit as i32 + 1)
+        .send()
+        .await
+        .map_err(classify)?;
+    let items = output.items.unwrap_or_default();
+    let more = items.len() > limit;
+    let mut last_key = None;
+    let mut subtenants = Vec::with_capacity(limit);
+    for item in items.into_iter().take(limit) {
+        last_key = Some(key_of(&item, key));
+        subtenants.push(subtenant_from_item(item)?);
+    }
+    let next = if more {
+        last_key.map(|k| SubtenantPosition::from_key(&k))
+    } else {
+        None
+    };
+    Ok((subtenants, next))
+}
+
+/// The attributes of an item a position needs.
+fn key_of(item: &Item, key: &[&str]) -> Item {
+    item.iter()
+        .filter(|(k, _)| key.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
