@@ -691,8 +691,11 @@ pub async fn delete(
 /// The ids of every subtenant of a tenant.
 async fn subtenant_ids(store: &Store, tenant: &Tenant) -> Result<Vec<String>> {
     let mut ids = Vec::new();
+    if tenant.subtenant_count == 0 {
+        return Ok(ids);
+    }
     let mut from = None;
-    while tenant.subtenant_count > 0 {
+    loop {
         let (page, next) = store
             .list_subtenants(&tenant.id, SubtenantOrder::Created, false, 100, from.as_ref())
             .await?;
