@@ -17,5 +17,6 @@ mod members;
 mod queries;
 mod read;
 mod requests;
+mod subtenants;
 mod template;
 mod update;

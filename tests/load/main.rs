@@ -8,3 +8,4 @@ mod helpers;
 
 mod paging;
 mod scale;
+mod subtenants;
