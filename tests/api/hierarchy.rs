@@ -251,14 +251,14 @@ async fn deleting_a_parent_needs_force_and_dry_run_deletes_nothing() {
     assert_eq!(dry.status, 200);
     assert_eq!(
         dry.json(),
-        json!({"deletedTenantIds": ["root", "mid", "leaf", "leaf-two"], "dryRun": true})
+        json!({"deletedTenantIds": ["root", "mid", "leaf", "leaf-two"], "deletedSubtenantIds": [], "dryRun": true})
     );
     assert_eq!(api.scan().await.len(), before, "a dry run changes nothing");
 
     let forced = api.delete("/v1/tenants/root?force=true", &[]).await;
     assert_eq!(
         forced.json(),
-        json!({"deletedTenantIds": ["root", "mid", "leaf", "leaf-two"], "dryRun": false})
+        json!({"deletedTenantIds": ["root", "mid", "leaf", "leaf-two"], "deletedSubtenantIds": [], "dryRun": false})
     );
     assert_eq!(api.keys().await, ["TENANT#other", "TENANTNAME#other"]);
     let counts = api.entity_counts().await;
