@@ -15,7 +15,7 @@ SAM_CLI    := aws-sam-cli==1.170.0
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test tools dynamodb-local sam lint fmt token build invoke watch clean
+.PHONY: help dev test cleanup tools dynamodb-local sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ token: ## Mint a dev token: make token SUB=alice ROLES=viewer SCOPE="tenants:rea
 	@cargo run -q -p dev-gateway -- token --sub "$${SUB:-dev-admin}" --roles "$${ROLES-admin}" \
 		--scope "$${SCOPE:-tenants:* subtenants:* identity-providers:* deployments:* members:* events:*}"
 
+cleanup: ## Run the clean-up once against the dev table (make dev must be running): make cleanup [DRY_RUN=1] [RETENTION_DAYS=n]
+	cargo run -q -p dev-gateway -- cleanup $(if $(DRY_RUN),--dry-run)
+
 tools: ## Check for cargo; install Java and npm with apt if missing
 	@command -v cargo >/dev/null || { echo "Rust is required: https://rustup.rs" >&2; exit 1; }
 	@command -v java >/dev/null || { echo "installing Java 17"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }
@@ -58,7 +61,7 @@ $(CARGO_LAMBDA): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q cargo-lambda
 
 build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release)
-	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin cleanup
 
 watch: $(CARGO_LAMBDA) dynamodb-local ## Serve the functions with cargo lambda watch (for cargo lambda invoke)
 	PATH="$(abspath $(VENV))/bin:$$PATH" TABLE_NAME=tenancy DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authorization;
+mod cleanup;
 mod concurrency;
 mod create;
 mod events;

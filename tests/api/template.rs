@@ -205,3 +205,65 @@ fn policies_grant_the_table_only() {
         }
     }
 }
+
+#[test]
+fn the_cleanup_runs_on_a_valid_schedule_within_lambdas_limits() {
+    let t = template();
+    let cleanup = &functions(&t)["CleanupFunction"];
+    assert_eq!(s(&cleanup["Metadata"]["BuildProperties"]["Binary"]), "cleanup");
+    let timeout = cleanup["Properties"]["Timeout"].as_i64().unwrap();
+    assert!((60..=900).contains(&timeout), "Lambda allows at most 900 s: {timeout}");
+    let margin: i64 = s(&cleanup["Properties"]["Environment"]["Variables"]["CLEANUP_MARGIN_SECONDS"])
+        .parse()
+        .unwrap();
+    assert!(margin < timeout / 2, "the margin leaves the run time to work");
+    let event = &cleanup["Properties"]["Events"]["Schedule"];
+    assert_eq!(s(&event["Type"]), "Schedule");
+    assert_eq!(
+        s(&event["Properties"]["Schedule"]),
+        "ScheduleExpression",
+        "the schedule is the template parameter"
+    );
+    let parameters = &t["Parameters"];
+    let expression = s(&parameters["ScheduleExpression"]["Default"]);
+    assert!(is_schedule_expression(expression), "{expression}");
+    for good in ["rate(1 day)", "rate(6 hours)", "rate(30 minutes)", "cron(0 3 * * ? *)"] {
+        assert!(is_schedule_expression(good), "{good}");
+    }
+    for bad in [
+        "rate(1 days)",
+        "rate(2 day)",
+        "rate(0 hours)",
+        "daily",
+        "cron(0 3 * * *)",
+        "rate(1 week)",
+    ] {
+        assert!(!is_schedule_expression(bad), "{bad}");
+    }
+    assert_eq!(parameters["RetentionDays"]["Default"].as_i64(), Some(30));
+    assert_eq!(
+        s(&cleanup["Properties"]["Environment"]["Variables"]["RETENTION_DAYS"]),
+        "RetentionDays"
+    );
+}
+
+/// EventBridge's schedule expressions: `rate(1 unit)` / `rate(n units)`, or a
+/// six-field `cron(...)`.
+fn is_schedule_expression(e: &str) -> bool {
+    if let Some(inner) = e.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
+        let mut parts = inner.split(' ');
+        let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let Ok(n) = n.parse::<u32>() else { return false };
+        return match (n, unit) {
+            (0, _) => false,
+            (1, "minute" | "hour" | "day") => true,
+            (n, "minutes" | "hours" | "days") => n > 1,
+            _ => false,
+        };
+    }
+    e.strip_prefix("cron(")
+        .and_then(|r| r.strip_suffix(')'))
+        .is_some_and(|inner| inner.split(' ').count() == 6)
+}

@@ -6,6 +6,7 @@
 #[allow(dead_code)] // shared with the api binary, which uses all of it
 mod helpers;
 
+mod cleanup;
 mod paging;
 mod scale;
 mod subtenants;

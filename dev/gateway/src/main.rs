@@ -38,8 +38,10 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("token") => token(&args[1..]),
+        Some("cleanup") => cleanup(&args[1..]).await,
         Some(_) => Err(
-            "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N]"
+            "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N] \
+             | dev-gateway cleanup [--dry-run] [--tenant ID]..."
                 .into(),
         ),
     };
@@ -73,6 +75,50 @@ fn token(args: &[String]) -> Result<(), String> {
         .map(str::to_owned)
         .collect();
     println!("{}", dev_token(&secret(), &sub, &roles, &scope, now(), hours * 3600));
+    Ok(())
+}
+
+/// Runs the clean-up Lambda's handler once against the dev table (DynamoDB
+/// Local from `make dev`), as the schedule would, and prints its summary.
+async fn cleanup(args: &[String]) -> Result<(), String> {
+    shared::telemetry::init();
+    let mut event = serde_json::Map::new();
+    let mut ids = Vec::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--dry-run" => {
+                event.insert("dryRun".into(), true.into());
+            }
+            "--tenant" => ids.push(it.next().ok_or("--tenant needs an id")?.clone()),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if !ids.is_empty() {
+        event.insert("tenantIds".into(), ids.into());
+    }
+    let event = if event.is_empty() {
+        serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}})
+    } else {
+        serde_json::Value::Object(event)
+    };
+    let endpoint = env_or(
+        "DYNAMODB_ENDPOINT",
+        &format!("http://127.0.0.1:{}", env_or("DYNAMODB_PORT", "8000")),
+    );
+    let table = env_or("TABLE_NAME", "tenancy");
+    let config = Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),
+        "CURSOR_SECRET" => Some(env_or("CURSOR_SECRET", DEV_CURSOR_SECRET)),
+        other => std::env::var(other).ok(),
+    })
+    .map_err(|e| e.to_string())?;
+    let app = App::new(config, store::local_client(&endpoint));
+    let settings = cleanup::Settings::from_env().map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    let summary = cleanup::handle(&app, &settings, &event, deadline).await?;
+    println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
     Ok(())
 }
 

@@ -173,6 +173,10 @@ pub struct Tenant {
     pub retired_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retire_reason: Option<String>,
+    /// Set when the clean-up starts purging the tenant: from then on it can
+    /// no longer be restored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purge_started_at: Option<Timestamp>,
     pub version: u64,
 }
 
@@ -254,6 +258,7 @@ const READ_ONLY: &[&str] = &[
     "retiredAt",
     "retiredBy",
     "retireReason",
+    "purgeStartedAt",
     "version",
 ];
 
@@ -527,6 +532,7 @@ impl Tenant {
             retired_at: None,
             retired_by: None,
             retire_reason: None,
+            purge_started_at: None,
             version: 1,
         }
         .with_profile(input)
@@ -640,6 +646,12 @@ impl Tenant {
     pub fn restored(&self, change: &Change) -> Result<Self, Error> {
         if self.status != Status::Retired {
             return Err(Error::Conflict(format!("tenant '{}' is not retired", self.id)));
+        }
+        if self.purge_started_at.is_some() {
+            return Err(Error::Conflict(format!(
+                "tenant '{}' is being purged and cannot be restored",
+                self.id
+            )));
         }
         Ok(Self {
             status: Status::Active,

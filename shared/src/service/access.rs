@@ -9,6 +9,7 @@
 use crate::auth::{Caller, TenantRole};
 use crate::domain::{Tenant, TenantId, UserId};
 use crate::error::{Error, Result};
+use crate::store::tenants::TenantEntry;
 use crate::store::Store;
 
 fn user(caller: &Caller) -> Result<UserId> {
@@ -49,7 +50,16 @@ pub async fn require(store: &Store, caller: &Caller, tenant: &Tenant, needs: Ten
 
 /// Reads a tenant the caller may see with at least `needs`.
 pub async fn tenant(store: &Store, caller: &Caller, id: &TenantId, needs: TenantRole) -> Result<Tenant> {
-    let tenant = store.get_tenant(id).await?.ok_or_else(|| hidden(id))?;
+    let tenant = match store.tenant_entry(id).await? {
+        TenantEntry::Tenant(tenant) => *tenant,
+        TenantEntry::Purged { .. } => {
+            return Err(Error::Gone {
+                kind: "tenant",
+                id: id.to_string(),
+            })
+        }
+        TenantEntry::Missing => return Err(hidden(id)),
+    };
     require(store, caller, &tenant, needs).await?;
     Ok(tenant)
 }

@@ -1,6 +1,7 @@
 //! Use cases: what each route does, in domain terms, over the [`Store`](crate::store::Store).
 
 pub mod access;
+pub mod cleanup;
 pub mod members;
 pub mod pending;
 pub mod subtenants;

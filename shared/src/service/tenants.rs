@@ -21,7 +21,7 @@ use crate::domain::member::Member;
 use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, UserId};
 use crate::error::{Error, Result};
 use crate::store::subtenants::SubtenantOrder;
-use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
+use crate::store::tenants::{ParentDelta, TenantEntry, TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::{ListPosition, Page, Store};
 
@@ -45,7 +45,14 @@ fn name_taken(name: &TenantName) -> Error {
 
 /// Reads a tenant, whoever asks (for the use cases' own reads).
 async fn read(store: &Store, id: &TenantId) -> Result<Tenant> {
-    store.get_tenant(id).await?.ok_or_else(|| not_found(id))
+    match store.tenant_entry(id).await? {
+        TenantEntry::Tenant(tenant) => Ok(*tenant),
+        TenantEntry::Purged { .. } => Err(Error::Gone {
+            kind: "tenant",
+            id: id.to_string(),
+        }),
+        TenantEntry::Missing => Err(not_found(id)),
+    }
 }
 
 /// A tenant the caller may see.
@@ -205,9 +212,13 @@ pub async fn create(
         };
         match store.commit(&write).await {
             Ok(()) => return Ok(Created::New(Box::new(tenant))),
-            Err(WriteFailure::AlreadyExists) => {
-                return Err(Error::Conflict(format!("a tenant with id '{id}' already exists")))
-            }
+            Err(WriteFailure::AlreadyExists) => return Err(match store.tenant_entry(&id).await? {
+                TenantEntry::Purged { purged_at } => Error::Conflict(format!(
+                    "id '{id}' belonged to a tenant purged at {purged_at}; it is free again {} days after the purge",
+                    super::cleanup::TOMBSTONE_DAYS
+                )),
+                _ => Error::Conflict(format!("a tenant with id '{id}' already exists")),
+            }),
             Err(WriteFailure::NameTaken) => return Err(name_taken(&tenant.name)),
             Err(failure @ (WriteFailure::IdempotencyKeyUsed | WriteFailure::Contended)) => {
                 if let Some(replay) = replay(store, idempotency, change).await? {

@@ -27,6 +27,8 @@ pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
 pub const SUBTENANT_SK_PREFIX: &str = "SUBTENANT#";
 /// The GSI4 partition of every subtenant, by creation.
 pub const ALL_SUBTENANTS: &str = "SUBTENANTS";
+/// The GSI6 partition of retired tenants, by `retiredAt`: what the clean-up reads.
+pub const RETIRED_LIST: &str = "RETIRED";
 
 pub fn tenant(id: &TenantId) -> Key {
     Key {

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod list;
 pub mod members;
 pub mod metrics;
+pub mod purge;
 pub mod records;
 pub mod sdk;
 pub mod subtenants;

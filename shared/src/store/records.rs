@@ -10,7 +10,7 @@ use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, T
 use crate::domain::audit::AuditEvent;
 use crate::domain::member::Member;
 use crate::domain::subtenant::Subtenant;
-use crate::domain::{SubtenantCode, Tenant, TenantId, Timestamp};
+use crate::domain::{Status, SubtenantCode, Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -63,11 +63,29 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
         item.insert(BY_RESELLER.pk.into(), s(keys::reseller(reseller, bucket)));
         item.insert(BY_RESELLER.sk.into(), s(&name_key));
     }
+    if let (Status::Retired, Some(retired_at)) = (tenant.status, tenant.retired_at) {
+        item.insert(FACETS.pk.into(), s(keys::RETIRED_LIST));
+        item.insert(FACETS.sk.into(), s(format!("{retired_at}#{}", tenant.id)));
+    }
     let root = tenant.path.first().unwrap_or(&tenant.id);
     item.insert(TREE.pk.into(), s(keys::tree(root)));
     item.insert(TREE.sk.into(), s(tenant.path_string()));
     item.insert(NAME_KEY.into(), s(name_key));
     Ok(item)
+}
+
+/// What stays of a purged tenant for 30 days (TTL): it answers 410 Gone, and
+/// its id cannot be taken meanwhile. In no index.
+pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
+    let mut item = with_key(&keys::tenant(&tenant.id), "tombstone");
+    item.insert("id".into(), s(tenant.id.as_str()));
+    item.insert("name".into(), s(tenant.name.as_str()));
+    if let Some(retired_at) = tenant.retired_at {
+        item.insert("retiredAt".into(), s(retired_at.to_string()));
+    }
+    item.insert("purgedAt".into(), s(purged_at.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
 }
 
 pub fn tenant_from_item(item: Item) -> Result<Tenant> {

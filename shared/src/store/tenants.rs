@@ -16,6 +16,17 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::{Status, Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
+/// What the table holds under a tenant id.
+#[derive(Debug)]
+pub enum TenantEntry {
+    Tenant(Box<Tenant>),
+    /// Purged by the clean-up; the tombstone stays 30 days.
+    Purged {
+        purged_at: String,
+    },
+    Missing,
+}
+
 /// Why a tenant write did not happen.
 #[derive(Debug)]
 pub enum WriteFailure {
@@ -88,11 +99,24 @@ impl Store {
     /// One strongly consistent `GetItem`: a client reads its own writes.
     #[tracing::instrument(skip(self), fields(tenant_id = %id))]
     pub async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
-        match self.get_consistent(&keys::tenant(id)).await? {
-            Some(item) if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") => {
-                tenant_from_item(item).map(Some)
-            }
-            _ => Ok(None),
+        match self.tenant_entry(id).await? {
+            TenantEntry::Tenant(tenant) => Ok(Some(*tenant)),
+            TenantEntry::Purged { .. } | TenantEntry::Missing => Ok(None),
+        }
+    }
+
+    /// What the table holds under a tenant id: the tenant, the tombstone of
+    /// a purged one, or nothing (one strongly consistent `GetItem`).
+    pub async fn tenant_entry(&self, id: &TenantId) -> Result<TenantEntry> {
+        let Some(item) = self.get_consistent(&keys::tenant(id)).await? else {
+            return Ok(TenantEntry::Missing);
+        };
+        match records::string_attr(&item, records::ENTITY_TYPE) {
+            Some("tenant") => Ok(TenantEntry::Tenant(Box::new(tenant_from_item(item)?))),
+            Some("tombstone") => Ok(TenantEntry::Purged {
+                purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
+            }),
+            _ => Ok(TenantEntry::Missing),
         }
     }
 

@@ -135,7 +135,7 @@ impl Store {
         }
     }
 
-    async fn batch_delete(&self, keys: Vec<Item>) -> Result<()> {
+    pub(crate) async fn batch_delete(&self, keys: Vec<Item>) -> Result<()> {
         let mut requests: Vec<WriteRequest> = keys
             .into_iter()
             .map(|key| {

@@ -1,0 +1,202 @@
+//! The clean-up: purges tenants retired longer than the retention period,
+//! with everything they own, and leaves a tombstone.
+//!
+//! Each purge is three steps, each safe to repeat: mark the tenant as being
+//! purged (only if it is still retired and unchanged, so a restore in
+//! between wins; a marked tenant can no longer be restored), delete the items
+//! it owns in batches, then one transaction puts the tombstone in its place
+//! (only if it is still the marked tenant), removes its name and updates its
+//! parent. A run stops before its deadline; a tenant left half-purged is
+//! still retired and marked, so the next run finds it again and finishes it.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::pending;
+use crate::domain::{Status, Tenant, TenantId, Timestamp};
+use crate::error::Result;
+use crate::store::tenants::TenantEntry;
+use crate::store::Store;
+
+/// How long a tombstone answers 410 Gone (and holds the id).
+pub const TOMBSTONE_DAYS: i64 = 30;
+/// Owned items deleted between two looks at the clock.
+const BATCH: usize = 100;
+
+/// One run's orders.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Report what would be purged; change nothing.
+    pub dry_run: bool,
+    /// Only these tenants (still only if retired long enough).
+    pub tenant_ids: Option<Vec<TenantId>>,
+    pub now: Timestamp,
+    pub retention_days: u32,
+    /// When to stop starting work (the deadline less a margin).
+    pub stop_at: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub tenant_id: TenantId,
+    pub reason: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub dry_run: bool,
+    /// Retired tenants past retention that the run looked at.
+    pub candidates: usize,
+    /// Purged (dry run: would be purged).
+    pub purged: Vec<TenantId>,
+    pub skipped: Vec<Skipped>,
+    /// Items deleted, tenants and their owned items (tombstones not counted).
+    pub items_deleted: u64,
+    /// Units of interrupted work (moves, renames…) the run finished first.
+    pub pending_finished: usize,
+    /// Stopped before the deadline with work left for the next run.
+    pub stopped_early: bool,
+    pub took_ms: u64,
+}
+
+enum Outcome {
+    Purged(u64),
+    Skipped(String),
+    Interrupted(u64),
+}
+
+pub async fn run(store: &Store, run: &Run) -> Result<Summary> {
+    let started = Instant::now();
+    let mut summary = Summary {
+        dry_run: run.dry_run,
+        ..Summary::default()
+    };
+    if !run.dry_run {
+        summary.pending_finished = pending::complete_all(store).await?;
+    }
+    let cutoff = run.now.plus(-time::Duration::days(i64::from(run.retention_days)));
+    let mut after = None;
+    let mut given = run.tenant_ids.clone().map(|ids| ids.into_iter());
+    'pages: loop {
+        let candidates: Vec<Result<Tenant, Skipped>> = match &mut given {
+            Some(ids) => {
+                let Some(id) = ids.next() else { break };
+                vec![given_candidate(store, id).await?]
+            }
+            None => {
+                let (page, next) = store.retired_before(cutoff, 25, after.take()).await?;
+                after = next;
+                page.into_iter().map(Ok).collect()
+            }
+        };
+        for candidate in candidates {
+            let tenant = match candidate {
+                Ok(tenant) => tenant,
+                Err(skipped) => {
+                    summary.skipped.push(skipped);
+                    continue;
+                }
+            };
+            if Instant::now() >= run.stop_at {
+                summary.stopped_early = true;
+                break 'pages;
+            }
+            let skip = |reason: &str| Skipped {
+                tenant_id: tenant.id.clone(),
+                reason: reason.to_owned(),
+            };
+            if tenant.status != Status::Retired {
+                summary.skipped.push(skip("not retired"));
+                continue;
+            }
+            if tenant.retired_at.is_none_or(|at| at >= cutoff) {
+                summary.skipped.push(skip("retired less than the retention period ago"));
+                continue;
+            }
+            summary.candidates += 1;
+            if tenant.child_count > 0 {
+                summary.skipped.push(skip(
+                    "has child tenants: they are purged first, or must be moved or deleted",
+                ));
+                continue;
+            }
+            if run.dry_run {
+                summary.purged.push(tenant.id.clone());
+                continue;
+            }
+            match purge(store, &tenant, run).await? {
+                Outcome::Purged(items) => {
+                    summary.items_deleted += items;
+                    summary.purged.push(tenant.id.clone());
+                }
+                Outcome::Skipped(reason) => summary.skipped.push(skip(&reason)),
+                Outcome::Interrupted(items) => {
+                    summary.items_deleted += items;
+                    summary.stopped_early = true;
+                    break 'pages;
+                }
+            }
+        }
+        if given.is_none() && after.is_none() {
+            break;
+        }
+    }
+    summary.took_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(
+        dry_run = summary.dry_run,
+        candidates = summary.candidates,
+        purged = summary.purged.len(),
+        skipped = summary.skipped.len(),
+        items_deleted = summary.items_deleted,
+        stopped_early = summary.stopped_early,
+        took_ms = summary.took_ms,
+        "cleanup finished"
+    );
+    Ok(summary)
+}
+
+/// A tenant an operator named: read it afresh.
+async fn given_candidate(store: &Store, id: TenantId) -> Result<Result<Tenant, Skipped>> {
+    let skip = |reason: &str| {
+        Err(Skipped {
+            tenant_id: id.clone(),
+            reason: reason.to_owned(),
+        })
+    };
+    Ok(match store.tenant_entry(&id).await? {
+        TenantEntry::Tenant(tenant) => Ok(*tenant),
+        TenantEntry::Purged { .. } => skip("already purged"),
+        TenantEntry::Missing => skip("no such tenant"),
+    })
+}
+
+async fn purge(store: &Store, tenant: &Tenant, run: &Run) -> Result<Outcome> {
+    let marked = match tenant.purge_started_at {
+        Some(_) => tenant.clone(),
+        None => match store.mark_purging(tenant, run.now).await? {
+            Some(marked) => marked,
+            None => return Ok(Outcome::Skipped("restored or changed since it was selected".into())),
+        },
+    };
+    let mut deleted = 0;
+    loop {
+        let keys = store.owned_keys(&marked, BATCH).await?;
+        if keys.is_empty() {
+            break;
+        }
+        deleted += store.delete_items(keys).await? as u64;
+        if Instant::now() >= run.stop_at {
+            return Ok(Outcome::Interrupted(deleted));
+        }
+    }
+    let expires = run.now.plus(time::Duration::days(TOMBSTONE_DAYS));
+    if store.finish_purge(&marked, run.now, expires).await? {
+        Ok(Outcome::Purged(deleted + 2))
+    } else {
+        Ok(Outcome::Skipped("changed during the purge".into()))
+    }
+}

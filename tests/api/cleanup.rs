@@ -1,0 +1,289 @@
+//! The scheduled clean-up: retention, exactness, restores, resumption, dry runs.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shared::domain::{TenantId, Timestamp};
+use shared::service::cleanup::{self, Run, Summary};
+
+use crate::helpers::{spawn_app, Item, TestApi};
+
+/// Retires a tenant and answers its `retiredAt`.
+async fn retire(api: &TestApi, id: &str) -> Timestamp {
+    let reply = api
+        .send_json(
+            "POST",
+            &format!("/v1/tenants/{id}/retire"),
+            &json!({"reason": "churned"}),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    Timestamp::parse(reply.json()["retiredAt"].as_str().unwrap()).unwrap()
+}
+
+async fn run_at(api: &TestApi, now: Timestamp, dry_run: bool) -> Summary {
+    let run = Run {
+        dry_run,
+        tenant_ids: None,
+        now,
+        retention_days: 30,
+        stop_at: Instant::now() + Duration::from_secs(60),
+    };
+    cleanup::run(&api.app().store, &run).await.unwrap()
+}
+
+fn days(d: i64) -> time::Duration {
+    time::Duration::days(d)
+}
+
+/// Every item, by (PK, SK), rendered to compare.
+async fn snapshot(api: &TestApi) -> BTreeMap<(String, String), String> {
+    let key = |i: &Item| (i["PK"].as_s().unwrap().clone(), i["SK"].as_s().unwrap().clone());
+    let render = |i: &Item| {
+        serde_dynamo::from_item::<_, serde_json::Value>(i.clone())
+            .unwrap()
+            .to_string()
+    };
+    api.scan().await.iter().map(|i| (key(i), render(i))).collect()
+}
+
+/// A tenant with a bit of everything: tags, an external id, a member, a
+/// subtenant, some history.
+async fn rich_tenant(api: &TestApi, id: &str, name: &str) {
+    api.create_tenant(json!({"tenantId": id, "name": name, "tags": ["a", "b"], "externalIds": {"1": id}}))
+        .await;
+    api.send_json(
+        "PUT",
+        &format!("/v1/tenants/{id}/members/bob"),
+        &json!({"role": "viewer"}),
+        &[],
+    )
+    .await;
+    api.post(&format!("/v1/tenants/{id}/subtenants"), &json!({"name": "Team"}))
+        .await;
+    api.patch(&format!("/v1/tenants/{id}"), &json!({"description": "d"}), &[])
+        .await;
+}
+
+#[tokio::test]
+async fn the_retention_boundary_is_exact() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    let retired_at = retire(&api, "acme").await;
+    let early = run_at(&api, retired_at.plus(days(30) - time::Duration::hours(1)), false).await;
+    assert_eq!(
+        (early.candidates, early.purged.len()),
+        (0, 0),
+        "29 days 23 hours: stays"
+    );
+    let due = run_at(&api, retired_at.plus(days(30) + time::Duration::seconds(1)), false).await;
+    assert_eq!(
+        due.purged,
+        [TenantId::parse("acme").unwrap()],
+        "30 days and a second: goes"
+    );
+    assert!(!due.stopped_early);
+}
+
+#[tokio::test]
+async fn a_purge_removes_exactly_the_tenant_and_what_it_owns() {
+    let api = spawn_app().await;
+    rich_tenant(&api, "gone", "Gone").await;
+    rich_tenant(&api, "kept", "Kept").await;
+    api.create_tenant(json!({"tenantId": "kept-child", "name": "Kept Child", "parentId": "kept"}))
+        .await;
+    let retired_at = retire(&api, "gone").await;
+    let before = snapshot(&api).await;
+
+    let summary = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(summary.purged, [TenantId::parse("gone").unwrap()]);
+    let after = snapshot(&api).await;
+
+    let owned = |(pk, _): &(String, String)| pk == "TENANT#gone" || pk == "TENANTNAME#gone";
+    let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+    assert!(
+        removed.iter().all(|k| owned(k)),
+        "only the purged tenant's items go: {removed:?}"
+    );
+    for (key, item) in &before {
+        if !owned(key) {
+            assert_eq!(after.get(key), Some(item), "{key:?} is untouched");
+        }
+    }
+    let left: Vec<_> = after.keys().filter(|k| owned(k)).collect();
+    assert_eq!(
+        left,
+        [&("TENANT#gone".to_owned(), "TENANT".to_owned())],
+        "only the tombstone stays"
+    );
+    assert_eq!(
+        summary.items_deleted as usize,
+        removed.len() + 1,
+        "the summary counts what went, the tenant item too"
+    );
+
+    // The tombstone answers 410 and holds the id; the name is free.
+    let gone = api.get("/v1/tenants/gone").await.problem(410);
+    assert!(gone["detail"].as_str().unwrap().contains("purged"));
+    let taken = api
+        .post("/v1/tenants", &json!({"tenantId": "gone", "name": "Again"}))
+        .await;
+    assert!(taken.problem(409)["detail"].as_str().unwrap().contains("purged"));
+    api.create_tenant(json!({"name": "Gone"})).await;
+    assert!(api.get("/v1/tenants?status=retired").await.json()["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_restore_before_the_purge_wins_and_a_purge_under_way_cannot_be_restored() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    api.create_tenant(json!({"tenantId": "globex", "name": "Globex"})).await;
+    let retired_at = retire(&api, "acme").await;
+    retire(&api, "globex").await;
+    let store = &api.app().store;
+    let selected = store
+        .get_tenant(&TenantId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    api.call("POST", "/v1/tenants/acme/restore", None, &[]).await;
+    assert!(
+        store.mark_purging(&selected, Timestamp::now()).await.unwrap().is_none(),
+        "the selection is stale: no purge"
+    );
+    let summary = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(
+        summary.purged,
+        [TenantId::parse("globex").unwrap()],
+        "acme is active again"
+    );
+    assert_eq!(api.get("/v1/tenants/acme").await.status, 200);
+
+    retire(&api, "acme").await;
+    let acme = store
+        .get_tenant(&TenantId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    store.mark_purging(&acme, Timestamp::now()).await.unwrap().unwrap();
+    let refused = api.call("POST", "/v1/tenants/acme/restore", None, &[]).await;
+    assert!(refused.problem(409)["detail"].as_str().unwrap().contains("purged"));
+}
+
+#[tokio::test]
+async fn a_run_cut_off_mid_tenant_is_finished_by_the_next() {
+    let api = spawn_app().await;
+    rich_tenant(&api, "acme", "Acme").await;
+    let retired_at = retire(&api, "acme").await;
+    let store = &api.app().store;
+    // What a run killed in the middle of the purge leaves: marked, half emptied.
+    let acme = store
+        .get_tenant(&TenantId::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let marked = store.mark_purging(&acme, Timestamp::now()).await.unwrap().unwrap();
+    let some = store.owned_keys(&marked, 3).await.unwrap();
+    assert_eq!(store.delete_items(some).await.unwrap(), 3);
+
+    let resumed = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(resumed.purged, [TenantId::parse("acme").unwrap()]);
+    let keys: Vec<String> = api
+        .scan()
+        .await
+        .iter()
+        .map(|i| format!("{} {}", i["PK"].as_s().unwrap(), i["SK"].as_s().unwrap()))
+        .collect();
+    assert_eq!(keys, ["TENANT#acme TENANT"], "everything gone but the tombstone");
+    api.get("/v1/tenants/acme").await.problem(410);
+    let again = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(
+        (again.candidates, again.purged.len()),
+        (0, 0),
+        "the next run finds nothing to do"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing_and_a_stop_is_reported() {
+    let api = spawn_app().await;
+    rich_tenant(&api, "acme", "Acme").await;
+    let retired_at = retire(&api, "acme").await;
+    let before = snapshot(&api).await;
+    let dry = run_at(&api, retired_at.plus(days(31)), true).await;
+    assert_eq!(
+        (dry.dry_run, dry.candidates, dry.purged.len(), dry.items_deleted),
+        (true, 1, 1, 0)
+    );
+    assert_eq!(snapshot(&api).await, before);
+
+    let run = Run {
+        dry_run: false,
+        tenant_ids: None,
+        now: retired_at.plus(days(31)),
+        retention_days: 30,
+        stop_at: Instant::now(),
+    };
+    let stopped = cleanup::run(&api.app().store, &run).await.unwrap();
+    assert!(
+        stopped.stopped_early && stopped.purged.is_empty(),
+        "past its deadline a run starts nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_retired_parent_waits_for_its_children() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "parent", "name": "Parent"})).await;
+    api.create_tenant(json!({"tenantId": "child", "name": "Child", "parentId": "parent"}))
+        .await;
+    let retired_at = retire(&api, "parent").await;
+    retire(&api, "child").await;
+    let first = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(first.purged, [TenantId::parse("child").unwrap()]);
+    assert_eq!(first.skipped.len(), 1);
+    assert!(first.skipped[0].reason.contains("child"));
+    let second = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(second.purged, [TenantId::parse("parent").unwrap()]);
+}
+
+#[tokio::test]
+async fn operators_name_tenants_and_the_schedule_event_runs() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    let settings = cleanup_fn::Settings {
+        retention_days: 30,
+        margin: Duration::from_secs(1),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let named = cleanup_fn::handle(
+        api.app(),
+        &settings,
+        &json!({"tenantIds": ["acme", "nobody"]}),
+        deadline,
+    )
+    .await
+    .unwrap();
+    let reasons: Vec<&str> = named.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(reasons, ["not retired", "no such tenant"]);
+    for name in ["cleanup-schedule", "cleanup-dry-run"] {
+        let event: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+        )
+        .unwrap();
+        let summary = cleanup_fn::handle(api.app(), &settings, &event, deadline)
+            .await
+            .unwrap();
+        assert_eq!(summary.dry_run, name == "cleanup-dry-run");
+    }
+    assert!(
+        cleanup_fn::handle(api.app(), &settings, &json!({"force": true}), deadline)
+            .await
+            .is_err()
+    );
+}
