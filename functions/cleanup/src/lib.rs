@@ -25,20 +25,21 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let number = |name: &'static str, default: u32, max: u32| match get(name).filter(|v| !v.is_empty()) {
+        let number = |name: &'static str, default: u32, min: u32, max: u32| match get(name).filter(|v| !v.is_empty()) {
             None => Ok(default),
             Some(v) => v
                 .parse::<u32>()
                 .ok()
-                .filter(|n| (1..=max).contains(n))
+                .filter(|n| (min..=max).contains(n))
                 .ok_or_else(|| ConfigError::Invalid {
                     name,
-                    message: format!("must be a whole number from 1 to {max}, not '{v}'"),
+                    message: format!("must be a whole number from {min} to {max}, not '{v}'"),
                 }),
         };
         Ok(Self {
-            retention_days: number("RETENTION_DAYS", 30, 3650)?,
-            margin: Duration::from_secs(u64::from(number("CLEANUP_MARGIN_SECONDS", 20, 600)?)),
+            // 0 (purge whatever is retired) is for trying it out locally; the template allows 1 to 3650.
+            retention_days: number("RETENTION_DAYS", 30, 0, 3650)?,
+            margin: Duration::from_secs(u64::from(number("CLEANUP_MARGIN_SECONDS", 20, 1, 600)?)),
         })
     }
 }
@@ -135,6 +136,7 @@ mod tests {
     fn settings_default_and_refuse_nonsense() {
         let s = Settings::from_lookup(|_| None).unwrap();
         assert_eq!((s.retention_days, s.margin), (30, Duration::from_secs(20)));
-        assert!(Settings::from_lookup(|n| (n == "RETENTION_DAYS").then(|| "0".into())).is_err());
+        assert!(Settings::from_lookup(|n| (n == "RETENTION_DAYS").then(|| "x".into())).is_err());
+        assert!(Settings::from_lookup(|n| (n == "CLEANUP_MARGIN_SECONDS").then(|| "0".into())).is_err());
     }
 }

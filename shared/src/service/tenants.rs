@@ -212,13 +212,15 @@ pub async fn create(
         };
         match store.commit(&write).await {
             Ok(()) => return Ok(Created::New(Box::new(tenant))),
-            Err(WriteFailure::AlreadyExists) => return Err(match store.tenant_entry(&id).await? {
-                TenantEntry::Purged { purged_at } => Error::Conflict(format!(
+            Err(WriteFailure::AlreadyExists) => {
+                return Err(match store.tenant_entry(&id).await? {
+                    TenantEntry::Purged { purged_at } => Error::Conflict(format!(
                     "id '{id}' belonged to a tenant purged at {purged_at}; it is free again {} days after the purge",
                     super::cleanup::TOMBSTONE_DAYS
                 )),
-                _ => Error::Conflict(format!("a tenant with id '{id}' already exists")),
-            }),
+                    _ => Error::Conflict(format!("a tenant with id '{id}' already exists")),
+                })
+            }
             Err(WriteFailure::NameTaken) => return Err(name_taken(&tenant.name)),
             Err(failure @ (WriteFailure::IdempotencyKeyUsed | WriteFailure::Contended)) => {
                 if let Some(replay) = replay(store, idempotency, change).await? {
