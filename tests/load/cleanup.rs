@@ -95,6 +95,7 @@ async fn seed(api: &TestApi, retired_at: Timestamp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_thousand_retired_tenants_are_purged_across_deadline_limited_runs() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let api = spawn_app().await;
     let retired_at = Timestamp::parse("2026-01-01T00:00:00Z").unwrap();
     seed(&api, retired_at).await;

@@ -10,3 +10,7 @@ mod cleanup;
 mod paging;
 mod scale;
 mod subtenants;
+
+/// Heavy tests take turns: DynamoDB Local slows to a crawl when several large
+/// data sets are written and read at once. Each test holds its turn while it runs.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

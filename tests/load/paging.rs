@@ -24,6 +24,7 @@ async fn walk(api: &TestApi, query: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_tenants_page_at_every_size_from_1_to_100_while_others_write() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let api = spawn_app().await;
     for chunk in (0..500).collect::<Vec<_>>().chunks(25) {
         join_all(

@@ -138,6 +138,7 @@ fn table(size: usize, rows: &[(String, BTreeMap<String, u64>, usize)]) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_list_page_costs_the_same_on_1k_and_10k_tenants() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let api = spawn_app().await;
     seed(&api, 0..1_000).await;
     let small = measure(&api).await;

@@ -45,6 +45,7 @@ async fn walk(api: &TestApi, query: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hundred_subtenants_page_in_every_order_without_gaps() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let api = spawn_app().await;
     seed(&api, 300).await;
     for sort in ["created", "name", "code"] {
@@ -75,6 +76,7 @@ async fn three_hundred_subtenants_page_in_every_order_without_gaps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reseller_propagation_and_a_forced_delete_at_250() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
     let api = spawn_app().await;
     seed(&api, 250).await;
     let header = |reply: &crate::helpers::Reply| reply.header("tenancy-subtenants-updated").unwrap().to_owned();

@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use futures_util::StreamExt;
 use serde::Serialize;
 
 use super::pending;
@@ -23,6 +24,8 @@ use crate::store::Store;
 pub const TOMBSTONE_DAYS: i64 = 30;
 /// Owned items deleted between two looks at the clock.
 const BATCH: usize = 100;
+/// Tenants purged at the same time.
+const PARALLEL_PURGES: usize = 4;
 
 /// One run's orders.
 #[derive(Debug, Clone)]
@@ -93,6 +96,7 @@ pub async fn run(store: &Store, run: &Run) -> Result<Summary> {
                 page.into_iter().map(Ok).collect()
             }
         };
+        let mut due = Vec::new();
         for candidate in candidates {
             let tenant = match candidate {
                 Ok(tenant) => tenant,
@@ -101,45 +105,61 @@ pub async fn run(store: &Store, run: &Run) -> Result<Summary> {
                     continue;
                 }
             };
-            if Instant::now() >= run.stop_at {
-                summary.stopped_early = true;
-                break 'pages;
-            }
             let skip = |reason: &str| Skipped {
                 tenant_id: tenant.id.clone(),
                 reason: reason.to_owned(),
             };
             if tenant.status != Status::Retired {
                 summary.skipped.push(skip("not retired"));
-                continue;
-            }
-            if tenant.retired_at.is_none_or(|at| at >= cutoff) {
+            } else if tenant.retired_at.is_none_or(|at| at >= cutoff) {
                 summary.skipped.push(skip("retired less than the retention period ago"));
-                continue;
-            }
-            summary.candidates += 1;
-            if tenant.child_count > 0 {
+            } else if tenant.child_count > 0 {
+                summary.candidates += 1;
                 summary.skipped.push(skip(
                     "has child tenants: they are purged first, or must be moved or deleted",
                 ));
-                continue;
+            } else {
+                summary.candidates += 1;
+                due.push(tenant);
             }
-            if run.dry_run {
-                summary.purged.push(tenant.id.clone());
-                continue;
-            }
-            match purge(store, &tenant, run).await? {
-                Outcome::Purged(items) => {
-                    summary.items_deleted += items;
-                    summary.purged.push(tenant.id.clone());
+        }
+        if run.dry_run {
+            summary.purged.extend(due.into_iter().map(|t| t.id));
+        } else {
+            // A few purges at a time; each starts only before the stop time.
+            let outcomes: Vec<(TenantId, Result<Option<Outcome>>)> = futures_util::stream::iter(due)
+                .map(|tenant| async move {
+                    let outcome = if Instant::now() >= run.stop_at {
+                        Ok(None)
+                    } else {
+                        purge(store, &tenant, run).await.map(Some)
+                    };
+                    (tenant.id, outcome)
+                })
+                .buffer_unordered(PARALLEL_PURGES)
+                .collect()
+                .await;
+            for (tenant_id, outcome) in outcomes {
+                match outcome? {
+                    None => summary.stopped_early = true,
+                    Some(Outcome::Purged(items)) => {
+                        summary.items_deleted += items;
+                        summary.purged.push(tenant_id);
+                    }
+                    Some(Outcome::Skipped(reason)) => summary.skipped.push(Skipped { tenant_id, reason }),
+                    Some(Outcome::Interrupted(items)) => {
+                        summary.items_deleted += items;
+                        summary.stopped_early = true;
+                    }
                 }
-                Outcome::Skipped(reason) => summary.skipped.push(skip(&reason)),
-                Outcome::Interrupted(items) => {
-                    summary.items_deleted += items;
-                    summary.stopped_early = true;
-                    break 'pages;
-                }
             }
+            if summary.stopped_early {
+                break 'pages;
+            }
+        }
+        if Instant::now() >= run.stop_at && (given.is_some() || after.is_some()) {
+            summary.stopped_early = true;
+            break 'pages;
         }
         if given.is_none() && after.is_none() {
             break;
