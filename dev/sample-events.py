@@ -116,6 +116,30 @@ event("subtenants-patch", "PATCH", "/v1/tenants/{id}/subtenants/{subtenantId}",
       body={"description": "Europe, the Middle East and Africa"}, content_type="application/merge-patch+json")
 event("subtenants-delete", "DELETE", "/v1/tenants/{id}/subtenants/{subtenantId}",
       "/v1/tenants/acme-corp/subtenants/sales-emea", params=SUB)
+IDP = {"id": "acme-corp", "ipId": "azure-ad"}
+IDP_BASE = "/v1/tenants/acme-corp/identity-providers/azure-ad"
+IDP_TEMPLATE = "/v1/tenants/{id}/identity-providers/{ipId}"
+# A directory group id needs encoding in the path; pathParameters hold it decoded.
+GROUP = {**IDP, "from": "CN=Admins,OU=Groups", "to": "tenant-admins"}
+GROUP_PATH = IDP_BASE + "/groups/CN%3DAdmins%2COU%3DGroups"
+event("identity-providers-put", "PUT", IDP_TEMPLATE, IDP_BASE, params=IDP, body={
+    "type": "oidc", "issuer": "https://login.microsoftonline.com/acme-tenant/v2.0", "clientId": "6f1c2a3b-acme",
+    "scopes": ["openid", "profile", "email"], "enabled": True, "domains": ["acme.example", "acme-corp.example"]})
+event("identity-providers-get", "GET", IDP_TEMPLATE, IDP_BASE, params=IDP)
+event("identity-providers-list", "GET", "/v1/tenants/{id}/identity-providers",
+      "/v1/tenants/acme-corp/identity-providers", params=ACME)
+event("identity-providers-by-domain", "GET", "/v1/identity-providers/by-domain/{domain}",
+      "/v1/identity-providers/by-domain/acme.example", params={"domain": "acme.example"})
+event("tenants-list-by-identity-provider", "GET", "/v1/tenants", "/v1/tenants", query="identityProviderId=azure-ad")
+event("identity-providers-groups-put", "PUT", IDP_TEMPLATE + "/groups/{from}/{to}",
+      GROUP_PATH + "/tenant-admins", params=GROUP)
+event("identity-providers-groups-get", "GET", IDP_TEMPLATE + "/groups/{from}", GROUP_PATH,
+      params={k: v for k, v in GROUP.items() if k != "to"})
+event("identity-providers-groups-list", "GET", IDP_TEMPLATE + "/groups", IDP_BASE + "/groups", params=IDP,
+      query="limit=25")
+event("identity-providers-groups-delete", "DELETE", IDP_TEMPLATE + "/groups/{from}", GROUP_PATH,
+      params={k: v for k, v in GROUP.items() if k != "to"})
+event("identity-providers-delete", "DELETE", IDP_TEMPLATE, IDP_BASE, params=IDP)
 event("tenants-retire", "POST", "/v1/tenants/{id}/retire", "/v1/tenants/acme-corp/retire", params=ACME,
       body={"reason": "Contract ended"})
 event("tenants-restore", "POST", "/v1/tenants/{id}/restore", "/v1/tenants/acme-corp/restore", params=ACME)

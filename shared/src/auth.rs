@@ -27,6 +27,8 @@ pub enum Permission {
     SubtenantsList,
     SubtenantsWrite,
     SubtenantsDelete,
+    IdentityProvidersRead,
+    IdentityProvidersWrite,
 }
 
 impl Permission {
@@ -43,6 +45,8 @@ impl Permission {
         Self::SubtenantsList,
         Self::SubtenantsWrite,
         Self::SubtenantsDelete,
+        Self::IdentityProvidersRead,
+        Self::IdentityProvidersWrite,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,8 @@ impl Permission {
             Self::SubtenantsList => "subtenants:list",
             Self::SubtenantsWrite => "subtenants:write",
             Self::SubtenantsDelete => "subtenants:delete",
+            Self::IdentityProvidersRead => "identity-providers:read",
+            Self::IdentityProvidersWrite => "identity-providers:write",
         }
     }
 

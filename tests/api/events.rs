@@ -32,6 +32,16 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("subtenants-replace", 200),
     ("subtenants-patch", 200),
     ("subtenants-delete", 204),
+    ("identity-providers-put", 201),
+    ("identity-providers-get", 200),
+    ("identity-providers-list", 200),
+    ("identity-providers-by-domain", 200),
+    ("tenants-list-by-identity-provider", 200),
+    ("identity-providers-groups-put", 201),
+    ("identity-providers-groups-get", 200),
+    ("identity-providers-groups-list", 200),
+    ("identity-providers-groups-delete", 204),
+    ("identity-providers-delete", 204),
     ("tenants-retire", 200),
     ("tenants-restore", 200),
     ("tenants-events", 200),
@@ -60,6 +70,7 @@ async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_ht
     match function {
         Function::Tenants => tenants::handle(app, request).await,
         Function::Subtenants => subtenants::handle(app, request).await,
+        Function::IdentityProviders => identity_providers::handle(app, request).await,
     }
 }
 
@@ -80,12 +91,13 @@ async fn every_sample_event_answers_its_status_in_the_walk_through() {
             _ => String::new(),
         };
         assert_eq!(response.status().as_u16(), *status, "{name}: {body}");
-        if *name == "tenants-list" {
+        if *name == "tenants-list" || *name == "tenants-list-by-identity-provider" {
             let page: Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(
-                page["items"][0]["id"], "acme-corp",
-                "the list sample finds the created tenant"
-            );
+            assert_eq!(page["items"][0]["id"], "acme-corp", "{name} finds the created tenant");
+        }
+        if *name == "identity-providers-by-domain" || *name == "identity-providers-groups-get" {
+            let found: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(found["tenantId"], "acme-corp", "{name}: {found}");
         }
     }
     assert_eq!(

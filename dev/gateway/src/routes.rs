@@ -6,16 +6,18 @@
 pub enum Function {
     Tenants,
     Subtenants,
+    IdentityProviders,
 }
 
 impl Function {
-    pub const ALL: &'static [Function] = &[Function::Tenants, Function::Subtenants];
+    pub const ALL: &'static [Function] = &[Function::Tenants, Function::Subtenants, Function::IdentityProviders];
 
     /// The function's name: its crate, binary and template.yaml resource stem.
     pub fn name(self) -> &'static str {
         match self {
             Self::Tenants => "tenants",
             Self::Subtenants => "subtenants",
+            Self::IdentityProviders => "identity-providers",
         }
     }
 
@@ -24,6 +26,7 @@ impl Function {
         match self {
             Self::Tenants => tenants::ROUTES,
             Self::Subtenants => subtenants::ROUTES,
+            Self::IdentityProviders => identity_providers::ROUTES,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! read strictly, and the cursor scope that binds a cursor to its query.
 
 use lambda_http::Request;
+use shared::domain::identity_provider::IdpId;
 use shared::domain::query::{SortField, TenantQuery};
 use shared::domain::values::name_key;
 use shared::domain::{Environment, Status, Tag, TenantId, TenantType};
@@ -125,6 +126,7 @@ impl ListParams {
         };
         let reseller_id = q.single("resellerId").filter(|r| !r.is_empty());
         let external_id = q.parsed("externalId", external_id);
+        let identity_provider_id = q.parsed("identityProviderId", |raw| IdpId::parse(raw).map(|_| raw.to_owned()));
         let mut tags = Vec::new();
         for raw in q
             .all("tags")
@@ -153,6 +155,7 @@ impl ListParams {
             parent_id,
             reseller_id,
             external_id,
+            identity_provider_id,
             limit,
             ..TenantQuery::default()
         };
@@ -204,7 +207,7 @@ impl ListParams {
 fn scope(q: &TenantQuery) -> String {
     let tags: Vec<&str> = q.tags.iter().map(Tag::as_str).collect();
     format!(
-        "tenants|sort={:?}|desc={}|name={}|tags={}|status={:?}|env={:?}|type={:?}|parent={}|reseller={}|ext={:?}",
+        "tenants|sort={:?}|desc={}|name={}|tags={}|status={:?}|env={:?}|type={:?}|parent={}|reseller={}|ext={:?}|idp={}",
         q.sort,
         q.descending,
         q.name_prefix.as_deref().unwrap_or(""),
@@ -215,5 +218,6 @@ fn scope(q: &TenantQuery) -> String {
         q.parent_id.as_ref().map_or("", |p| p.as_str()),
         q.reseller_id.as_deref().unwrap_or(""),
         q.external_id,
+        q.identity_provider_id.as_deref().unwrap_or(""),
     )
 }

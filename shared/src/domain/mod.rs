@@ -4,6 +4,7 @@
 //! the typed value or every [`FieldError`](crate::FieldError) they found.
 
 pub mod audit;
+pub mod identity_provider;
 pub mod input;
 pub mod member;
 pub mod merge_patch;

@@ -27,6 +27,8 @@ pub struct TenantQuery {
     pub reseller_id: Option<String>,
     /// `key:value` of `externalIds`.
     pub external_id: Option<(String, String)>,
+    /// Tenants that authorised an identity provider with this id.
+    pub identity_provider_id: Option<String>,
     /// Only tenants within these subtrees (what a non-admin may see).
     pub within: Option<Vec<TenantId>>,
     /// Only tenants whose ancestors are all active (an inactive or retired
@@ -48,6 +50,7 @@ impl Default for TenantQuery {
             parent_id: None,
             reseller_id: None,
             external_id: None,
+            identity_provider_id: None,
             within: None,
             active_ancestors: false,
             limit: 25,
@@ -77,6 +80,10 @@ impl TenantQuery {
                 .external_id
                 .as_ref()
                 .is_none_or(|(k, v)| tenant.external_ids.get(k) == Some(v))
+            && self
+                .identity_provider_id
+                .as_ref()
+                .is_none_or(|i| tenant.identity_provider_ids.contains(i))
             && self.tags.iter().all(|t| tenant.tags.contains(t))
             && self
                 .name_prefix

@@ -143,6 +143,9 @@ pub struct Tenant {
     /// Subtenants (the tenant's groups).
     #[serde(default)]
     pub subtenant_count: u32,
+    /// The identity providers authorised for the tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_provider_ids: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,6 +254,7 @@ const READ_ONLY: &[&str] = &[
     "depth",
     "childCount",
     "subtenantCount",
+    "identityProviderIds",
     "createdAt",
     "createdBy",
     "updatedAt",
@@ -503,6 +507,7 @@ impl Tenant {
             path: vec![id.clone()],
             child_count: 0,
             subtenant_count: 0,
+            identity_provider_ids: Vec::new(),
             id,
             name: input.name.clone(),
             description: None,
@@ -660,6 +665,19 @@ impl Tenant {
             retire_reason: None,
             ..self.touched(change)
         })
+    }
+
+    /// The tenant with identity provider `id` authorised (`true`) or no
+    /// longer (`false`); `identityProviderIds` stays sorted.
+    pub fn with_identity_provider(&self, id: &str, authorised: bool, change: &Change) -> Result<Self, Error> {
+        self.ensure_changeable()?;
+        let mut next = self.touched(change);
+        next.identity_provider_ids.retain(|i| i != id);
+        if authorised {
+            next.identity_provider_ids.push(id.to_owned());
+            next.identity_provider_ids.sort();
+        }
+        Ok(next)
     }
 
     /// A copy stamped with the change and the next version.

@@ -202,7 +202,14 @@ async fn purge(store: &Store, tenant: &Tenant, run: &Run) -> Result<Outcome> {
             None => return Ok(Outcome::Skipped("restored or changed since it was selected".into())),
         },
     };
+    // Domain claims live outside the tenant's partition: release them (with
+    // the providers that name them) before the rest goes by key.
     let mut deleted = 0;
+    if !marked.identity_provider_ids.is_empty() {
+        deleted += store
+            .delete_identity_providers_of(&marked.id, marked.created_at)
+            .await? as u64;
+    }
     loop {
         let keys = store.owned_keys(&marked, BATCH).await?;
         if keys.is_empty() {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod cleanup;
+pub mod identity_providers;
 pub mod members;
 pub mod pending;
 pub mod subtenants;

@@ -117,11 +117,28 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
             super::subtenants::propagate_reseller(store, tenant_id, old.as_deref(), new.as_deref(), *force).await?;
             Ok(true)
         }
-        Work::DeleteOwned { tenant_id, incarnation } => {
+        Work::DeleteOwned {
+            tenant_id,
+            incarnation,
+            identity_providers,
+        } => {
             let pk = keys::tenant(tenant_id).pk;
             store.delete_prefix(&pk, &keys::events_of(*incarnation), None).await?;
             store
                 .delete_prefix(&pk, keys::MEMBER_SK_PREFIX, Some(*incarnation))
+                .await?;
+            if *identity_providers {
+                store.delete_identity_providers_of(tenant_id, *incarnation).await?;
+            }
+            Ok(true)
+        }
+        Work::DeleteGroupMappings {
+            tenant_id,
+            identity_provider_id,
+            provider_created_at,
+        } => {
+            store
+                .delete_group_mappings(tenant_id, identity_provider_id, *provider_created_at)
                 .await?;
             Ok(true)
         }

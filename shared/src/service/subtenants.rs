@@ -75,7 +75,7 @@ pub async fn create(
                 })?;
             }
             Err(WriteFailure::Other(e)) => return Err(e),
-            Err(WriteFailure::AlreadyExists | WriteFailure::IdempotencyKeyUsed) => {}
+            Err(WriteFailure::AlreadyExists | WriteFailure::IdempotencyKeyUsed | WriteFailure::ExtraFailed(_)) => {}
         }
     }
     Err(Error::Conflict(format!(

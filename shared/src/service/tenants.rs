@@ -199,7 +199,7 @@ pub async fn create(
         // The creator of a top-level tenant becomes its admin member.
         let creator = match parent {
             Some(_) => Vec::new(),
-            None => vec![creator_membership(caller, &tenant, change)?],
+            None => vec![store.put_action(creator_membership(caller, &tenant, change)?)?],
         };
         let write = TenantWrite {
             after: Some(&tenant),
@@ -232,7 +232,8 @@ pub async fn create(
                     ));
                 }
             }
-            Err(WriteFailure::HierarchyChanged | WriteFailure::VersionChanged) => {}
+            // The creator's membership is written unconditionally: it cannot fail.
+            Err(WriteFailure::HierarchyChanged | WriteFailure::VersionChanged | WriteFailure::ExtraFailed(_)) => {}
             Err(WriteFailure::Other(e)) => return Err(e),
         }
     }
@@ -585,7 +586,8 @@ async fn update(
                 | WriteFailure::HierarchyChanged
                 | WriteFailure::Contended
                 | WriteFailure::AlreadyExists
-                | WriteFailure::IdempotencyKeyUsed,
+                | WriteFailure::IdempotencyKeyUsed
+                | WriteFailure::ExtraFailed(_),
             ) => continue,
             Err(WriteFailure::Other(e)) => return Err(e),
         }
@@ -737,6 +739,7 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
         let history = Pending::new(Work::DeleteOwned {
             tenant_id: current.id.clone(),
             incarnation: current.created_at,
+            identity_providers: !current.identity_provider_ids.is_empty(),
         });
         let write = TenantWrite {
             before: Some(&current),

@@ -27,6 +27,10 @@ pub const MEMBER_SK_PREFIX: &str = "MEMBER#";
 pub const SUBTENANT_SK_PREFIX: &str = "SUBTENANT#";
 /// The GSI4 partition of every subtenant, by creation.
 pub const ALL_SUBTENANTS: &str = "SUBTENANTS";
+/// Prefix of every identity provider's SK, under its tenant's PK.
+pub const IDP_SK_PREFIX: &str = "IDP#";
+/// Prefix of every group mapping's SK, under its tenant's PK.
+pub const IDP_GROUP_SK_PREFIX: &str = "IDPGROUP#";
 /// The GSI6 partition of retired tenants, by `retiredAt`: what the clean-up reads.
 pub const RETIRED_LIST: &str = "RETIRED";
 
@@ -190,6 +194,8 @@ pub enum FacetKind {
     ExternalId,
     /// The tenant is within the subtree of an id of its path (itself included).
     Within,
+    /// The tenant authorised an identity provider.
+    IdentityProvider,
 }
 
 impl FacetKind {
@@ -198,6 +204,7 @@ impl FacetKind {
             Self::Tag => "TAG",
             Self::ExternalId => "EXT",
             Self::Within => "IN",
+            Self::IdentityProvider => "IDP",
         }
     }
 }
@@ -217,6 +224,40 @@ pub fn external_id_facet(key: &str, value: &str, bucket: ListBucket) -> String {
 /// subtree, itself included (GSI6), for the lists of non-admins.
 pub fn within_facet(ancestor: &TenantId, bucket: ListBucket) -> String {
     format!("FACET#IN#{ancestor}#{}", bucket.as_str())
+}
+
+/// The facet partition of an identity provider id (GSI6).
+pub fn identity_provider_facet(idp_id: &str, bucket: ListBucket) -> String {
+    format!("FACET#IDP#{idp_id}#{}", bucket.as_str())
+}
+
+/// An identity provider, under its tenant.
+pub fn identity_provider(tenant_id: &TenantId, idp_id: &str) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{IDP_SK_PREFIX}{idp_id}"),
+    }
+}
+
+/// A group mapping of an identity provider, under its tenant.
+pub fn group_mapping(tenant_id: &TenantId, idp_id: &str, from: &str) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{}{from}", group_mappings_of(idp_id)),
+    }
+}
+
+/// The SK prefix of an identity provider's group mappings.
+pub fn group_mappings_of(idp_id: &str) -> String {
+    format!("{IDP_GROUP_SK_PREFIX}{idp_id}#")
+}
+
+/// The guard that makes a login domain belong to one identity provider.
+pub fn domain_claim(domain: &str) -> Key {
+    Key {
+        pk: format!("DOMAIN#{domain}"),
+        sk: "DOMAIN".to_owned(),
+    }
 }
 
 /// The shard of a tenant: a stable hash (FNV-1a) of its id. Raising the

@@ -5,6 +5,7 @@
 //! | query | index | partition(s) |
 //! |---|---|---|
 //! | sort by name, `externalId` | GSI6 facets | `FACET#EXT#k=v#<bucket>` |
+//! | sort by name, `identityProviderId` | GSI6 facets | `FACET#IDP#<id>#<bucket>` |
 //! | sort by name, `parentId` | GSI3 children | `CHILDREN#<parent>#<bucket>` |
 //! | sort by name, `resellerId` | GSI4 resellers | `RESELLER#<id>#<bucket>` |
 //! | sort by name, `tags` | GSI6 facets | `FACET#TAG#<first tag>#<bucket>` |
@@ -88,10 +89,9 @@ fn plan(query: &TenantQuery, shards: u16) -> Plan {
         facet,
         key_prefix: None,
     };
-    let within = query
-        .within
-        .as_ref()
-        .filter(|_| query.parent_id.is_none() && query.external_id.is_none());
+    // Selective filters keep their own index, for admins and others alike.
+    let selective = query.parent_id.is_some() || query.external_id.is_some() || query.identity_provider_id.is_some();
+    let within = query.within.as_ref().filter(|_| !selective);
     let mut plan = match (query.sort, within) {
         (SortField::CreatedAt, _) => return main(BY_CREATED),
         // A non-admin's list: the subtrees it may see, merged in name order.
@@ -101,18 +101,21 @@ fn plan(query: &TenantQuery, shards: u16) -> Plan {
             facet: true,
             key_prefix: None,
         },
-        (SortField::Name, None) => match (
-            &query.external_id,
-            &query.parent_id,
-            &query.reseller_id,
-            query.tags.first(),
-        ) {
-            (Some((k, v)), _, _, _) => one(FACETS, keys::external_id_facet(k, v, bucket), true),
-            (_, Some(parent), _, _) => one(CHILDREN, keys::children(parent, bucket), false),
-            (_, _, Some(reseller), _) => one(BY_RESELLER, keys::reseller(reseller, bucket), false),
-            (_, _, _, Some(tag)) => one(FACETS, keys::tag_facet(tag, bucket), true),
-            _ => main(BY_NAME),
-        },
+        (SortField::Name, None) => {
+            if let Some((k, v)) = &query.external_id {
+                one(FACETS, keys::external_id_facet(k, v, bucket), true)
+            } else if let Some(idp) = &query.identity_provider_id {
+                one(FACETS, keys::identity_provider_facet(idp, bucket), true)
+            } else if let Some(parent) = &query.parent_id {
+                one(CHILDREN, keys::children(parent, bucket), false)
+            } else if let Some(reseller) = &query.reseller_id {
+                one(BY_RESELLER, keys::reseller(reseller, bucket), false)
+            } else if let Some(tag) = query.tags.first() {
+                one(FACETS, keys::tag_facet(tag, bucket), true)
+            } else {
+                main(BY_NAME)
+            }
+        }
     };
     plan.key_prefix = query.name_prefix.clone();
     plan

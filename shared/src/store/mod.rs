@@ -11,6 +11,7 @@
 
 pub mod events;
 pub mod idempotency;
+pub mod identity_providers;
 pub mod keys;
 pub mod list;
 pub mod members;

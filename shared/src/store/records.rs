@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
+use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
 use crate::domain::member::Member;
 use crate::domain::subtenant::Subtenant;
-use crate::domain::{Status, SubtenantCode, Tenant, TenantId, Timestamp};
+use crate::domain::{DomainName, Status, SubtenantCode, Tenant, TenantId, Timestamp};
 use crate::error::{Error, Result};
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -20,6 +21,8 @@ pub const NAME_KEY: &str = "nameKey";
 pub const TENANT_ID: &str = "tenantId";
 /// The `createdAt` of the tenant an item belongs to (memberships).
 pub const INCARNATION: &str = "tenantCreatedAt";
+/// The `createdAt` of the identity provider a group mapping belongs to.
+pub const PROVIDER_INCARNATION: &str = "providerCreatedAt";
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -117,9 +120,14 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
         .path
         .iter()
         .map(|a| (FacetKind::Within, keys::within_facet(a, bucket)));
+    let idps = tenant
+        .identity_provider_ids
+        .iter()
+        .map(|i| (FacetKind::IdentityProvider, keys::identity_provider_facet(i, bucket)));
     let mut slots = HashMap::new();
     tags.chain(ids)
         .chain(within)
+        .chain(idps)
         .map(|(kind, partition)| {
             let slot = slots.entry(kind as u8).or_insert(0usize);
             let key = keys::facet(&tenant.id, kind, *slot);
@@ -165,6 +173,46 @@ pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
 pub fn subtenant_code_item(tenant_id: &TenantId, code: &SubtenantCode, subtenant_id: &str) -> Item {
     let mut item = with_key(&keys::subtenant_code(tenant_id, code), "subtenantCode");
     item.insert("subtenantId".into(), s(subtenant_id));
+    item
+}
+
+/// An identity provider, under its tenant (tied to the tenant's incarnation).
+pub fn identity_provider_item(idp: &IdentityProvider, incarnation: Timestamp) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(idp).map_err(Error::internal)?;
+    item.extend(with_key(
+        &keys::identity_provider(&idp.tenant_id, idp.id.as_str()),
+        "identityProvider",
+    ));
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    Ok(item)
+}
+
+pub fn identity_provider_from_item(item: Item) -> Result<IdentityProvider> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable identity provider item: {e}")))
+}
+
+/// A group mapping, under its tenant.
+/// `providerCreatedAt` ties it to one incarnation of its provider's id.
+pub fn group_mapping_item(mapping: &GroupMapping, incarnation: Timestamp, provider: &IdentityProvider) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(mapping).map_err(Error::internal)?;
+    let key = keys::group_mapping(&mapping.tenant_id, mapping.identity_provider_id.as_str(), &mapping.from);
+    item.extend(with_key(&key, "groupMapping"));
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert(PROVIDER_INCARNATION.into(), s(provider.created_at.to_string()));
+    Ok(item)
+}
+
+pub fn group_mapping_from_item(item: Item) -> Result<GroupMapping> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable group mapping item: {e}")))
+}
+
+/// The claim of a login domain by one identity provider of one tenant.
+pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnation: Timestamp) -> Item {
+    let mut item = with_key(&keys::domain_claim(domain.as_str()), "domainClaim");
+    item.insert("domain".into(), s(domain.as_str()));
+    item.insert(TENANT_ID.into(), s(idp.tenant_id.as_str()));
+    item.insert("identityProviderId".into(), s(idp.id.as_str()));
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
     item
 }
 

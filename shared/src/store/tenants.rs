@@ -43,6 +43,8 @@ pub enum WriteFailure {
     IdempotencyKeyUsed,
     /// Every attempt collided with concurrent transactions.
     Contended,
+    /// Conditions of these actions of `extra` failed (their indexes in it).
+    ExtraFailed(Vec<usize>),
     Other(Error),
 }
 
@@ -76,7 +78,7 @@ pub struct TenantWrite<'a> {
     /// The idempotency record of a create, and the time it is checked at.
     pub idempotency: Option<(Item, Timestamp)>,
     /// Other items written with the change, unconditionally (the creator's membership).
-    pub extra: Vec<Item>,
+    pub extra: Vec<TransactWriteItem>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,9 +210,15 @@ impl Store {
         }
         match transact(&self.client, items).await {
             Ok(()) => Ok(()),
-            Err(TransactError::ConditionFailed(failed)) => {
-                let failed: Vec<Role> = failed.iter().map(|i| roles[*i]).collect();
+            Err(TransactError::ConditionFailed(indexes)) => {
+                let failed: Vec<Role> = indexes.iter().map(|i| roles[*i]).collect();
                 let creating = write.before.is_none();
+                let first_extra = roles.iter().position(|r| *r == Role::Extra).unwrap_or(roles.len());
+                let extra: Vec<usize> = indexes
+                    .iter()
+                    .filter(|i| roles[**i] == Role::Extra)
+                    .map(|i| i - first_extra)
+                    .collect();
                 Err(match () {
                     _ if failed.contains(&Role::Idempotency) => WriteFailure::IdempotencyKeyUsed,
                     _ if failed.contains(&Role::Tenant) && creating => WriteFailure::AlreadyExists,
@@ -219,6 +227,7 @@ impl Store {
                     _ if failed.contains(&Role::Parent) || failed.contains(&Role::Ancestor) => {
                         WriteFailure::HierarchyChanged
                     }
+                    _ if !extra.is_empty() => WriteFailure::ExtraFailed(extra),
                     _ => WriteFailure::Other(Error::internal(format!("unexpected condition failure: {failed:?}"))),
                 })
             }
@@ -377,13 +386,8 @@ impl Store {
             push(self.put_new(pending.clone())?, Role::Pending);
         }
 
-        for item in &write.extra {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
-                .build()
-                .map_err(Error::internal)?;
-            push(TransactWriteItem::builder().put(put).build(), Role::Extra);
+        for action in &write.extra {
+            push(action.clone(), Role::Extra);
         }
 
         if let Some((record, now)) = &write.idempotency {
@@ -398,6 +402,16 @@ impl Store {
             push(TransactWriteItem::builder().put(put).build(), Role::Idempotency);
         }
         Ok((items, roles))
+    }
+
+    /// A plain `Put` action.
+    pub fn put_action(&self, item: Item) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// A `Put` that succeeds only if no item has its key.

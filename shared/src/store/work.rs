@@ -15,6 +15,7 @@ use super::records::{self, key_item, s, Item};
 use super::sdk::classify;
 use super::table::BY_NAME;
 use super::Store;
+use crate::domain::identity_provider::IdpId;
 use crate::domain::{TenantId, Timestamp};
 use crate::error::{Error, Result};
 
@@ -38,11 +39,25 @@ pub enum Work {
         new: Option<String>,
         force: bool,
     },
-    /// The audit events and memberships of a deleted tenant incarnation are removed.
+    /// The audit events, memberships and identity providers (with their
+    /// mappings and domain claims) of a deleted tenant incarnation are removed.
     DeleteOwned {
         tenant_id: TenantId,
         incarnation: Timestamp,
+        /// Whether it had identity providers (then their domain claims are released).
+        #[serde(default = "yes")]
+        identity_providers: bool,
     },
+    /// The group mappings of a deleted identity provider incarnation are removed.
+    DeleteGroupMappings {
+        tenant_id: TenantId,
+        identity_provider_id: IdpId,
+        provider_created_at: Timestamp,
+    },
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A stored unit of work.
@@ -110,6 +125,18 @@ impl Store {
     /// given, whose `tenantCreatedAt` is `incarnation`), in batches of 25
     /// with unprocessed items retried. Returns how many it deleted.
     pub async fn delete_prefix(&self, pk: &str, prefix: &str, incarnation: Option<Timestamp>) -> Result<usize> {
+        self.delete_prefix_where(pk, prefix, incarnation.map(|i| (records::INCARNATION, i)))
+            .await
+    }
+
+    /// Deletes the items under `pk` whose SK starts with `prefix` and, with a
+    /// filter, whose timestamp attribute has the given value.
+    pub async fn delete_prefix_where(
+        &self,
+        pk: &str,
+        prefix: &str,
+        filter: Option<(&str, Timestamp)>,
+    ) -> Result<usize> {
         let mut deleted = 0;
         let mut start = None;
         loop {
@@ -117,11 +144,11 @@ impl Store {
                 .query_prefix(pk, prefix)
                 .projection_expression("#pk, #sk")
                 .set_exclusive_start_key(start);
-            if let Some(incarnation) = incarnation {
+            if let Some((attribute, value)) = filter {
                 request = request
-                    .filter_expression("#incarnation = :incarnation")
-                    .expression_attribute_names("#incarnation", records::INCARNATION)
-                    .expression_attribute_values(":incarnation", s(incarnation.to_string()));
+                    .filter_expression("#filter = :filter")
+                    .expression_attribute_names("#filter", attribute)
+                    .expression_attribute_values(":filter", s(value.to_string()));
             }
             let output = request.limit(100).send().await.map_err(classify)?;
             for chunk in output.items.unwrap_or_default().chunks(25) {

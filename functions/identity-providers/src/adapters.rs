@@ -1,0 +1,229 @@
+//! One adapter per route: check the permission, parse, call the use case,
+//! shape the response.
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Serialize;
+use shared::auth::{Caller, Permission};
+use shared::domain::identity_provider::{parse_group, IdentityProvider, IdpId, IdpInput};
+use shared::domain::tenant::Change;
+use shared::domain::{DomainName, Status, TenantId, Timestamp};
+use shared::error::Error;
+use shared::http::body::{self, JSON};
+use shared::http::query::{integer_in, QueryReader};
+use shared::http::{conditional, path_param, response, HttpResult, Problem};
+use shared::service::identity_providers as providers;
+use shared::service::Expected;
+use shared::{App, FieldError};
+
+const DEFAULT_LIMIT: usize = 25;
+const MAX_LIMIT: u64 = 100;
+
+/// The path's segments, each validated; every bad one is listed.
+struct PathIds {
+    tenant: TenantId,
+    provider: IdpId,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn path_ids(req: &Request) -> Result<PathIds, Problem> {
+    let mut errors = Vec::new();
+    let raw = |name: &str| path_param(req, name).unwrap_or_default();
+    let tenant = TenantId::parse(&raw("id"))
+        .map_err(|m| errors.push(FieldError::new("id", m)))
+        .ok();
+    let provider = IdpId::parse(&raw("ipId"))
+        .map_err(|m| errors.push(FieldError::new("ipId", m)))
+        .ok();
+    let mut group = |name: &str| {
+        let value = path_param(req, name)?;
+        match parse_group(name, &value) {
+            Ok(group) => Some(group),
+            Err(Error::Invalid(e)) => {
+                errors.extend(e);
+                None
+            }
+            Err(_) => None,
+        }
+    };
+    let (from, to) = (group("from"), group("to"));
+    match (tenant, provider) {
+        (Some(tenant), Some(provider)) if errors.is_empty() => Ok(PathIds {
+            tenant,
+            provider,
+            from,
+            to,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+fn change(caller: &Caller) -> Change {
+    Change {
+        actor: caller.subject.clone(),
+        at: Timestamp::now(),
+    }
+}
+
+fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
+    Ok(conditional::if_match(req)?.map(|p| p.expected()))
+}
+
+fn location(ids: &PathIds) -> String {
+    format!("/v1/tenants/{}/identity-providers/{}", ids.tenant, ids.provider)
+}
+
+pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersWrite)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let expected = expected(req)?;
+    let body = body::json_object(req, &[JSON])?;
+    let input = IdpInput::parse(&body).map_err(Problem::validation)?;
+    let saved = providers::put(
+        &app.store,
+        caller,
+        &ids.tenant,
+        &ids.provider,
+        input,
+        expected.as_ref(),
+        &change(caller),
+    )
+    .await?;
+    let version = saved.provider.version;
+    Ok(if saved.created {
+        response::created(&saved.provider, version, &location(&ids))
+    } else {
+        response::resource(StatusCode::OK, &saved.provider, version)
+    })
+}
+
+pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersRead)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let if_none_match = conditional::if_none_match(req)?;
+    let provider = providers::get(&app.store, caller, &ids.tenant, &ids.provider).await?;
+    if if_none_match.is_some_and(|p| p.matches_weakly(provider.version)) {
+        return Ok(response::not_modified(provider.version));
+    }
+    Ok(response::resource(StatusCode::OK, &provider, provider.version))
+}
+
+pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersRead)?;
+    let raw = path_param(req, "id").unwrap_or_default();
+    let tenant = TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))?;
+    QueryReader::new(req).finish()?;
+    let items = providers::list(&app.store, caller, &tenant).await?;
+    Ok(response::list(&items, None, Some(items.len() as u64)))
+}
+
+pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersWrite)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let expected = expected(req)?;
+    providers::delete(
+        &app.store,
+        caller,
+        &ids.tenant,
+        &ids.provider,
+        expected.as_ref(),
+        &change(caller),
+    )
+    .await?;
+    Ok(response::no_content())
+}
+
+pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersWrite)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let (Some(from), Some(to)) = (ids.from.clone(), ids.to.clone()) else {
+        return Err(Problem::bad_request("the path names no group"));
+    };
+    let (mapping, created) = providers::put_mapping(
+        &app.store,
+        caller,
+        &ids.tenant,
+        &ids.provider,
+        from,
+        to,
+        &change(caller),
+    )
+    .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(response::json(status, &mapping))
+}
+
+pub async fn get_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersRead)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let from = ids.from.as_deref().unwrap_or_default();
+    let mapping = providers::get_mapping(&app.store, caller, &ids.tenant, &ids.provider, from).await?;
+    Ok(response::json(StatusCode::OK, &mapping))
+}
+
+pub async fn delete_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersWrite)?;
+    let ids = path_ids(req)?;
+    QueryReader::new(req).finish()?;
+    let from = ids.from.as_deref().unwrap_or_default();
+    providers::delete_mapping(&app.store, caller, &ids.tenant, &ids.provider, from).await?;
+    Ok(response::no_content())
+}
+
+/// `limit` and `cursor` (the last group id of the previous page, sealed).
+pub async fn list_mappings(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersRead)?;
+    let ids = path_ids(req)?;
+    let scope = format!("groups|{}|{}", ids.tenant, ids.provider);
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let after = match q.single("cursor") {
+        Some(raw) => match app.cursors.open::<String>(&scope, &raw) {
+            Ok(after) => Some(after),
+            Err(e) => {
+                q.error(&e.field, e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    q.finish()?;
+    let (items, next) =
+        providers::list_mappings(&app.store, caller, &ids.tenant, &ids.provider, limit, after.as_deref()).await?;
+    Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))
+}
+
+/// What a login page needs to send a user to their identity provider.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DomainOwner<'a> {
+    domain: &'a DomainName,
+    tenant_id: &'a TenantId,
+    tenant_name: &'a str,
+    tenant_status: Status,
+    identity_provider: &'a IdentityProvider,
+}
+
+pub async fn by_domain(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::IdentityProvidersRead)?;
+    let raw = path_param(req, "domain").unwrap_or_default();
+    let domain = DomainName::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("domain", m)]))?;
+    QueryReader::new(req).finish()?;
+    let (tenant, provider) = providers::by_domain(&app.store, caller, &domain).await?;
+    let owner = DomainOwner {
+        domain: &domain,
+        tenant_id: &tenant.id,
+        tenant_name: tenant.name.as_str(),
+        tenant_status: tenant.status,
+        identity_provider: &provider,
+    };
+    Ok(response::json(StatusCode::OK, &owner))
+}
