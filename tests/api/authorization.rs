@@ -68,6 +68,24 @@ async fn world(api: &TestApi) {
         )
         .await;
     assert_eq!(team.status, 201, "{}", String::from_utf8_lossy(&team.body));
+    let okta = api
+        .send_json(
+            "PUT",
+            "/v1/tenants/tenant/identity-providers/okta",
+            &json!({"type": "oidc", "issuer": "https://tenant.okta.example", "clientId": "c", "domains": ["tenant.example"]}),
+            &[],
+        )
+        .await;
+    assert_eq!(okta.status, 201, "{}", String::from_utf8_lossy(&okta.body));
+    let admins = api
+        .call(
+            "PUT",
+            "/v1/tenants/tenant/identity-providers/okta/groups/admins/tenant-admins",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(admins.status, 201, "{}", String::from_utf8_lossy(&admins.body));
 }
 
 /// A route of the matrix: how to call it, what to set up first, and the
@@ -260,6 +278,69 @@ fn cases() -> Vec<Case> {
             "/v1/tenants/tenant/subtenants/team",
             None,
             [204, 204, 403, 403, 204, 404, 404, 404, 403],
+        ),
+        case(
+            "GET /v1/tenants/{id}/identity-providers",
+            "GET",
+            "/v1/tenants/tenant/identity-providers",
+            None,
+            READ,
+        ),
+        case(
+            "GET /v1/tenants/{id}/identity-providers/{ipId}",
+            "GET",
+            "/v1/tenants/tenant/identity-providers/okta",
+            None,
+            READ,
+        ),
+        case(
+            "PUT /v1/tenants/{id}/identity-providers/{ipId}",
+            "PUT",
+            "/v1/tenants/tenant/identity-providers/okta",
+            Some(json!({"type": "oidc", "issuer": "https://tenant.okta.example", "clientId": "c2"})),
+            ADMIN,
+        ),
+        case(
+            "DELETE /v1/tenants/{id}/identity-providers/{ipId}",
+            "DELETE",
+            "/v1/tenants/tenant/identity-providers/okta",
+            None,
+            [204, 204, 403, 403, 204, 404, 404, 404, 403],
+        ),
+        case(
+            "GET /v1/tenants/{id}/identity-providers/{ipId}/groups",
+            "GET",
+            "/v1/tenants/tenant/identity-providers/okta/groups",
+            None,
+            READ,
+        ),
+        case(
+            "GET /v1/tenants/{id}/identity-providers/{ipId}/groups/{from}",
+            "GET",
+            "/v1/tenants/tenant/identity-providers/okta/groups/admins",
+            None,
+            READ,
+        ),
+        case(
+            "PUT /v1/tenants/{id}/identity-providers/{ipId}/groups/{from}/{to}",
+            "PUT",
+            "/v1/tenants/tenant/identity-providers/okta/groups/admins/platform-admins",
+            None,
+            ADMIN,
+        ),
+        case(
+            "DELETE /v1/tenants/{id}/identity-providers/{ipId}/groups/{from}",
+            "DELETE",
+            "/v1/tenants/tenant/identity-providers/okta/groups/admins",
+            None,
+            [204, 204, 403, 403, 204, 404, 404, 404, 403],
+        ),
+        case(
+            "GET /v1/identity-providers/by-domain/{domain}",
+            "GET",
+            "/v1/identity-providers/by-domain/tenant.example",
+            None,
+            READ,
         ),
     ]
 }

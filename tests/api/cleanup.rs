@@ -50,10 +50,20 @@ async fn snapshot(api: &TestApi) -> BTreeMap<(String, String), String> {
 }
 
 /// A tenant with a bit of everything: tags, an external id, a member, a
-/// subtenant, some history.
+/// subtenant, an identity provider with a login domain and a group
+/// mapping, some history.
 async fn rich_tenant(api: &TestApi, id: &str, name: &str) {
     api.create_tenant(json!({"tenantId": id, "name": name, "tags": ["a", "b"], "externalIds": {"1": id}}))
         .await;
+    let idp = json!({"type": "oidc", "issuer": "https://login.example.com", "clientId": "c", "domains": [format!("{id}.example")]});
+    let base = format!("/v1/tenants/{id}/identity-providers/sso");
+    assert_eq!(api.send_json("PUT", &base, &idp, &[]).await.status, 201);
+    assert_eq!(
+        api.call("PUT", &format!("{base}/groups/staff/members"), None, &[])
+            .await
+            .status,
+        201
+    );
     api.send_json(
         "PUT",
         &format!("/v1/tenants/{id}/members/bob"),
@@ -101,7 +111,8 @@ async fn a_purge_removes_exactly_the_tenant_and_what_it_owns() {
     assert_eq!(summary.purged, [TenantId::parse("gone").unwrap()]);
     let after = snapshot(&api).await;
 
-    let owned = |(pk, _): &(String, String)| pk == "TENANT#gone" || pk == "TENANTNAME#gone";
+    let owned =
+        |(pk, _): &(String, String)| ["TENANT#gone", "TENANTNAME#gone", "DOMAIN#gone.example"].contains(&pk.as_str());
     let removed: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
     assert!(
         removed.iter().all(|k| owned(k)),

@@ -12,6 +12,7 @@ mod faults;
 mod hierarchy;
 mod history;
 mod idempotency;
+mod identity_providers;
 mod lifecycle;
 mod list;
 mod members;

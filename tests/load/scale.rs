@@ -12,7 +12,8 @@ use crate::helpers::{spawn_app, Item, TestApi};
 
 /// The tenant `i` of the data set: 100 parents, the rest their children;
 /// every 10th inactive, every 4th a test tenant, every 7th a service
-/// provider, two tags each (`tag-<i%20>`, `group-<i%3>`), 50 resellers.
+/// provider, two tags each (`tag-<i%20>`, `group-<i%3>`), 50 resellers,
+/// one identity provider each (`idp-<i%40>`, set by `seed`).
 fn tenant(i: usize, parents: &BTreeMap<usize, Tenant>) -> Tenant {
     let body = serde_json::json!({
         "tenantId": format!("t{i:05}"),
@@ -47,6 +48,7 @@ async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
     let mut items: Vec<Item> = Vec::new();
     for i in range {
         let mut t = tenant(i, &parents);
+        t.identity_provider_ids = vec![format!("idp-{}", i % 40)];
         if i < 100 {
             t.child_count = (9900 / 100) as u32;
         }
@@ -108,6 +110,7 @@ const QUERIES: &[&str] = &[
     "resellerId=r3",
     "resellerId=r3&environment=test",
     "includeTotal=true&resellerId=r3",
+    "identityProviderId=idp-5",
 ];
 
 /// (requests by operation, items returned) of one page of 25 for each query.
@@ -172,4 +175,7 @@ async fn a_list_page_costs_the_same_on_1k_and_10k_tenants() {
         "a tag page: one Query on the facet index, one BatchGetItem"
     );
     assert_eq!((&large[9].1, large[9].2), (&facet, 1), "an external id: the same");
+    for (at, size) in [(&small[14], 1_000), (&large[14], 10_000)] {
+        assert_eq!((&at.1, at.2), (&facet, 25), "an identity provider at {size}: the same");
+    }
 }

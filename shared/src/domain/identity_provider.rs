@@ -323,7 +323,41 @@ pub fn parse_group(field: &str, raw: &str) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// Ids are accepted exactly when they match the documented pattern.
+        #[test]
+        fn idp_ids_follow_their_pattern(raw in "[a-zA-Z0-9._/# -]{0,70}") {
+            let pattern = (1..=64).contains(&raw.len())
+                && raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                && raw.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            prop_assert_eq!(IdpId::parse(&raw).is_ok(), pattern);
+        }
+
+        /// Group ids: any text of 1 to 256 bytes without control characters.
+        #[test]
+        fn group_ids_are_bounded_text(raw in "\\PC{0,100}|[a-z]{250,260}|.{0,5}\\p{Cc}.{0,5}") {
+            let valid = !raw.is_empty() && raw.len() <= MAX_GROUP_BYTES && !raw.chars().any(char::is_control);
+            prop_assert_eq!(parse_group("from", &raw).is_ok(), valid);
+        }
+
+        /// Every listed domain error names its index; valid ones come back lowercase.
+        #[test]
+        fn domains_are_lowercased_or_listed(labels in proptest::collection::vec("[A-Za-z0-9]{1,10}|[a-z ]{1,5}", 1..6)) {
+            let domains: Vec<String> = labels.iter().map(|l| format!("{l}.example")).collect();
+            let body = json!({"type": "oidc", "issuer": "https://i.example", "clientId": "c", "domains": domains});
+            match IdpInput::parse(body.as_object().unwrap()) {
+                Ok(input) => prop_assert!(input.domains.iter().all(|d| d.as_str() == d.as_str().to_lowercase())),
+                Err(errors) => {
+                    let bad: Vec<String> = labels.iter().enumerate().filter(|(_, l)| l.contains(' ')).map(|(i, _)| format!("domains[{i}]")).collect();
+                    let fields: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
+                    prop_assert_eq!(fields, bad);
+                }
+            }
+        }
+    }
 
     fn parse(v: Value) -> Result<IdpInput, Vec<FieldError>> {
         IdpInput::parse(v.as_object().unwrap())

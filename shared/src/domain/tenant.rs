@@ -144,7 +144,7 @@ pub struct Tenant {
     #[serde(default)]
     pub subtenant_count: u32,
     /// The identity providers authorised for the tenant.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub identity_provider_ids: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,

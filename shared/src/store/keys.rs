@@ -334,5 +334,23 @@ mod tests {
             let at = Timestamp::now();
             prop_assert_eq!(event(&id, at, a).sk.cmp(&event(&id, at, b).sk), a.cmp(&b));
         }
+
+        /// A provider's mapping prefix holds its mappings and no other
+        /// provider's, whatever the group ids contain (`#` included); and
+        /// no mapping is mistaken for a provider.
+        #[test]
+        fn group_mapping_keys_stay_under_their_provider(
+            a in "[a-z0-9][a-z0-9._-]{0,20}",
+            b in "[a-z0-9][a-z0-9._-]{0,20}",
+            from in "\\PC{1,40}",
+        ) {
+            let id = TenantId::parse("ab").unwrap();
+            let key = group_mapping(&id, &a, &from);
+            prop_assert!(key.sk.starts_with(&group_mappings_of(&a)));
+            prop_assert_eq!(key.sk.starts_with(&group_mappings_of(&b)), a == b);
+            prop_assert!(!key.sk.starts_with(IDP_SK_PREFIX));
+            prop_assert!(identity_provider(&id, &b).sk.starts_with(IDP_SK_PREFIX));
+            prop_assert!(!identity_provider(&id, &b).sk.starts_with(IDP_GROUP_SK_PREFIX));
+        }
     }
 }
