@@ -24,7 +24,8 @@ dev: tools dynamodb-local ## Run the whole API on http://127.0.0.1:3000 (Ctrl-C 
 	cargo run -q -p dev-gateway
 
 test: tools dynamodb-local sam ## Run every test (starts and stops its own DynamoDB Local)
-	cargo test --workspace --locked
+	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
+	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
 
 lint: ## rustfmt and clippy, as CI would want them
@@ -61,7 +62,7 @@ $(CARGO_LAMBDA): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q cargo-lambda
 
 build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release)
-	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin cleanup
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin identity-providers --bin cleanup
 
 watch: $(CARGO_LAMBDA) dynamodb-local ## Serve the functions with cargo lambda watch (for cargo lambda invoke)
 	PATH="$(abspath $(VENV))/bin:$$PATH" TABLE_NAME=tenancy DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \

@@ -13,6 +13,7 @@ use dev_gateway::jwt::{dev_token, Verifier};
 use dev_gateway::Gateway;
 use http::HeaderMap;
 use serde_json::Value;
+use shared::store::table::Stream;
 use shared::{store, App, Config};
 
 pub type Item = std::collections::HashMap<String, AttributeValue>;
@@ -42,16 +43,28 @@ pub struct TestApi {
 }
 
 pub async fn spawn_app() -> TestApi {
-    spawn_app_with_shards(1).await
+    spawn_app_with(1, Stream::On).await
+}
+
+pub async fn spawn_app_with_shards(shards: u16) -> TestApi {
+    spawn_app_with(shards, Stream::On).await
+}
+
+/// For the bulk tests, which read no stream: see [`Stream::Off`].
+#[allow(dead_code)] // the load binary's
+pub async fn spawn_app_without_stream() -> TestApi {
+    spawn_app_with(1, Stream::Off).await
 }
 
 /// A gateway over a fresh table with `shards` list shards.
-pub async fn spawn_app_with_shards(shards: u16) -> TestApi {
+pub async fn spawn_app_with(shards: u16, stream: Stream) -> TestApi {
     let endpoint = dynamodb().endpoint.clone();
     let connection = store::local_client(&endpoint);
     let client = connection.client.clone();
     let table = format!("t{}-{}", std::process::id(), TABLES.fetch_add(1, Ordering::Relaxed));
-    store::table::create(&client, &table).await.expect("table created");
+    store::table::create(&client, &table, stream)
+        .await
+        .expect("table created");
     let config = Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.clone()),
         "DYNAMODB_ENDPOINT" => Some(endpoint.clone()),

@@ -267,3 +267,23 @@ fn is_schedule_expression(e: &str) -> bool {
         .and_then(|r| r.strip_suffix(')'))
         .is_some_and(|inner| inner.split(' ').count() == 6)
 }
+
+#[test]
+fn make_build_builds_every_function_of_the_template() {
+    let makefile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Makefile")).unwrap();
+    let build = makefile
+        .lines()
+        .find(|l| l.contains("cargo lambda build"))
+        .expect("a build line");
+    let built: BTreeSet<&str> = build
+        .split("--bin ")
+        .skip(1)
+        .filter_map(|b| b.split_whitespace().next())
+        .collect();
+    let t = template();
+    let declared: BTreeSet<String> = functions(&t)
+        .values()
+        .map(|f| s(&f["Metadata"]["BuildProperties"]["Binary"]).to_owned())
+        .collect();
+    assert_eq!(built, declared.iter().map(String::as_str).collect());
+}

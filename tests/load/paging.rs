@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, TestApi};
+use crate::helpers::{spawn_app_without_stream, TestApi};
 
 /// (id, name) of every item of a list, in order.
 async fn walk(api: &TestApi, query: &str) -> Vec<(String, String)> {
@@ -25,7 +25,7 @@ async fn walk(api: &TestApi, query: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_tenants_page_at_every_size_from_1_to_100_while_others_write() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
-    let api = spawn_app().await;
+    let api = spawn_app_without_stream().await;
     for chunk in (0..500).collect::<Vec<_>>().chunks(25) {
         join_all(
             chunk.iter().map(|i| {

@@ -8,7 +8,7 @@ use shared::domain::tenant::{Change, InputMode};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp};
 use shared::store::records;
 
-use crate::helpers::{spawn_app, Item, TestApi};
+use crate::helpers::{spawn_app_without_stream, Item, TestApi};
 
 /// The tenant `i` of the data set: 100 parents, the rest their children;
 /// every 10th inactive, every 4th a test tenant, every 7th a service
@@ -142,7 +142,7 @@ fn table(size: usize, rows: &[(String, BTreeMap<String, u64>, usize)]) -> String
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_list_page_costs_the_same_on_1k_and_10k_tenants() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
-    let api = spawn_app().await;
+    let api = spawn_app_without_stream().await;
     seed(&api, 0..1_000).await;
     let small = measure(&api).await;
     seed(&api, 1_000..10_000).await;

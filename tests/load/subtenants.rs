@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApi};
+use crate::helpers::{spawn_app_without_stream, TestApi};
 
 const BASE: &str = "/v1/tenants/acme/subtenants";
 
@@ -46,7 +46,7 @@ async fn walk(api: &TestApi, query: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_hundred_subtenants_page_in_every_order_without_gaps() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
-    let api = spawn_app().await;
+    let api = spawn_app_without_stream().await;
     seed(&api, 300).await;
     for sort in ["created", "name", "code"] {
         for order in ["asc", "desc"] {
@@ -77,7 +77,7 @@ async fn three_hundred_subtenants_page_in_every_order_without_gaps() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reseller_propagation_and_a_forced_delete_at_250() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
-    let api = spawn_app().await;
+    let api = spawn_app_without_stream().await;
     seed(&api, 250).await;
     let header = |reply: &crate::helpers::Reply| reply.header("tenancy-subtenants-updated").unwrap().to_owned();
     let api = &api;
