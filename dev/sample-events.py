@@ -5,8 +5,11 @@ event per route, as the JWT authoriser delivers them, forming a walk-through
 
 Run it after adding a route: python3 dev/sample-events.py
 """
+import base64
+import io
 import json
 import os
+import zipfile
 from urllib.parse import unquote_plus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,7 +24,7 @@ CLAIMS = {
 
 
 def event(name, method, template, path, params=None, query="", body=None,
-          content_type="application/json", headers=None):
+          content_type="application/json", headers=None, binary=None):
     all_headers = {
         "accept": "application/json",
         "authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.redacted.signature",
@@ -30,9 +33,11 @@ def event(name, method, template, path, params=None, query="", body=None,
         "x-forwarded-for": "198.51.100.7", "x-forwarded-port": "443", "x-forwarded-proto": "https",
     }
     text = json.dumps(body) if body is not None else None
+    if binary is not None:
+        text = base64.b64encode(binary).decode()
     if text is not None:
         all_headers["content-type"] = content_type
-        all_headers["content-length"] = str(len(text.encode()))
+        all_headers["content-length"] = str(len(binary) if binary is not None else len(text.encode()))
     all_headers.update(headers or {})
     ev = {"version": "2.0", "routeKey": f"{method} {template}", "rawPath": path,
           "rawQueryString": query, "headers": all_headers}
@@ -55,7 +60,7 @@ def event(name, method, template, path, params=None, query="", body=None,
         ev["pathParameters"] = params
     if text is not None:
         ev["body"] = text
-    ev["isBase64Encoded"] = False
+    ev["isBase64Encoded"] = binary is not None
     with open(os.path.join(OUT, f"{name}.json"), "w") as f:
         json.dump(ev, f, indent=2)
         f.write("\n")
@@ -75,7 +80,8 @@ event("tenants-create", "POST", "/v1/tenants", "/v1/tenants", body={
     "settings": {"useTenantLanguages": True}, "metadata": {"plan": "enterprise"}})
 event("tenants-create-child", "POST", "/v1/tenants", "/v1/tenants", body={
     "tenantId": "acme-emea", "name": "Acme EMEA", "parentId": "acme-corp", "environment": "test",
-    "tags": ["gold"]}, headers={"idempotency-key": "create-acme-emea-1"})
+    "tags": ["gold"], "configuration": {"rating": {"currency": "EUR", "rounding": "half-even"}}},
+    headers={"idempotency-key": "create-acme-emea-1"})
 event("tenants-get", "GET", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME)
 event("tenants-mine", "GET", "/v1/tenants/mine", "/v1/tenants/mine", query="limit=25")
 event("members-put", "PUT", "/v1/tenants/{id}/members/{userId}", "/v1/tenants/acme-corp/members/alice@example.com",
@@ -140,9 +146,68 @@ event("identity-providers-groups-list", "GET", IDP_TEMPLATE + "/groups", IDP_BAS
 event("identity-providers-groups-delete", "DELETE", IDP_TEMPLATE + "/groups/{from}", GROUP_PATH,
       params={k: v for k, v in GROUP.items() if k != "to"})
 event("identity-providers-delete", "DELETE", IDP_TEMPLATE, IDP_BASE, params=IDP)
+
+DEPLOYMENTS = "/v1/tenants/acme-corp/deployments"
+event("deployments-create", "POST", "/v1/tenants/{id}/deployments", DEPLOYMENTS, params=ACME, body={
+    "products": {"auto": {"coverages": ["liability", "collision"]}}, "rating": {"currency": "GBP"}})
+
+
+def config_zip():
+    """A small configuration archive; one entry tries to leave it and is rejected."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in [("config/products/auto.json", '{"coverages": ["liability", "collision", "theft"]}'),
+                           ("config/rating.json", '{"currency": "GBP"}'),
+                           ("../escape.txt", "outside the archive")]:
+            info = zipfile.ZipInfo(name, date_time=(2026, 11, 23, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text)
+    return out.getvalue()
+
+
+event("deployments-create-zip", "POST", "/v1/tenants/{id}/deployments", DEPLOYMENTS, params=ACME,
+      content_type="application/zip", binary=config_zip())
+event("deployments-list", "GET", "/v1/tenants/{id}/deployments", DEPLOYMENTS, params=ACME, query="limit=10")
+event("deployments-get", "GET", "/v1/tenants/{id}/deployments/{version}", DEPLOYMENTS + "/1",
+      params={**ACME, "version": "1"})
+event("deployments-download", "GET", "/v1/tenants/{id}/deployments/{version}", DEPLOYMENTS + "/2",
+      params={**ACME, "version": "2"}, query="download=true")
+event("tenants-clone", "POST", "/v1/tenants/{id}/clone", "/v1/tenants/acme-corp/clone", params=ACME, body={
+    "environment": "test", "name": "Acme Corp Sandbox", "tenantId": "acme-corp-sandbox",
+    "description": "A test copy of Acme Corp's configuration"})
+# The clone's answer names its job; put that id here (and in jobs-queued) to replay them.
+JOB_ID = "019ab000-0000-7000-8000-000000000001"
+event("jobs-get", "GET", "/v1/jobs/{jobId}", f"/v1/jobs/{JOB_ID}", params={"jobId": JOB_ID})
+
+
+def stream_event():
+    """What the jobs function receives: the INSERT of a queued job item."""
+    image = {
+        "PK": {"S": f"JOB#{JOB_ID}"}, "SK": {"S": "JOB"}, "entityType": {"S": "job"}, "id": {"S": JOB_ID},
+        "kind": {"S": "cloneTest"}, "sourceTenantId": {"S": "acme-corp"},
+        "targetTenantId": {"S": "acme-corp-sandbox"}, "status": {"S": "queued"},
+        "createdAt": {"S": "2026-11-23T09:00:00Z"}, "createdBy": {"S": "platform-admin"},
+        "updatedAt": {"S": "2026-11-23T09:00:00Z"},
+    }
+    record = {
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b", "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+        "dynamodb": {"ApproximateCreationDateTime": 1795424400, "Keys": {"PK": image["PK"], "SK": image["SK"]},
+                     "NewImage": image, "SequenceNumber": "111100000000000000000001", "SizeBytes": 412,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/tenancy/stream/2026-11-23T09:00:00.000",
+    }
+    with open(os.path.join(OUT, "jobs-queued.json"), "w") as f:
+        json.dump({"Records": [record]}, f, indent=2)
+        f.write("\n")
+
+
+stream_event()
 event("tenants-retire", "POST", "/v1/tenants/{id}/retire", "/v1/tenants/acme-corp/retire", params=ACME,
       body={"reason": "Contract ended"})
 event("tenants-restore", "POST", "/v1/tenants/{id}/restore", "/v1/tenants/acme-corp/restore", params=ACME)
 event("tenants-events", "GET", "/v1/tenants/{id}/events", "/v1/tenants/acme-corp/events",
       params=ACME, query="limit=10")
 event("tenants-delete", "DELETE", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME, query="force=true")
+event("tenants-delete-clone", "DELETE", "/v1/tenants/{id}", "/v1/tenants/acme-corp-sandbox",
+      params={"id": "acme-corp-sandbox"})

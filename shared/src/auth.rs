@@ -29,6 +29,10 @@ pub enum Permission {
     SubtenantsDelete,
     IdentityProvidersRead,
     IdentityProvidersWrite,
+    DeploymentsRead,
+    DeploymentsWrite,
+    DeploymentsCloneTest,
+    DeploymentsCloneProduction,
 }
 
 impl Permission {
@@ -47,6 +51,10 @@ impl Permission {
         Self::SubtenantsDelete,
         Self::IdentityProvidersRead,
         Self::IdentityProvidersWrite,
+        Self::DeploymentsRead,
+        Self::DeploymentsWrite,
+        Self::DeploymentsCloneTest,
+        Self::DeploymentsCloneProduction,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +73,10 @@ impl Permission {
             Self::SubtenantsDelete => "subtenants:delete",
             Self::IdentityProvidersRead => "identity-providers:read",
             Self::IdentityProvidersWrite => "identity-providers:write",
+            Self::DeploymentsRead => "deployments:read",
+            Self::DeploymentsWrite => "deployments:write",
+            Self::DeploymentsCloneTest => "deployments:cloneTest",
+            Self::DeploymentsCloneProduction => "deployments:cloneProduction",
         }
     }
 

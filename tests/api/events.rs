@@ -42,11 +42,24 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("identity-providers-groups-list", 200),
     ("identity-providers-groups-delete", 204),
     ("identity-providers-delete", 204),
+    ("deployments-create", 201),
+    ("deployments-create-zip", 201),
+    ("deployments-list", 200),
+    ("deployments-get", 200),
+    ("deployments-download", 200),
+    ("tenants-clone", 202),
+    // Before it, the walk-through hands events/jobs-queued.json (with the
+    // clone's job id) to the jobs handler, as the stream would.
+    ("jobs-get", 200),
     ("tenants-retire", 200),
     ("tenants-restore", 200),
     ("tenants-events", 200),
     ("tenants-delete", 200),
+    ("tenants-delete-clone", 204),
 ];
+
+/// The job id the samples carry in place of the one a clone makes.
+const SAMPLE_JOB_ID: &str = "019ab000-0000-7000-8000-000000000001";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
@@ -71,14 +84,26 @@ async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_ht
         Function::Tenants => tenants::handle(app, request).await,
         Function::Subtenants => subtenants::handle(app, request).await,
         Function::IdentityProviders => identity_providers::handle(app, request).await,
+        Function::Deployments => deployments::handle(app, request).await,
     }
 }
 
 #[tokio::test]
 async fn every_sample_event_answers_its_status_in_the_walk_through() {
     let api = spawn_app().await;
+    let mut job_id = SAMPLE_JOB_ID.to_owned();
     for (name, status) in WALK_THROUGH {
-        let event = read_event(name);
+        if *name == "jobs-get" {
+            let stream: aws_lambda_events::event::dynamodb::Event =
+                serde_json::from_str(&read_event("jobs-queued").replace(SAMPLE_JOB_ID, &job_id)).unwrap();
+            assert!(
+                jobs::is_queued_job(&stream.records[0]),
+                "the sample passes the template's filter"
+            );
+            let response = jobs::handle(api.app(), &stream).await;
+            assert!(response.batch_item_failures.is_empty(), "jobs-queued runs the clone");
+        }
+        let event = read_event(name).replace(SAMPLE_JOB_ID, &job_id);
         let route: Value = serde_json::from_str(&event).unwrap();
         let route_key = route["routeKey"].as_str().unwrap();
         let function = routes::all()
@@ -88,9 +113,31 @@ async fn every_sample_event_answers_its_status_in_the_walk_through() {
         let response = invoke(api.app(), function, &event).await;
         let body = match response.body() {
             lambda_http::Body::Text(t) => t.clone(),
+            lambda_http::Body::Binary(b) => format!("{} bytes", b.len()),
             _ => String::new(),
         };
         assert_eq!(response.status().as_u16(), *status, "{name}: {body}");
+        if *name == "tenants-clone" {
+            job_id = serde_json::from_str::<Value>(&body).unwrap()["jobId"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        if *name == "jobs-get" {
+            assert_eq!(
+                serde_json::from_str::<Value>(&body).unwrap()["status"],
+                "succeeded",
+                "{body}"
+            );
+        }
+        if *name == "deployments-create-zip" {
+            let deployment: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(deployment["version"], 2);
+            assert_eq!(
+                deployment["result"]["rejected"][0]["path"], "../escape.txt",
+                "{deployment}"
+            );
+        }
         if *name == "tenants-list" || *name == "tenants-list-by-identity-provider" {
             let page: Value = serde_json::from_str(&body).unwrap();
             assert_eq!(page["items"][0]["id"], "acme-corp", "{name} finds the created tenant");
@@ -102,8 +149,8 @@ async fn every_sample_event_answers_its_status_in_the_walk_through() {
     }
     assert_eq!(
         api.entity_counts().await,
-        [("idempotency".to_owned(), 1)].into(),
-        "the walk-through deletes what it created; the idempotency record stays until its TTL"
+        [("idempotency".to_owned(), 1), ("job".to_owned(), 1)].into(),
+        "the walk-through deletes what it created; the idempotency record and the job stay until their TTL"
     );
 }
 
@@ -118,7 +165,11 @@ async fn every_route_has_a_sample_and_every_sample_is_walked_through() {
     assert_eq!(http, walked, "events/ and the walk-through list the same HTTP samples");
     assert_eq!(
         other,
-        BTreeSet::from(["cleanup-dry-run".to_owned(), "cleanup-schedule".to_owned()])
+        BTreeSet::from([
+            "cleanup-dry-run".to_owned(),
+            "cleanup-schedule".to_owned(),
+            "jobs-queued".to_owned()
+        ])
     );
     let sampled: BTreeSet<String> = http
         .iter()

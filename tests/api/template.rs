@@ -287,3 +287,52 @@ fn make_build_builds_every_function_of_the_template() {
         .collect();
     assert_eq!(built, declared.iter().map(String::as_str).collect());
 }
+
+#[test]
+fn the_jobs_function_reads_queued_jobs_from_the_tables_stream() {
+    let t = template();
+    let table = &resources(&t)["Table"];
+    assert_eq!(
+        s(&table["Properties"]["StreamSpecification"]["StreamViewType"]),
+        "NEW_AND_OLD_IMAGES"
+    );
+    let jobs = &functions(&t)["JobsFunction"];
+    assert_eq!(s(&jobs["Metadata"]["BuildProperties"]["Binary"]), "jobs");
+    let events = jobs["Properties"]["Events"].as_hash().unwrap();
+    assert_eq!(events.len(), 1, "the stream is its only trigger");
+    let (_, event) = events.iter().next().unwrap();
+    assert_eq!(s(&event["Type"]), "DynamoDB");
+    let p = &event["Properties"];
+    assert_eq!(
+        s(&p["Stream"]),
+        "Table.StreamArn",
+        "the table's own stream: {:?}",
+        p["Stream"]
+    );
+    assert!(["TRIM_HORIZON", "LATEST"].contains(&s(&p["StartingPosition"])));
+    let batch = p["BatchSize"].as_i64().unwrap();
+    assert_eq!(
+        batch as usize,
+        dev_gateway::stream::BATCH_SIZE,
+        "the local poller's batches are the same"
+    );
+    assert_eq!(p["BisectBatchOnFunctionError"].as_bool(), Some(true));
+    let retries = p["MaximumRetryAttempts"].as_i64().unwrap();
+    assert!((0..=10_000).contains(&retries));
+    let types: Vec<&str> = p["FunctionResponseTypes"].as_vec().unwrap().iter().map(s).collect();
+    assert_eq!(types, ["ReportBatchItemFailures"], "a failed record is reported alone");
+    let filters = p["FilterCriteria"]["Filters"].as_vec().unwrap();
+    assert_eq!(filters.len(), 1);
+    let declared: serde_json::Value = serde_json::from_str(s(&filters[0]["Pattern"])).unwrap();
+    let code: serde_json::Value = serde_json::from_str(jobs::FILTER_PATTERN).unwrap();
+    assert_eq!(
+        declared, code,
+        "the template filters what the code (and the local poller) expects"
+    );
+    let failure = &p["DestinationConfig"]["OnFailure"];
+    assert_eq!(s(&failure["Type"]), "SQS");
+    let queue = s(&failure["Destination"]).split('.').next().unwrap().to_owned();
+    assert_eq!(s(&resources(&t)[&queue]["Type"]), "AWS::SQS::Queue");
+    let timeout = jobs["Properties"]["Timeout"].as_i64().unwrap();
+    assert!((10..=900).contains(&timeout));
+}

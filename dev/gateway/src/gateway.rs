@@ -92,6 +92,7 @@ impl Gateway {
                 Function::Tenants => tenants::handle(&self.app, lambda_request).await,
                 Function::Subtenants => subtenants::handle(&self.app, lambda_request).await,
                 Function::IdentityProviders => identity_providers::handle(&self.app, lambda_request).await,
+                Function::Deployments => deployments::handle(&self.app, lambda_request).await,
             }
         };
         // The span Lambda's runtime opens per invocation, so local logs carry the request id too.

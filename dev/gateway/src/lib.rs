@@ -3,6 +3,8 @@
 //! It verifies HS256 bearer tokens like the HTTP API JWT authoriser, matches
 //! routes exactly as template.yaml declares them, builds the same API Gateway
 //! v2 event JSON, and hands it to the same handler functions Lambda calls.
+//! It also follows the table's stream and runs the `jobs` handler on the
+//! records template.yaml's filter would deliver.
 //! Development only; never deployed.
 
 pub mod dynamodb_local;
@@ -11,5 +13,6 @@ pub mod gateway;
 pub mod jwt;
 pub mod routes;
 pub mod server;
+pub mod stream;
 
 pub use gateway::Gateway;

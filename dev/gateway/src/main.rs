@@ -155,6 +155,7 @@ async fn serve() -> Result<(), String> {
     };
 
     let connection = store::local_client(&endpoint);
+    let poller = dev_gateway::stream::StreamPoller::new(&endpoint, connection.client.clone(), &table);
     let created = store::table::ensure(&connection.client, &table)
         .await
         .map_err(|e| format!("cannot create table {table} at {endpoint}: {e:?}"))?;
@@ -198,6 +199,10 @@ async fn serve() -> Result<(), String> {
     println!("  curl -s {base}/v1/tenants -H \"Authorization: Bearer $TOKEN\"");
     println!();
     println!("Ctrl-C stops the gateway and DynamoDB Local.");
+
+    // The jobs function's trigger, locally: clone jobs run as deployed.
+    let jobs_gateway = Arc::clone(&gateway);
+    tokio::spawn(async move { poller.run(jobs_gateway.app()).await });
 
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;

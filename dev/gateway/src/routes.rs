@@ -7,10 +7,16 @@ pub enum Function {
     Tenants,
     Subtenants,
     IdentityProviders,
+    Deployments,
 }
 
 impl Function {
-    pub const ALL: &'static [Function] = &[Function::Tenants, Function::Subtenants, Function::IdentityProviders];
+    pub const ALL: &'static [Function] = &[
+        Function::Tenants,
+        Function::Subtenants,
+        Function::IdentityProviders,
+        Function::Deployments,
+    ];
 
     /// The function's name: its crate, binary and template.yaml resource stem.
     pub fn name(self) -> &'static str {
@@ -18,6 +24,7 @@ impl Function {
             Self::Tenants => "tenants",
             Self::Subtenants => "subtenants",
             Self::IdentityProviders => "identity-providers",
+            Self::Deployments => "deployments",
         }
     }
 
@@ -27,6 +34,7 @@ impl Function {
             Self::Tenants => tenants::ROUTES,
             Self::Subtenants => subtenants::ROUTES,
             Self::IdentityProviders => identity_providers::ROUTES,
+            Self::Deployments => deployments::ROUTES,
         }
     }
 }

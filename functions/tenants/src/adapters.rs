@@ -4,12 +4,13 @@
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use shared::auth::{Caller, Permission};
+use shared::domain::deployment::Configuration;
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
-use shared::service::tenants::{self, Created, DeleteMode, ResellerPolicy, Updated};
+use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
 use shared::service::Expected;
 use shared::{App, FieldError};
 
@@ -43,11 +44,32 @@ fn location(id: &TenantId) -> String {
 pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsCreate)?;
     no_query(req)?;
-    let body = body::json_object(req, &[JSON])?;
+    let mut body = body::json_object(req, &[JSON])?;
     let idempotency = idempotency::from_request(req, caller, &body)?;
-    let input = TenantInput::parse(&body, InputMode::Create).map_err(Problem::validation)?;
-    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref()).await? {
-        Created::New(tenant) => Ok(response::created(&tenant, tenant.version, &location(&tenant.id))),
+    let configuration = body.remove("configuration").filter(|v| !v.is_null()).map(|v| match v {
+        serde_json::Value::Object(object) => {
+            Configuration::from_object(&object).map_err(|e| FieldError::new("configuration", e.message()))
+        }
+        other => Err(FieldError::new(
+            "configuration",
+            format!("must be an object, not {}", shared::domain::input::kind_of(&other)),
+        )),
+    });
+    let input = TenantInput::parse(&body, InputMode::Create);
+    let (input, configuration) = match (input, configuration.transpose()) {
+        (Ok(input), Ok(configuration)) => (input, configuration),
+        (input, configuration) => {
+            let mut errors = input.err().unwrap_or_default();
+            errors.extend(configuration.err());
+            return Err(Problem::validation(errors));
+        }
+    };
+    let extras = Extras {
+        configuration,
+        clone_of: None,
+    };
+    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), extras).await? {
+        Created::New(new) => Ok(response::created(&new, new.tenant.version, &location(&new.tenant.id))),
         Created::Replayed { status, body } => Ok(replayed(status, body)),
     }
 }

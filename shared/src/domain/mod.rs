@@ -4,6 +4,7 @@
 //! the typed value or every [`FieldError`](crate::FieldError) they found.
 
 pub mod audit;
+pub mod deployment;
 pub mod identity_provider;
 pub mod input;
 pub mod member;
@@ -13,6 +14,7 @@ pub mod subtenant;
 pub mod tenant;
 pub mod time;
 pub mod values;
+pub mod zip;
 
 pub use tenant::{Environment, Status, Tenant, TenantInput, TenantType};
 pub use time::Timestamp;

@@ -31,6 +31,9 @@ pub enum Status {
     Active,
     Inactive,
     Retired,
+    /// A clone's new tenant until its job succeeds: readable by id, in no
+    /// list, and not changeable.
+    Provisioning,
 }
 
 /// Parses one of a fixed set of names into a value, listing the choices on failure.
@@ -70,6 +73,7 @@ impl Status {
             Self::Active => "active",
             Self::Inactive => "inactive",
             Self::Retired => "retired",
+            Self::Provisioning => "provisioning",
         }
     }
 
@@ -180,7 +184,23 @@ pub struct Tenant {
     /// no longer be restored.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purge_started_at: Option<Timestamp>,
+    /// The latest deployed configuration version (0: none yet).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub configuration_version: u64,
+    /// Its SHA-256: a deploy of the same bytes changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_sha256: Option<String>,
+    /// The tenant a clone copied (set on the clone's new tenant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloned_from: Option<TenantId>,
+    /// The clone job that made this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_job_id: Option<String>,
     pub version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Limits of the profile fields, in one place for docs and messages.
@@ -263,6 +283,10 @@ const READ_ONLY: &[&str] = &[
     "retiredBy",
     "retireReason",
     "purgeStartedAt",
+    "configurationVersion",
+    "configurationSha256",
+    "clonedFrom",
+    "cloneJobId",
     "version",
 ];
 
@@ -538,6 +562,10 @@ impl Tenant {
             retired_by: None,
             retire_reason: None,
             purge_started_at: None,
+            configuration_version: 0,
+            configuration_sha256: None,
+            cloned_from: None,
+            clone_job_id: None,
             version: 1,
         }
         .with_profile(input)
@@ -614,13 +642,18 @@ impl Tenant {
 
     /// A retired tenant is frozen until it is restored.
     pub fn ensure_changeable(&self) -> Result<(), Error> {
-        if self.status == Status::Retired {
-            return Err(Error::Conflict(format!(
+        match self.status {
+            Status::Retired => Err(Error::Conflict(format!(
                 "tenant '{}' is retired; restore it before changing it",
                 self.id
-            )));
+            ))),
+            Status::Provisioning => Err(Error::Conflict(format!(
+                "tenant '{}' is being provisioned by clone job '{}'; it can be changed once the job has succeeded",
+                self.id,
+                self.clone_job_id.as_deref().unwrap_or_default()
+            ))),
+            Status::Active | Status::Inactive => Ok(()),
         }
-        Ok(())
     }
 
     /// The document a merge patch applies to: the tenant's writable fields
@@ -681,6 +714,26 @@ impl Tenant {
     }
 
     /// A copy stamped with the change and the next version.
+    /// The tenant with a newly deployed configuration version.
+    pub fn deployed(&self, version: u64, sha256: &str, change: &Change) -> Self {
+        Self {
+            configuration_version: version,
+            configuration_sha256: Some(sha256.to_owned()),
+            ..self.touched(change)
+        }
+    }
+
+    /// A clone's new tenant when its job succeeds: `active`, with the copied
+    /// configuration (its SHA-256) as version 1, if the source had one.
+    pub fn provisioned(&self, copied: Option<&str>, change: &Change) -> Self {
+        Self {
+            status: Status::Active,
+            configuration_version: u64::from(copied.is_some()),
+            configuration_sha256: copied.map(str::to_owned),
+            ..self.touched(change)
+        }
+    }
+
     fn touched(&self, change: &Change) -> Self {
         Self {
             updated_at: change.at,

@@ -85,6 +85,36 @@ pub fn optional_json_object(req: &Request, accepted: &[&str]) -> Result<Option<M
     }
 }
 
+/// A raw upload: its media type (one of `accepted`) and bytes, at most
+/// `limit` bytes (413 naming the limit), not empty (400).
+pub fn upload<'a>(req: &'a Request, accepted: &[&str], limit: usize) -> Result<(String, &'a [u8]), Problem> {
+    let raw = bytes(req);
+    if raw.len() > limit {
+        return Err(Problem::payload_too_large(format!(
+            "the body has {} bytes; the limit is {limit} bytes ({} KiB)",
+            raw.len(),
+            limit / 1024
+        )));
+    }
+    if raw.is_empty() {
+        return Err(Problem::bad_request(format!(
+            "a body is required: {}",
+            accepted.join(" or ")
+        )));
+    }
+    match media_type(req) {
+        Some((media, _)) if accepted.contains(&media.as_str()) => Ok((media, raw)),
+        Some((media, _)) => Err(Problem::unsupported_media_type(format!(
+            "Content-Type '{media}' is not accepted here; use {}",
+            accepted.join(" or ")
+        ))),
+        None => Err(Problem::unsupported_media_type(format!(
+            "a Content-Type header is required; use {}",
+            accepted.join(" or ")
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,9 @@
 
 pub mod access;
 pub mod cleanup;
+pub mod deployments;
 pub mod identity_providers;
+pub mod jobs;
 pub mod members;
 pub mod pending;
 pub mod subtenants;

@@ -121,6 +121,7 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
             tenant_id,
             incarnation,
             identity_providers,
+            deployments,
         } => {
             let pk = keys::tenant(tenant_id).pk;
             store.delete_prefix(&pk, &keys::events_of(*incarnation), None).await?;
@@ -129,6 +130,11 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
                 .await?;
             if *identity_providers {
                 store.delete_identity_providers_of(tenant_id, *incarnation).await?;
+            }
+            if *deployments {
+                store
+                    .delete_prefix(&pk, keys::DEPLOYMENT_ITEMS_PREFIX, Some(*incarnation))
+                    .await?;
             }
             Ok(true)
         }

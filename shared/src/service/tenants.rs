@@ -8,10 +8,12 @@
 //! moved subtree's paths, a renamed parent's children, a deleted tenant's
 //! history) is recorded in the same transaction and done right after.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{access, pending, subtenants, Expected};
 use crate::domain::audit::AuditEvent;
+use crate::domain::deployment::{Configuration, Deployment, Job, JobKind};
 use crate::domain::merge_patch;
 use crate::domain::query::TenantQuery;
 use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
@@ -155,8 +157,31 @@ pub struct Idempotency {
 
 /// What a create did: created the tenant, or replayed an earlier answer.
 pub enum Created {
-    New(Box<Tenant>),
+    New(Box<NewTenant>),
     Replayed { status: u16, body: String },
+}
+
+/// A new tenant, with the deployment its inline configuration made (the
+/// answer to a create: the tenant's fields plus `deployment`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTenant {
+    #[serde(flatten)]
+    pub tenant: Tenant,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Deployment>,
+    /// The queued job of a clone's new tenant.
+    #[serde(skip)]
+    pub job: Option<Job>,
+}
+
+/// What a create may bring along, in the same transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Deployed as version 1 (Socotra's create with a configuration).
+    pub configuration: Option<Configuration>,
+    /// The tenant is a clone of this tenant: it starts `provisioning`, and
+    /// its job is queued with it.
+    pub clone_of: Option<(TenantId, JobKind)>,
 }
 
 /// How long an idempotency key is remembered.
@@ -168,12 +193,30 @@ pub async fn create(
     input: TenantInput,
     change: &Change,
     idempotency: Option<&Idempotency>,
+    extras: Extras,
 ) -> Result<Created> {
     if let Some(replay) = replay(store, idempotency, change).await? {
         return Ok(replay);
     }
     let id = input.tenant_id.clone().unwrap_or_else(TenantId::generate);
-    let base = Tenant::create(input.clone(), id.clone(), change);
+    let mut base = Tenant::create(input.clone(), id.clone(), change);
+    let job = extras
+        .clone_of
+        .as_ref()
+        .map(|(source, kind)| Job::queued(*kind, source, &id, change.at, &change.actor));
+    if let Some(job) = &job {
+        base.status = Status::Provisioning;
+        base.cloned_from = Some(job.source_tenant_id.clone());
+        base.clone_job_id = Some(job.id.clone());
+    }
+    let deployment = extras
+        .configuration
+        .as_ref()
+        .map(|c| Deployment::of(&id, 1, c, change.at, &change.actor, None));
+    if let Some(configuration) = &extras.configuration {
+        base.configuration_version = 1;
+        base.configuration_sha256 = Some(configuration.sha256.clone());
+    }
     for _ in 0..ATTEMPTS {
         let parent = match &input.placement {
             Placement::Under(parent_id) => Some(receiving_parent(store, caller, parent_id, TenantRole::Admin).await?),
@@ -188,7 +231,12 @@ pub async fn create(
         let tenant = base.placed(parent.as_ref());
         let ancestors = ancestors_of(store, parent.as_ref()).await?;
         let event = AuditEvent::of(None, &tenant);
-        let body = serde_json::to_string(&tenant).map_err(Error::internal)?;
+        let created = NewTenant {
+            tenant: tenant.clone(),
+            deployment: deployment.clone(),
+            job: job.clone(),
+        };
+        let body = serde_json::to_string(&created).map_err(Error::internal)?;
         let record = idempotency.map(|i| {
             let expires = change.at.plus(time::Duration::hours(IDEMPOTENCY_HOURS));
             (
@@ -197,21 +245,27 @@ pub async fn create(
             )
         });
         // The creator of a top-level tenant becomes its admin member.
-        let creator = match parent {
+        let mut extra = match parent {
             Some(_) => Vec::new(),
             None => vec![store.put_action(creator_membership(caller, &tenant, change)?)?],
         };
+        if let (Some(deployment), Some(configuration)) = (&deployment, &extras.configuration) {
+            extra.extend(store.deployment_actions(deployment, configuration, tenant.created_at)?);
+        }
+        if let Some(job) = &job {
+            extra.push(store.job_action(job)?);
+        }
         let write = TenantWrite {
             after: Some(&tenant),
             event: Some(&event),
             parents: parent.iter().map(ParentDelta::Gains).collect(),
             unchanged_paths: ancestors.iter().collect(),
             idempotency: record,
-            extra: creator,
+            extra,
             ..Default::default()
         };
         match store.commit(&write).await {
-            Ok(()) => return Ok(Created::New(Box::new(tenant))),
+            Ok(()) => return Ok(Created::New(Box::new(created))),
             Err(WriteFailure::AlreadyExists) => {
                 return Err(match store.tenant_entry(&id).await? {
                     TenantEntry::Purged { purged_at } => Error::Conflict(format!(
@@ -232,7 +286,8 @@ pub async fn create(
                     ));
                 }
             }
-            // The creator's membership is written unconditionally: it cannot fail.
+            // The extra items are new ones under a new tenant's key: if the
+            // tenant is new, they are too.
             Err(WriteFailure::HierarchyChanged | WriteFailure::VersionChanged | WriteFailure::ExtraFailed(_)) => {}
             Err(WriteFailure::Other(e)) => return Err(e),
         }
@@ -723,8 +778,15 @@ async fn subtenant_ids(store: &Store, tenant: &Tenant) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// Removes the new tenant of a clone that failed (it has no children and no
+/// subtenants: a provisioning tenant cannot get any).
+pub(crate) async fn remove_unfinished_clone(store: &Store, tenant: &Tenant) -> Result<()> {
+    delete_one(store, tenant, None).await.map(drop)
+}
+
 /// Deletes one tenant that has no children, with its subtenants, name,
-/// facets, members and history; returns the ids of the subtenants it deleted.
+/// facets, members, history and deployments; returns the ids of the
+/// subtenants it deleted.
 async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<Vec<String>> {
     let mut current = tenant.clone();
     let mut subtenants = Vec::new();
@@ -740,6 +802,7 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
             tenant_id: current.id.clone(),
             incarnation: current.created_at,
             identity_providers: !current.identity_provider_ids.is_empty(),
+            deployments: current.configuration_version > 0,
         });
         let write = TenantWrite {
             before: Some(&current),

@@ -168,7 +168,7 @@ impl Store {
             Ok(()) => Ok(Ok(())),
             Err(TransactError::ConditionFailed(failed)) => Ok(Err(failed)),
             Err(TransactError::Contended) => Err(Error::Conflict(
-                "identity providers are being changed by other requests; retry".into(),
+                "these items are being changed by other requests; retry".into(),
             )),
             Err(TransactError::Other(e)) => Err(e),
         }

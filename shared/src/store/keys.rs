@@ -148,12 +148,15 @@ pub fn idempotency(subject: &str, key: &str) -> Key {
 pub enum ListBucket {
     Live,
     Retired,
+    /// Clones being provisioned: listed nowhere until their job succeeds.
+    Provisioning,
 }
 
 impl ListBucket {
     pub fn of(status: Status) -> Self {
         match status {
             Status::Retired => Self::Retired,
+            Status::Provisioning => Self::Provisioning,
             Status::Active | Status::Inactive => Self::Live,
         }
     }
@@ -162,6 +165,7 @@ impl ListBucket {
         match self {
             Self::Live => "live",
             Self::Retired => "retired",
+            Self::Provisioning => "provisioning",
         }
     }
 }
@@ -250,6 +254,38 @@ pub fn group_mapping(tenant_id: &TenantId, idp_id: &str, from: &str) -> Key {
 /// The SK prefix of an identity provider's group mappings.
 pub fn group_mappings_of(idp_id: &str) -> String {
     format!("{IDP_GROUP_SK_PREFIX}{idp_id}#")
+}
+
+/// Prefix of every deployment's metadata SK, under its tenant's PK.
+pub const DEPLOYMENT_SK_PREFIX: &str = "DEPLOY#";
+/// Prefix of every deployment's content SK, under its tenant's PK.
+pub const DEPLOYMENT_CONTENT_SK_PREFIX: &str = "DEPLOYBLOB#";
+/// The prefix both deployment item kinds share (for deleting them together).
+pub const DEPLOYMENT_ITEMS_PREFIX: &str = "DEPLOY";
+pub const JOB_SK: &str = "JOB";
+
+/// A deployment's metadata, under its tenant, sorted by version (zero-padded).
+pub fn deployment(tenant_id: &TenantId, version: u64) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{DEPLOYMENT_SK_PREFIX}{version:010}"),
+    }
+}
+
+/// A deployment's bytes, beside its metadata (lists never read them).
+pub fn deployment_content(tenant_id: &TenantId, version: u64) -> Key {
+    Key {
+        pk: tenant(tenant_id).pk,
+        sk: format!("{DEPLOYMENT_CONTENT_SK_PREFIX}{version:010}"),
+    }
+}
+
+/// A clone job, in a partition of its own: `GET /v1/jobs/{id}` is one `GetItem`.
+pub fn job(id: &str) -> Key {
+    Key {
+        pk: format!("JOB#{id}"),
+        sk: JOB_SK.to_owned(),
+    }
 }
 
 /// The guard that makes a login domain belong to one identity provider.

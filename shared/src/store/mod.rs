@@ -9,6 +9,7 @@
 //! - [`tenants`] and [`list`]: the tenant access patterns, each a `GetItem`, a
 //!   `Query` or a `TransactWriteItems`; no `Scan` on a request path.
 
+pub mod deployments;
 pub mod events;
 pub mod idempotency;
 pub mod identity_providers;

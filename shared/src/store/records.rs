@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
+use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
 use crate::domain::member::Member;
 use crate::domain::subtenant::Subtenant;
@@ -243,6 +244,50 @@ pub fn event_item(event: &AuditEvent, incarnation: Timestamp) -> Result<Item> {
 
 pub fn event_from_item(item: Item) -> Result<AuditEvent> {
     serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable event item: {e}")))
+}
+
+/// A deployment's metadata, under its tenant incarnation.
+pub fn deployment_item(deployment: &Deployment, incarnation: Timestamp) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(deployment).map_err(Error::internal)?;
+    item.extend(with_key(
+        &keys::deployment(&deployment.tenant_id, deployment.version),
+        "deployment",
+    ));
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    Ok(item)
+}
+
+pub fn deployment_from_item(item: Item) -> Result<Deployment> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable deployment item: {e}")))
+}
+
+/// The attribute that holds a deployment's bytes.
+pub const CONTENT: &str = "content";
+
+/// A deployment's bytes (≤ 256 KiB: one item holds them).
+pub fn deployment_content_item(deployment: &Deployment, bytes: &[u8], incarnation: Timestamp) -> Item {
+    let mut item = with_key(
+        &keys::deployment_content(&deployment.tenant_id, deployment.version),
+        "deploymentContent",
+    );
+    item.insert(TENANT_ID.into(), s(deployment.tenant_id.as_str()));
+    item.insert(
+        CONTENT.into(),
+        AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
+    );
+    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item
+}
+
+/// A clone job.
+pub fn job_item(job: &Job) -> Result<Item> {
+    let mut item: Item = serde_dynamo::to_item(job).map_err(Error::internal)?;
+    item.extend(with_key(&keys::job(&job.id), "job"));
+    Ok(item)
+}
+
+pub fn job_from_item(item: Item) -> Result<Job> {
+    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable job item: {e}")))
 }
 
 /// A unit of background work, listed in GSI1's `PENDING` partition.

@@ -47,6 +47,9 @@ pub enum Work {
         /// Whether it had identity providers (then their domain claims are released).
         #[serde(default = "yes")]
         identity_providers: bool,
+        /// Whether it had deployments (metadata and bytes).
+        #[serde(default = "yes")]
+        deployments: bool,
     },
     /// The group mappings of a deleted identity provider incarnation are removed.
     DeleteGroupMappings {

@@ -1,0 +1,179 @@
+//! One adapter per route: check the permission, parse, call the use case,
+//! shape the response.
+
+use http::{header, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use shared::auth::{Caller, Permission};
+use shared::domain::deployment::{
+    parse_job_id, CloneInput, Configuration, ConfigurationError, Format, Job, JobStatus, MAX_CONFIGURATION_BYTES,
+};
+use shared::domain::tenant::Change;
+use shared::domain::{Environment, Tenant, TenantId, Timestamp};
+use shared::http::body::{self, JSON};
+use shared::http::query::{boolean, integer_in, QueryReader};
+use shared::http::{path_param, response, HttpResult, Problem};
+use shared::service::deployments;
+use shared::{App, FieldError};
+
+const DEFAULT_LIMIT: usize = 25;
+const MAX_LIMIT: u64 = 100;
+const ZIP: &str = "application/zip";
+
+fn change(caller: &Caller) -> Change {
+    Change {
+        actor: caller.subject.clone(),
+        at: Timestamp::now(),
+    }
+}
+
+fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
+    let raw = path_param(req, "id").unwrap_or_default();
+    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
+}
+
+fn location(tenant_id: &TenantId, version: u64) -> String {
+    format!("/v1/tenants/{tenant_id}/deployments/{version}")
+}
+
+/// `application/json` (an object) or `application/zip`, ≤ 256 KiB.
+pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::DeploymentsWrite)?;
+    let id = tenant_id(req)?;
+    QueryReader::new(req).finish()?;
+    let (media, bytes) = body::upload(req, &[JSON, ZIP], MAX_CONFIGURATION_BYTES)?;
+    let parsed = match media.as_str() {
+        ZIP => Configuration::zip(bytes.to_vec()),
+        _ => Configuration::json(bytes.to_vec()),
+    };
+    let configuration = parsed.map_err(|e| match e {
+        ConfigurationError::TooLarge(_) => Problem::payload_too_large(e.message()),
+        ConfigurationError::Invalid(_) => Problem::bad_request(e.message()),
+    })?;
+    let deployed = deployments::deploy(&app.store, caller, &id, configuration, &change(caller)).await?;
+    let version = deployed.deployment.version;
+    Ok(if deployed.created {
+        response::created(&deployed.deployment, version, &location(&id, version))
+    } else {
+        response::resource(StatusCode::OK, &deployed.deployment, version)
+    })
+}
+
+/// Newest first; `limit` and `cursor` (the last version of the previous page, sealed).
+pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::DeploymentsRead)?;
+    let id = tenant_id(req)?;
+    let scope = format!("deployments|{id}");
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let before = match q.single("cursor") {
+        Some(raw) => match app.cursors.open::<u64>(&scope, &raw) {
+            Ok(before) => Some(before),
+            Err(e) => {
+                q.error(&e.field, e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    q.finish()?;
+    let (items, next) = deployments::list(&app.store, caller, &id, limit, before).await?;
+    Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))
+}
+
+/// The metadata, or with `download=true` the original bytes.
+pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::DeploymentsRead)?;
+    let id = path_param(req, "id").unwrap_or_default();
+    let raw_version = path_param(req, "version").unwrap_or_default();
+    let mut errors = Vec::new();
+    let id = TenantId::parse(&id)
+        .map_err(|m| errors.push(FieldError::new("id", m)))
+        .ok();
+    let version = integer_in(1, 9_999_999_999)(&raw_version)
+        .map_err(|m| errors.push(FieldError::new("version", m)))
+        .ok();
+    let (Some(id), Some(version)) = (id, version) else {
+        return Err(Problem::validation(errors));
+    };
+    let mut q = QueryReader::new(req);
+    let download = q.parsed("download", boolean).unwrap_or(false);
+    q.finish()?;
+    if !download {
+        let deployment = deployments::get(&app.store, caller, &id, version).await?;
+        return Ok(response::resource(StatusCode::OK, &deployment, version));
+    }
+    let (deployment, bytes) = deployments::download(&app.store, caller, &id, version).await?;
+    let extension = match deployment.format {
+        Format::Json => "json",
+        Format::Zip => "zip",
+    };
+    let body = match deployment.format {
+        Format::Json => Body::Text(
+            String::from_utf8(bytes)
+                .map_err(|_| Problem::from(shared::error::Error::internal("stored JSON is not UTF-8")))?,
+        ),
+        Format::Zip => Body::Binary(bytes),
+    };
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, deployment.format.content_type())
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{id}-v{version}.{extension}\""),
+        )
+        .header(header::ETAG, format!("\"{}\"", deployment.sha256))
+        .body(body)
+        .expect("status and headers are valid"))
+}
+
+/// The answer to a clone (Socotra's): the new tenant's id, the job, and
+/// where to follow it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloneStarted<'a> {
+    tenant_id: &'a TenantId,
+    job_id: &'a str,
+    resource_clone_status: JobStatus,
+    tenant: &'a Tenant,
+    job: &'a Job,
+}
+
+pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    // Which of the two it needs depends on the body; without either, no body helps.
+    if !caller.has(Permission::DeploymentsCloneTest) {
+        caller.require(Permission::DeploymentsCloneProduction)?;
+    }
+    let id = tenant_id(req)?;
+    QueryReader::new(req).finish()?;
+    let body = body::json_object(req, &[JSON])?;
+    let input = CloneInput::parse(&body).map_err(Problem::validation)?;
+    caller.require(match input.environment {
+        Environment::Test => Permission::DeploymentsCloneTest,
+        Environment::Production => Permission::DeploymentsCloneProduction,
+    })?;
+    let (tenant, job) = deployments::clone(&app.store, caller, &id, input, &change(caller)).await?;
+    let started = CloneStarted {
+        tenant_id: &tenant.id,
+        job_id: &job.id,
+        resource_clone_status: job.status,
+        tenant: &tenant,
+        job: &job,
+    };
+    let mut response = response::json(StatusCode::ACCEPTED, &started);
+    if let Ok(value) = format!("/v1/jobs/{}", job.id).parse() {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+pub async fn job(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::DeploymentsRead)?;
+    let raw = path_param(req, "jobId").unwrap_or_default();
+    let id = parse_job_id(&raw).map_err(|m| Problem::validation(vec![FieldError::new("jobId", m)]))?;
+    QueryReader::new(req).finish()?;
+    let job = deployments::job(&app.store, caller, &id).await?;
+    Ok(response::json(StatusCode::OK, &job))
+}

@@ -1,0 +1,16 @@
+//! The `jobs` Lambda, fed by the table's stream (filtered to queued jobs):
+//! init once, then run each batch's jobs, reporting only failed records.
+
+use aws_lambda_events::event::dynamodb::Event;
+use lambda_http::lambda_runtime::{run, service_fn, LambdaEvent};
+use lambda_http::Error;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    run(service_fn(move |event: LambdaEvent<Event>| async move {
+        Ok::<_, Error>(jobs::handle(app, &event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,190 @@
+//! Deployment use cases: deploy a configuration version, read the versions
+//! and their bytes, clone a tenant into a new one, and read a clone's job.
+//!
+//! Reads need a viewer role on the tenant, a deploy an operator role. A
+//! clone creates a tenant beside its source, so it needs what a create
+//! there needs (admin on the parent, or a platform admin for a top-level one).
+
+use serde_json::{json, Value};
+
+use super::access;
+use super::tenants::{self, Created, Extras};
+use crate::auth::{Caller, TenantRole};
+use crate::domain::audit::AuditEvent;
+use crate::domain::deployment::{CloneInput, Configuration, Deployment, Job, JobKind};
+use crate::domain::tenant::{Change, InputMode};
+use crate::domain::{Tenant, TenantId, TenantInput};
+use crate::error::{Error, Result};
+use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::Store;
+
+/// Attempts of a deploy: concurrent deploys of one tenant take turns, each
+/// losing writer reading the new version and trying again after a pause.
+const ATTEMPTS: u32 = 12;
+
+fn not_found(tenant_id: &TenantId, version: u64) -> Error {
+    Error::NotFound {
+        kind: "deployment",
+        id: format!("{version}' of tenant '{tenant_id}"),
+    }
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub deployment: Deployment,
+    /// `false`: the bytes were those of the current version, which is answered.
+    pub created: bool,
+}
+
+/// Deploys `configuration` as the tenant's next version, unless it is the
+/// current one byte for byte.
+pub async fn deploy(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    configuration: Configuration,
+    change: &Change,
+) -> Result<Deployed> {
+    for attempt in 0..ATTEMPTS {
+        let tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
+        tenant.ensure_changeable()?;
+        if tenant.configuration_sha256.as_deref() == Some(configuration.sha256.as_str()) {
+            if let Some(current) = store.get_deployment(&tenant, tenant.configuration_version).await? {
+                return Ok(Deployed {
+                    deployment: current,
+                    created: false,
+                });
+            }
+        }
+        let version = tenant.configuration_version + 1;
+        let deployment = Deployment::of(tenant_id, version, &configuration, change.at, &change.actor, None);
+        let next = tenant.deployed(version, &configuration.sha256, change);
+        let event = AuditEvent::of(Some(&tenant), &next);
+        let write = TenantWrite {
+            before: Some(&tenant),
+            after: Some(&next),
+            event: Some(&event),
+            extra: store.deployment_actions(&deployment, &configuration, tenant.created_at)?,
+            ..Default::default()
+        };
+        match store.commit(&write).await {
+            Ok(()) => {
+                return Ok(Deployed {
+                    deployment,
+                    created: true,
+                })
+            }
+            Err(WriteFailure::Other(e)) => return Err(e),
+            // Another deploy (or change) won: read the new state and go again.
+            Err(_) => tokio::time::sleep(crate::store::sdk::backoff(attempt + 1)).await,
+        }
+    }
+    Err(Error::Conflict(format!(
+        "tenant '{tenant_id}' is being changed by many requests at once; retry the deploy"
+    )))
+}
+
+/// A page of a tenant's deployments, newest first.
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    limit: usize,
+    before: Option<u64>,
+) -> Result<(Vec<Deployment>, Option<u64>)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    store.list_deployments(&tenant, limit, before).await
+}
+
+/// One deployment's metadata.
+pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, version: u64) -> Result<Deployment> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    store
+        .get_deployment(&tenant, version)
+        .await?
+        .ok_or_else(|| not_found(tenant_id, version))
+}
+
+/// One deployment's metadata and original bytes.
+pub async fn download(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    version: u64,
+) -> Result<(Deployment, Vec<u8>)> {
+    let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
+    let deployment = store
+        .get_deployment(&tenant, version)
+        .await?
+        .ok_or_else(|| not_found(tenant_id, version))?;
+    let bytes = store
+        .get_deployment_content(&tenant, version)
+        .await?
+        .ok_or_else(|| not_found(tenant_id, version))?;
+    Ok((deployment, bytes))
+}
+
+/// Starts a clone: the new tenant (`provisioning`) and its queued job are
+/// written in one transaction; the `jobs` function does the rest.
+pub async fn clone(
+    store: &Store,
+    caller: &Caller,
+    source_id: &TenantId,
+    input: CloneInput,
+    change: &Change,
+) -> Result<(Tenant, Job)> {
+    let source = access::tenant(store, caller, source_id, TenantRole::Viewer).await?;
+    source.ensure_changeable()?;
+    let mut body = json!({
+        "name": input.name.as_str(),
+        "type": source.tenant_type,
+        "environment": input.environment,
+        "tags": source.tags,
+        "settings": source.settings,
+    });
+    if let Some(id) = &input.tenant_id {
+        body["tenantId"] = Value::from(id.as_str());
+    }
+    if let Some(description) = &input.description {
+        body["description"] = Value::from(description.as_str());
+    }
+    if let Some(parent) = &source.parent_id {
+        body["parentId"] = Value::from(parent.as_str());
+    }
+    if let Some(reseller) = &source.reseller_id {
+        body["resellerId"] = Value::from(reseller.as_str());
+    }
+    let Value::Object(body) = body else {
+        return Err(Error::internal("a clone's body is an object"));
+    };
+    let tenant_input = TenantInput::parse(&body, InputMode::Create).map_err(Error::Invalid)?;
+    let extras = Extras {
+        configuration: None,
+        clone_of: Some((source.id.clone(), JobKind::of(input.environment))),
+    };
+    match tenants::create(store, caller, tenant_input, change, None, extras).await? {
+        Created::New(new) => match new.job {
+            Some(job) => Ok((new.tenant, job)),
+            None => Err(Error::internal("a clone's create queued no job")),
+        },
+        Created::Replayed { .. } => Err(Error::internal("a clone has no idempotency key to replay")),
+    }
+}
+
+/// A job, if the caller sees its new tenant or its source.
+pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
+    let hidden = || Error::NotFound {
+        kind: "job",
+        id: id.to_owned(),
+    };
+    let job = store.get_job(id).await?.ok_or_else(hidden)?;
+    for tenant_id in [job.target_tenant_id.clone(), job.source_tenant_id.clone()] {
+        if let Some(tenant) = store.get_tenant(&tenant_id).await? {
+            if access::role_on(store, caller, &tenant).await?.is_some() {
+                return Ok(job);
+            }
+        }
+    }
+    Err(hidden())
+}
