@@ -342,7 +342,55 @@ fn cases() -> Vec<Case> {
             None,
             READ,
         ),
+        case(
+            "POST /v1/tenants/{id}/deployments",
+            "POST",
+            "/v1/tenants/tenant/deployments",
+            Some(json!({"rating": {"currency": "EUR"}})),
+            [201, 201, 201, 403, 201, 404, 404, 404, 403],
+        ),
+        case(
+            "GET /v1/tenants/{id}/deployments",
+            "GET",
+            "/v1/tenants/tenant/deployments",
+            None,
+            READ,
+        ),
+        case(
+            "GET /v1/tenants/{id}/deployments/{version}",
+            "GET",
+            "/v1/tenants/tenant/deployments/1",
+            None,
+            READ,
+        ),
+        // The clone goes beside its source, under `parent`: admin there is needed.
+        case(
+            "POST /v1/tenants/{id}/clone",
+            "POST",
+            "/v1/tenants/tenant/clone",
+            Some(json!({"environment": "test", "name": "Tenant test copy"})),
+            [202, 403, 403, 403, 202, 404, 404, 404, 403],
+        ),
+        // Seen through the source (`tenant`) or the new tenant (under `parent`).
+        case("GET /v1/jobs/{jobId}", "GET", "/v1/jobs/{job}", None, READ),
     ]
+}
+
+/// The matrix's deployments: `tenant` has version 1 and a queued clone
+/// (beside it, under `parent`); returns the clone's job id.
+async fn deployments_world(api: &TestApi) -> String {
+    let deployed = api
+        .post("/v1/tenants/tenant/deployments", &json!({"products": ["auto"]}))
+        .await;
+    assert_eq!(deployed.status, 201, "{}", String::from_utf8_lossy(&deployed.body));
+    let clone = api
+        .post(
+            "/v1/tenants/tenant/clone",
+            &json!({"environment": "production", "name": "Tenant copy"}),
+        )
+        .await;
+    assert_eq!(clone.status, 202, "{}", String::from_utf8_lossy(&clone.body));
+    clone.json()["jobId"].as_str().unwrap().to_owned()
 }
 
 async fn call(api: &TestApi, kind: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -378,13 +426,15 @@ async fn every_route_answers_every_kind_of_caller_exactly() {
         .map(|(case, kinds)| async move {
             let api = spawn_app().await;
             world(&api).await;
+            let job = deployments_world(&api).await;
             if let Some(setup) = case.setup {
                 assert_eq!(api.call("POST", setup, None, &[]).await.status, 200);
             }
             let mut failures = Vec::new();
             for k in kinds {
                 let kind = KINDS[k];
-                let reply = call(&api, kind, case.method, case.path, case.body.as_ref()).await;
+                let path = case.path.replace("{job}", &job);
+                let reply = call(&api, kind, case.method, &path, case.body.as_ref()).await;
                 let expected = case.statuses[k];
                 if reply.status >= 400 && reply.status != 401 {
                     reply.problem(reply.status);

@@ -1,6 +1,6 @@
 //! The scheduled clean-up: retention, exactness, restores, resumption, dry runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -38,14 +38,25 @@ fn days(d: i64) -> time::Duration {
     time::Duration::days(d)
 }
 
+/// An attribute value as JSON with sorted keys (binary as its bytes).
+fn json(value: &aws_sdk_dynamodb::types::AttributeValue) -> serde_json::Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match value {
+        A::M(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        A::L(list) => list.iter().map(json).collect(),
+        A::B(blob) => serde_json::json!({"B": blob.as_ref()}),
+        other => serde_json::Value::String(format!("{other:?}")),
+    }
+}
+
 /// Every item, by (PK, SK), rendered to compare.
 async fn snapshot(api: &TestApi) -> BTreeMap<(String, String), String> {
     let key = |i: &Item| (i["PK"].as_s().unwrap().clone(), i["SK"].as_s().unwrap().clone());
-    let render = |i: &Item| {
-        serde_dynamo::from_item::<_, serde_json::Value>(i.clone())
-            .unwrap()
-            .to_string()
-    };
+    let render = |i: &Item| json(&aws_sdk_dynamodb::types::AttributeValue::M(i.clone())).to_string();
     api.scan().await.iter().map(|i| (key(i), render(i))).collect()
 }
 
@@ -75,6 +86,48 @@ async fn rich_tenant(api: &TestApi, id: &str, name: &str) {
         .await;
     api.patch(&format!("/v1/tenants/{id}"), &json!({"description": "d"}), &[])
         .await;
+    let deployments = format!("/v1/tenants/{id}/deployments");
+    assert_eq!(api.post(&deployments, &json!({"v": 1})).await.status, 201);
+    assert_eq!(api.post(&deployments, &json!({"v": 2})).await.status, 201);
+}
+
+#[tokio::test]
+async fn a_purged_clone_takes_the_job_that_made_it() {
+    let api = spawn_app().await;
+    rich_tenant(&api, "kept", "Kept").await;
+    let clone = api
+        .post(
+            "/v1/tenants/kept/clone",
+            &json!({"environment": "test", "name": "Copy", "tenantId": "copy"}),
+        )
+        .await;
+    assert_eq!(clone.status, 202, "{}", String::from_utf8_lossy(&clone.body));
+    let job = clone.json()["jobId"].as_str().unwrap().to_owned();
+    let store = &api.app().store;
+    assert_eq!(
+        shared::service::jobs::run(store, &job).await.unwrap(),
+        shared::service::jobs::Outcome::Succeeded
+    );
+    let retired_at = retire(&api, "copy").await;
+    let before = snapshot(&api).await;
+    let summary = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(summary.purged, [TenantId::parse("copy").unwrap()]);
+    let after = snapshot(&api).await;
+    let removed: BTreeSet<&String> = before
+        .keys()
+        .filter(|k| !after.contains_key(*k))
+        .map(|(pk, _)| pk)
+        .collect();
+    assert_eq!(
+        removed,
+        BTreeSet::from([
+            &"TENANT#copy".to_owned(),
+            &"TENANTNAME#copy".to_owned(),
+            &format!("JOB#{job}")
+        ]),
+        "the copy's items (its deployment among them) and its job"
+    );
+    assert!(store.get_job(&job).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod authorization;
 mod cleanup;
 mod concurrency;
 mod create;
+mod deployments;
 mod events;
 mod faults;
 mod hierarchy;

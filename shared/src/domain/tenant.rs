@@ -668,6 +668,9 @@ impl Tenant {
 
     /// Retires the tenant: hidden from default lists, kept until purge.
     pub fn retired(&self, reason: Option<String>, change: &Change) -> Result<Self, Error> {
+        if self.status == Status::Provisioning {
+            self.ensure_changeable()?;
+        }
         if self.status == Status::Retired {
             return Err(Error::Conflict(format!("tenant '{}' is already retired", self.id)));
         }

@@ -220,6 +220,11 @@ async fn purge(store: &Store, tenant: &Tenant, run: &Run) -> Result<Outcome> {
             return Ok(Outcome::Interrupted(deleted));
         }
     }
+    // The job that made a clone lives in a partition of its own.
+    if let Some(job) = &marked.clone_job_id {
+        store.delete_job(job).await?;
+        deleted += 1;
+    }
     let expires = run.now.plus(time::Duration::days(TOMBSTONE_DAYS));
     if store.finish_purge(&marked, run.now, expires).await? {
         Ok(Outcome::Purged(deleted + 2))

@@ -136,6 +136,7 @@ pub async fn clone(
 ) -> Result<(Tenant, Job)> {
     let source = access::tenant(store, caller, source_id, TenantRole::Viewer).await?;
     source.ensure_changeable()?;
+    may_create_beside(store, caller, &source).await?;
     let mut body = json!({
         "name": input.name.as_str(),
         "type": source.tenant_type,
@@ -172,13 +173,42 @@ pub async fn clone(
     }
 }
 
-/// A job, if the caller sees its new tenant or its source.
+/// A clone goes where its source is: under its parent (admin there is
+/// needed), or at the top (a platform admin or the creator role).
+async fn may_create_beside(store: &Store, caller: &Caller, source: &Tenant) -> Result<()> {
+    let allowed = match &source.parent_id {
+        None => caller.may_create_top_level,
+        Some(parent_id) => match store.get_tenant(parent_id).await? {
+            Some(parent) => access::role_on(store, caller, &parent).await? == Some(TenantRole::Admin),
+            None => false,
+        },
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Error::Forbidden(match &source.parent_id {
+        None => format!(
+            "a clone of '{}' is a new top-level tenant, which only a platform admin can create",
+            source.id
+        ),
+        Some(parent) => format!(
+            "a clone of '{}' is created under its parent '{parent}', which needs the admin role there",
+            source.id
+        ),
+    }))
+}
+
+/// A job, if the caller sees its new tenant or its source (a platform admin
+/// sees every job, also once both are gone).
 pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
     let hidden = || Error::NotFound {
         kind: "job",
         id: id.to_owned(),
     };
     let job = store.get_job(id).await?.ok_or_else(hidden)?;
+    if caller.platform_admin {
+        return Ok(job);
+    }
     for tenant_id in [job.target_tenant_id.clone(), job.source_tenant_id.clone()] {
         if let Some(tenant) = store.get_tenant(&tenant_id).await? {
             if access::role_on(store, caller, &tenant).await?.is_some() {

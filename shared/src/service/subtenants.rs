@@ -53,6 +53,9 @@ pub async fn create(
 ) -> Result<(Subtenant, Tenant)> {
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
     for _ in 0..ATTEMPTS {
+        if tenant.status == Status::Provisioning {
+            tenant.ensure_changeable()?;
+        }
         if tenant.status == Status::Retired {
             return Err(Error::Conflict(format!(
                 "tenant '{tenant_id}' is retired; restore it first"
