@@ -547,3 +547,29 @@ async fn who_may_deploy_clone_and_follow_a_job() {
         .await
         .problem(404);
 }
+
+#[tokio::test]
+async fn a_record_the_table_cannot_serve_is_reported_alone_for_a_retry() {
+    // A database that does not answer: the first record fails and is the one
+    // reported (Lambda retries from it); the records after it are not run.
+    let config = shared::Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("nowhere".into()),
+        "DYNAMODB_ENDPOINT" => Some("http://127.0.0.1:9".into()),
+        "CURSOR_SECRET" => Some("test-cursor-secret-0123456789".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = shared::App::new(config, shared::store::local_client("http://127.0.0.1:9"));
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/jobs-queued.json")).unwrap();
+    let mut event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&sample).unwrap();
+    let mut second = event.records[0].clone();
+    second.change.sequence_number = Some("222200000000000000000002".into());
+    event.records.push(second);
+    let response = jobs::handle(&app, &event).await;
+    let failed: Vec<Option<String>> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, [Some("111100000000000000000001".to_owned())]);
+}
