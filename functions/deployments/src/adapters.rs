@@ -11,13 +11,11 @@ use shared::domain::deployment::{
 use shared::domain::tenant::Change;
 use shared::domain::{Environment, Tenant, TenantId, Timestamp};
 use shared::http::body::{self, JSON};
-use shared::http::query::{boolean, integer_in, QueryReader};
+use shared::http::query::{boolean, integer_in, page, QueryReader};
 use shared::http::{path_param, response, HttpResult, Problem};
 use shared::service::deployments;
 use shared::{App, FieldError};
 
-const DEFAULT_LIMIT: usize = 25;
-const MAX_LIMIT: u64 = 100;
 const ZIP: &str = "application/zip";
 
 fn change(caller: &Caller) -> Change {
@@ -64,21 +62,7 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::DeploymentsRead)?;
     let id = tenant_id(req)?;
     let scope = format!("deployments|{id}");
-    let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let before = match q.single("cursor") {
-        Some(raw) => match app.cursors.open::<u64>(&scope, &raw) {
-            Ok(before) => Some(before),
-            Err(e) => {
-                q.error(&e.field, e.message);
-                None
-            }
-        },
-        None => None,
-    };
-    q.finish()?;
+    let (limit, before) = page::<u64>(req, &app.cursors, &scope)?;
     let (items, next) = deployments::list(&app.store, caller, &id, limit, before).await?;
     Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))
 }

@@ -10,14 +10,11 @@ use shared::domain::tenant::Change;
 use shared::domain::{DomainName, Status, TenantId, Timestamp};
 use shared::error::Error;
 use shared::http::body::{self, JSON};
-use shared::http::query::{integer_in, QueryReader};
+use shared::http::query::{page, QueryReader};
 use shared::http::{conditional, path_param, response, HttpResult, Problem};
 use shared::service::identity_providers as providers;
 use shared::service::Expected;
 use shared::{App, FieldError};
-
-const DEFAULT_LIMIT: usize = 25;
-const MAX_LIMIT: u64 = 100;
 
 /// The path's segments, each validated; every bad one is listed.
 struct PathIds {
@@ -181,21 +178,7 @@ pub async fn list_mappings(app: &App, req: &Request, caller: &Caller) -> HttpRes
     caller.require(Permission::IdentityProvidersRead)?;
     let ids = path_ids(req)?;
     let scope = format!("groups|{}|{}", ids.tenant, ids.provider);
-    let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let after = match q.single("cursor") {
-        Some(raw) => match app.cursors.open::<String>(&scope, &raw) {
-            Ok(after) => Some(after),
-            Err(e) => {
-                q.error(&e.field, e.message);
-                None
-            }
-        },
-        None => None,
-    };
-    q.finish()?;
+    let (limit, after) = page::<String>(req, &app.cursors, &scope)?;
     let (items, next) =
         providers::list_mappings(&app.store, caller, &ids.tenant, &ids.provider, limit, after.as_deref()).await?;
     Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))

@@ -8,13 +8,13 @@ use shared::domain::deployment::Configuration;
 use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
-use shared::http::query::{boolean, integer_in, QueryReader};
+use shared::http::query::{boolean, page, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
 use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
 use shared::service::Expected;
 use shared::{App, FieldError};
 
-use crate::list_params::{ListParams, Start, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::list_params::{ListParams, Start};
 
 fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
     let raw = path_param(req, "id").unwrap_or_default();
@@ -154,21 +154,7 @@ pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
     let scope = format!("events|{id}");
-    let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let before = match q.single("cursor") {
-        Some(raw) => match app.cursors.open::<u64>(&scope, &raw) {
-            Ok(version) => Some(version),
-            Err(e) => {
-                q.error(&e.field, e.message);
-                None
-            }
-        },
-        None => None,
-    };
-    q.finish()?;
+    let (limit, before) = page::<u64>(req, &app.cursors, &scope)?;
     let (events, next) = tenants::history(&app.store, caller, &id, limit, before).await?;
     let next_cursor = next.map(|version| app.cursors.seal(&scope, &version));
     Ok(response::list(&events, next_cursor, None))

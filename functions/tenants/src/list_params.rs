@@ -11,8 +11,7 @@ use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
 use shared::store::ListPosition;
 
-pub const DEFAULT_LIMIT: usize = 25;
-pub const MAX_LIMIT: u64 = 100;
+pub use shared::http::query::{DEFAULT_LIMIT, MAX_LIMIT};
 /// Deepest `offset` (or `page` × `limit`) served; cursors go further.
 pub const MAX_OFFSET: u64 = 10_000;
 

@@ -8,12 +8,10 @@ use shared::domain::member::parse_role;
 use shared::domain::tenant::Change;
 use shared::domain::{Tenant, TenantId, Timestamp, UserId};
 use shared::http::body::{self, JSON};
-use shared::http::query::{integer_in, QueryReader};
+use shared::http::query::{page, QueryReader};
 use shared::http::{path_param, response, HttpResult, Problem};
 use shared::service::members;
 use shared::{App, FieldError};
-
-use crate::list_params::{DEFAULT_LIMIT, MAX_LIMIT};
 
 fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
     let raw = path_param(req, "id").unwrap_or_default();
@@ -23,30 +21,6 @@ fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
 fn user_id(req: &Request) -> Result<UserId, Problem> {
     let raw = path_param(req, "userId").unwrap_or_default();
     UserId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("userId", m)]))
-}
-
-/// `limit` and a sealed `cursor` of `T` in `scope`.
-fn page_params<T: serde::de::DeserializeOwned>(
-    app: &App,
-    req: &Request,
-    scope: &str,
-) -> Result<(usize, Option<T>), Problem> {
-    let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let after = match q.single("cursor") {
-        Some(raw) => match app.cursors.open::<T>(scope, &raw) {
-            Ok(position) => Some(position),
-            Err(e) => {
-                q.error(&e.field, e.message);
-                None
-            }
-        },
-        None => None,
-    };
-    q.finish()?;
-    Ok((limit, after))
 }
 
 pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
@@ -91,7 +65,7 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::MembersRead)?;
     let id = tenant_id(req)?;
     let scope = format!("members|{id}");
-    let (limit, after) = page_params::<UserId>(app, req, &scope)?;
+    let (limit, after) = page::<UserId>(req, &app.cursors, &scope)?;
     let (items, next) = members::list(&app.store, caller, &id, limit, after.as_ref()).await?;
     Ok(response::list(
         &items,
@@ -111,7 +85,7 @@ struct MyTenant<'a> {
 pub async fn mine(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
     let scope = format!("mine|{}", caller.subject);
-    let (limit, after) = page_params::<TenantId>(app, req, &scope)?;
+    let (limit, after) = page::<TenantId>(req, &app.cursors, &scope)?;
     let (items, next) = members::mine(&app.store, caller, limit, after.as_ref()).await?;
     let items: Vec<MyTenant<'_>> = items
         .iter()

@@ -3,8 +3,38 @@
 
 use lambda_http::{Request, RequestExt};
 
+use super::cursor::CursorKey;
 use super::Problem;
 use crate::FieldError;
+
+/// A page's size when `limit` is not given, and the largest one can ask for.
+pub const DEFAULT_LIMIT: usize = 25;
+pub const MAX_LIMIT: u64 = 100;
+
+/// A keyset page's query (and nothing else): `limit` (1–100, default 25)
+/// and `cursor`, a position of `T` sealed for `scope`.
+pub fn page<T: serde::de::DeserializeOwned>(
+    req: &Request,
+    cursors: &CursorKey,
+    scope: &str,
+) -> Result<(usize, Option<T>), Problem> {
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let after = match q.single("cursor") {
+        Some(raw) => match cursors.open::<T>(scope, &raw) {
+            Ok(position) => Some(position),
+            Err(e) => {
+                q.error(&e.field, e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    q.finish()?;
+    Ok((limit, after))
+}
 
 pub struct QueryReader {
     params: lambda_http::aws_lambda_events::query_map::QueryMap,
