@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 
 use super::keys;
 use super::records::{self, key_item, n, s, string_attr, Item, CONTENT, INCARNATION};
-use super::sdk::{classify, is_condition_failed};
+use super::sdk::{applied, classify, is_condition_failed};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::Store;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobStatus};
@@ -159,11 +159,7 @@ impl Store {
             .expression_attribute_values(":error", s(error))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(result)
     }
 
     /// The action that ends a running job (`succeeded` or `failed`); it

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::keys;
 use super::records::{self, key_item, s, string_attr, Item, INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
-use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::sdk::{applied, classify, is_condition_failed, transact, TransactError};
 use super::tenants::TenantEntry;
 use super::Store;
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider, IdpId};
@@ -320,11 +320,7 @@ impl Store {
             .expression_attribute_values(":provider", s(provider.created_at.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(result)
     }
 
     /// A page of a provider's mappings, by group id, after `after`: one

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
 use super::keys;
 use super::records::{self, key_item, member_from_item, s, string_attr, Item, INCARNATION};
-use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::sdk::{applied, classify, transact, TransactError};
 use super::table::{BY_NAME, PK};
 use super::Store;
 use crate::auth::TenantRole;
@@ -91,11 +91,7 @@ impl Store {
             .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(classify(e)),
-        }
+        applied(result)
     }
 
     /// The direct members of a tenant, by user id, `limit` at a time after `after`.

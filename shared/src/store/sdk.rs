@@ -127,6 +127,20 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
+/// Whether a conditional single-item write happened (`false`: its condition
+/// failed); any other failure is classified.
+pub fn applied<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, Error>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
+}
+
 /// Whether a single-item write failed its condition.
 pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
