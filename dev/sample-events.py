@@ -24,7 +24,7 @@ CLAIMS = {
 
 
 def event(name, method, template, path, params=None, query="", body=None,
-          content_type="application/json", headers=None, binary=None):
+          content_type="application/json", headers=None, binary=None, public=False):
     all_headers = {
         "accept": "application/json",
         "authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.redacted.signature",
@@ -39,6 +39,8 @@ def event(name, method, template, path, params=None, query="", body=None,
         all_headers["content-type"] = content_type
         all_headers["content-length"] = str(len(binary) if binary is not None else len(text.encode()))
     all_headers.update(headers or {})
+    if public:
+        del all_headers["authorization"]
     ev = {"version": "2.0", "routeKey": f"{method} {template}", "rawPath": path,
           "rawQueryString": query, "headers": all_headers}
     if query:
@@ -49,13 +51,14 @@ def event(name, method, template, path, params=None, query="", body=None,
         ev["queryStringParameters"] = qs
     ev["requestContext"] = {
         "accountId": "123456789012", "apiId": "abc123",
-        "authorizer": {"jwt": {"claims": CLAIMS, "scopes": None}},
         "domainName": "abc123.execute-api.eu-west-1.amazonaws.com", "domainPrefix": "abc123",
         "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                  "sourceIp": "198.51.100.7", "userAgent": "curl/8.5.0"},
         "requestId": f"sample-{name}", "routeKey": f"{method} {template}", "stage": "$default",
         "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 1795424400000,
     }
+    if not public:
+        ev["requestContext"]["authorizer"] = {"jwt": {"claims": CLAIMS, "scopes": None}}
     if params:
         ev["pathParameters"] = params
     if text is not None:
@@ -83,6 +86,7 @@ event("tenants-create-child", "POST", "/v1/tenants", "/v1/tenants", body={
     "tags": ["gold"], "configuration": {"rating": {"currency": "EUR", "rounding": "half-even"}}},
     headers={"idempotency-key": "create-acme-emea-1"})
 event("tenants-get", "GET", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME)
+event("openapi-get", "GET", "/v1/openapi.json", "/v1/openapi.json", public=True)
 event("tenants-mine", "GET", "/v1/tenants/mine", "/v1/tenants/mine", query="limit=25")
 event("members-put", "PUT", "/v1/tenants/{id}/members/{userId}", "/v1/tenants/acme-corp/members/alice@example.com",
       params={"id": "acme-corp", "userId": "alice@example.com"}, body={"role": "operator"})

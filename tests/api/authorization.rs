@@ -373,6 +373,8 @@ fn cases() -> Vec<Case> {
         ),
         // Seen through the source (`tenant`) or the new tenant (under `parent`).
         case("GET /v1/jobs/{jobId}", "GET", "/v1/jobs/{job}", None, READ),
+        // The document needs no token at all.
+        case("GET /v1/openapi.json", "GET", "/v1/openapi.json", None, [200; 9]),
     ]
 }
 

@@ -355,6 +355,9 @@ async fn a_clone_runs_end_to_end_through_the_local_stream_poller() {
     api.post("/v1/tenants/acme-sandbox/retire", &json!({}))
         .await
         .problem(409);
+    api.post("/v1/tenants", &json!({"name": "Kid", "parentId": "acme-sandbox"}))
+        .await
+        .problem(409);
     api.post("/v1/tenants/acme-sandbox/subtenants", &json!({"name": "Team"}))
         .await
         .problem(409);
@@ -572,4 +575,19 @@ async fn a_record_the_table_cannot_serve_is_reported_alone_for_a_retry() {
         .map(|f| f.item_identifier.clone())
         .collect();
     assert_eq!(failed, [Some("111100000000000000000001".to_owned())]);
+}
+
+#[tokio::test]
+async fn deleting_a_clone_before_its_job_runs_fails_the_job() {
+    let api = with_acme().await;
+    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(api.delete("/v1/tenants/acme-sandbox", &[]).await.status, 204);
+    let job = run_jobs_until_finished(&api, &job_id).await;
+    assert_eq!(job["status"], "failed");
+    assert!(job["error"].as_str().unwrap().contains("deleted"), "{job}");
+    api.get("/v1/tenants/acme-sandbox").await.problem(404);
+    assert_eq!(api.get("/v1/tenants/acme").await.status, 200, "the source is untouched");
 }

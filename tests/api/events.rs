@@ -14,6 +14,7 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("tenants-create", 201),
     ("tenants-create-child", 201),
     ("tenants-get", 200),
+    ("openapi-get", 200),
     ("tenants-mine", 200),
     ("members-put", 201),
     ("members-get", 200),

@@ -558,3 +558,28 @@ async fn the_by_domain_lookup_costs_three_reads() {
     );
     assert_eq!(requests, [("GetItem".to_owned(), 3)].into(), "claim, tenant, provider");
 }
+
+#[tokio::test]
+async fn if_match_asks_for_an_existing_provider() {
+    let api = with_tenants(&["acme"]).await;
+    let body = oidc(&["acme.example"]).to_string();
+    let put_with = |tag: &'static str| {
+        let api = &api;
+        let body = body.clone();
+        async move {
+            api.call(
+                "PUT",
+                OKTA,
+                Some(("application/json", body.as_bytes())),
+                &[("if-match", tag)],
+            )
+            .await
+        }
+    };
+    // RFC 9110: If-Match, even `*`, fails when there is no current provider.
+    put_with("*").await.problem(412);
+    put_with("\"1\"").await.problem(412);
+    status(&put(&api, OKTA, &oidc(&["acme.example"])).await, 201);
+    status(&put_with("*").await, 200);
+    status(&put_with("\"1\"").await, 200);
+}

@@ -17,6 +17,7 @@ mod identity_providers;
 mod lifecycle;
 mod list;
 mod members;
+mod openapi;
 mod queries;
 mod read;
 mod requests;

@@ -196,6 +196,9 @@ async fn a_tenant_with_subtenants_is_deleted_only_with_force() {
     let api = with_tenant().await;
     let a = create(&api, json!({"name": "A"})).await;
     let b = create(&api, json!({"name": "B"})).await;
+    api.delete("/v1/tenants/acme?force=false&dryRun=false", &[])
+        .await
+        .problem(409);
     let refused = api.delete("/v1/tenants/acme", &[]).await;
     assert!(refused.problem(409)["detail"]
         .as_str()
@@ -343,4 +346,23 @@ async fn changing_the_tenants_reseller_reaches_its_subtenants() {
     )
     .await
     .problem(400);
+}
+
+#[tokio::test]
+async fn a_retired_tenants_subtenants_are_frozen_with_it() {
+    let api = with_tenant().await;
+    let team = create(&api, json!({"name": "Team"})).await;
+    let path = format!("{BASE}/{}", team["id"].as_str().unwrap());
+    assert_eq!(api.post("/v1/tenants/acme/retire", &json!({})).await.status, 200);
+    let before = api.scan().await.len();
+    api.patch(&path, &json!({"description": "d"}), &[]).await.problem(409);
+    api.send_json("PUT", &path, &json!({"name": "Team 2"}), &[])
+        .await
+        .problem(409);
+    api.delete(&path, &[]).await.problem(409);
+    api.post(BASE, &json!({"name": "Other"})).await.problem(409);
+    assert_eq!(api.scan().await.len(), before, "nothing changed");
+    assert_eq!(api.get(&path).await.status, 200, "still readable");
+    assert_eq!(api.post("/v1/tenants/acme/restore", &json!({})).await.status, 200);
+    assert_eq!(api.patch(&path, &json!({"description": "d"}), &[]).await.status, 200);
 }

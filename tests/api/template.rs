@@ -336,3 +336,27 @@ fn the_jobs_function_reads_queued_jobs_from_the_tables_stream() {
     let timeout = jobs["Properties"]["Timeout"].as_i64().unwrap();
     assert!((10..=900).contains(&timeout));
 }
+
+#[test]
+fn only_the_public_routes_go_without_the_authoriser() {
+    let t = template();
+    let mut public = BTreeSet::new();
+    for (_, function) in functions(&t) {
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            let p = &event["Properties"];
+            if s(&event["Type"]) == "HttpApi" && !p["Auth"].is_badvalue() {
+                assert_eq!(s(&p["Auth"]["Authorizer"]), "NONE", "{:?}", p["Path"]);
+                public.insert(format!("{} {}", s(&p["Method"]), s(&p["Path"])));
+            }
+        }
+    }
+    let expected: BTreeSet<String> = routes::PUBLIC.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        public, expected,
+        "the gateway skips the token exactly where API Gateway does"
+    );
+    assert_eq!(
+        s(&t["Resources"]["Api"]["Properties"]["Auth"]["DefaultAuthorizer"]),
+        "Jwt"
+    );
+}

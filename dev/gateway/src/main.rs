@@ -132,6 +132,18 @@ async fn serve() -> Result<(), String> {
     // DynamoDB Local, unless an endpoint is given.
     let (endpoint, mut local) = match std::env::var("DYNAMODB_ENDPOINT").ok().filter(|e| !e.is_empty()) {
         Some(endpoint) => (endpoint, None),
+        // A throwaway database (the contract tests): in memory, on a free port.
+        None if std::env::var("TENANCY_EPHEMERAL").is_ok_and(|v| v == "1") => {
+            let local = tokio::task::spawn_blocking(|| {
+                DynamoDbLocal::start(Options {
+                    port: None,
+                    data_dir: None,
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            (local.endpoint.clone(), Some(local))
+        }
         None => {
             let ddb_port: u16 = env_or("DYNAMODB_PORT", "8000")
                 .parse()

@@ -39,6 +39,9 @@ impl Function {
     }
 }
 
+/// Routes served without a token (template.yaml gives them no authoriser).
+pub const PUBLIC: &[&str] = &[shared::openapi::ROUTE];
+
 /// A matched route: its key, its function and the decoded path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {

@@ -46,6 +46,9 @@ async fn answer(
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    if let Some(page) = crate::docs::answer(method.as_str(), &path) {
+        return Ok(page.map(Full::new));
+    }
     let response = match Limited::new(body, MAX_PAYLOAD).collect().await {
         Ok(collected) => {
             gateway

@@ -239,7 +239,8 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
         dry_run: dry_run.unwrap_or(false),
     };
     let report = tenants::delete(&app.store, caller, &id, expected.as_ref(), mode).await?;
-    if force.is_none() && dry_run.is_none() {
+    // A plain delete answers 204; a forced one or a dry run, the report.
+    if !mode.force && !mode.dry_run {
         return Ok(response::no_content());
     }
     Ok(response::json(StatusCode::OK, &report))
@@ -264,4 +265,15 @@ pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     body::optional_json_object(req, &[JSON])?;
     let tenant = tenants::restore(&app.store, caller, &id, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+}
+
+/// The OpenAPI document, cacheable for an hour.
+pub fn openapi(req: &Request) -> HttpResult {
+    no_query(req)?;
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "public, max-age=3600")
+        .body(Body::Text(shared::openapi::DOCUMENT.to_owned()))
+        .expect("status and headers are valid"))
 }

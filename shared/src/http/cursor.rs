@@ -19,7 +19,9 @@ type HmacSha256 = Hmac<Sha256>;
 /// Bytes of the tag kept (128 bits).
 const TAG_BYTES: usize = 16;
 /// Longest cursor accepted before any decoding.
-const MAX_CURSOR_CHARS: usize = 8192;
+/// Real cursors are a few hundred characters; the bound keeps URLs well
+/// within what gateways accept.
+const MAX_CURSOR_CHARS: usize = 2048;
 
 #[derive(Clone)]
 pub struct CursorKey {

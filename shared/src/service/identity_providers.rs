@@ -43,8 +43,12 @@ fn domain_taken(domain: &DomainName) -> Error {
 
 fn check(expected: Option<&Expected>, current: Option<&IdentityProvider>) -> Result<()> {
     match (expected, current) {
-        (Some(Expected::OneOf(versions)), None) => Err(Error::PreconditionFailed {
-            expected: versions.first().copied().unwrap_or_default(),
+        // `If-Match` (even `*`) asks for an existing provider (RFC 9110 13.1.1).
+        (Some(e), None) => Err(Error::PreconditionFailed {
+            expected: match e {
+                Expected::OneOf(versions) => versions.first().copied().unwrap_or_default(),
+                Expected::Any => 0,
+            },
             current: 0,
         }),
         (Some(e), Some(current)) if !e.allows(current.version) => Err(Error::PreconditionFailed {

@@ -205,6 +205,8 @@ async fn update(
     edit: impl Fn(&Subtenant) -> Result<Subtenant>,
 ) -> Result<(Subtenant, Tenant)> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
+    // A retired (or provisioning) tenant's groups are frozen with it.
+    tenant.ensure_changeable()?;
     let id = &resolve(store, tenant_id, subtenant).await?;
     for _ in 0..ATTEMPTS {
         let current = store
@@ -275,6 +277,7 @@ pub async fn delete(
     expected: Option<&Expected>,
 ) -> Result<()> {
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
+    tenant.ensure_changeable()?;
     let id = &resolve(store, tenant_id, subtenant).await?;
     for _ in 0..ATTEMPTS {
         let Some(current) = store.get_subtenant(tenant_id, id).await? else {

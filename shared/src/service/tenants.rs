@@ -322,10 +322,15 @@ async fn receiving_parent(store: &Store, caller: &Caller, parent_id: &TenantId, 
         Err(Error::NotFound { .. }) => return Err(no_tenant()),
         other => other?,
     };
-    if parent.status == Status::Retired {
-        return Err(Error::Conflict(format!(
-            "parent '{parent_id}' is retired; restore it first"
-        )));
+    match parent.status {
+        Status::Retired => {
+            return Err(Error::Conflict(format!(
+                "parent '{parent_id}' is retired; restore it first"
+            )))
+        }
+        // A clone being provisioned takes no children until its job succeeds.
+        Status::Provisioning => parent.ensure_changeable()?,
+        Status::Active | Status::Inactive => {}
     }
     Ok(parent)
 }
