@@ -29,6 +29,7 @@ dev: tools dynamodb-local docs-viewer ## Run the whole API on http://127.0.0.1:3
 
 test: tools dynamodb-local sam $(SCHEMATHESIS) ## Run every test (starts and stops its own DynamoDB Local)
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
+	rm -rf target/tmp/observed-statuses
 	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
 	timeout --kill-after=30s 15m bash dev/contract-test.sh

@@ -37,8 +37,12 @@ seed PUT /v1/tenants/acme-corp/identity-providers/azure-ad \
   '{"type": "oidc", "issuer": "https://login.example.com/acme", "clientId": "acme", "domains": ["acme.example"]}'
 seed POST /v1/tenants/acme-corp/deployments '{"rating": {"currency": "EUR"}}'
 
+report="$root/.local/contract"
+rm -rf "$report" && mkdir -p "$report"
 started=$(date +%s)
 "$venv/bin/schemathesis" run "$base/v1/openapi.json" \
+  --report har --report-har-path "$report/requests.har" \
+  --generation-database none \
   --header "$auth" \
   --checks all \
   --exclude-checks unsupported_method,allow_header_conformance,positive_data_acceptance \
@@ -51,3 +55,12 @@ started=$(date +%s)
   --suppress-health-check all \
   "$@"
 echo "contract tests: $(($(date +%s) - started)) s (schemathesis $("$venv/bin/schemathesis" --version | awk '{print $3}'))"
+
+# Every documented status must be answered by some test: the integration
+# tests of this `make test` (which records them) or the run above.
+observed="$root/target/tmp/observed-statuses"
+if [ -n "${CONTRACT_SKIP_COVERAGE:-}" ] || [ ! -d "$observed" ]; then
+  echo "status coverage: skipped (run make test for the integration tests' share)"
+else
+  python3 "$root/dev/status-coverage.py" "$root/api/openapi.json" "$observed" "$report/requests.har"
+fi

@@ -35,6 +35,23 @@ pub fn dynamodb() -> &'static DynamoDbLocal {
     })
 }
 
+/// Records that a route answered a status, for the check (in `make test`,
+/// after the tests) that every status the OpenAPI document lists is
+/// answered by some test: one file per test process under target/tmp.
+pub fn observe(route_key: &str, status: u16) {
+    use std::io::Write;
+    static FILE: OnceLock<std::sync::Mutex<std::fs::File>> = OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("observed-statuses");
+        std::fs::create_dir_all(&dir).expect("target/tmp is writable");
+        let path = dir.join(format!("{}.txt", std::process::id()));
+        std::sync::Mutex::new(std::fs::File::create(path).expect("target/tmp is writable"))
+    });
+    if let Ok(mut file) = file.lock() {
+        let _ = writeln!(file, "{route_key}\t{status}");
+    }
+}
+
 pub struct TestApi {
     pub gateway: Gateway,
     pub client: Client,
@@ -161,6 +178,10 @@ impl TestApi {
             .handle(builder.body(bytes).unwrap(), "127.0.0.1".into())
             .await;
         let (parts, body) = response.into_parts();
+        let route_path = path.split('?').next().unwrap_or(path);
+        if let Some(matched) = dev_gateway::routes::find(method, route_path) {
+            observe(matched.route_key, parts.status.as_u16());
+        }
         Reply {
             status: parts.status.as_u16(),
             headers: parts.headers,

@@ -21,6 +21,7 @@ mod openapi;
 mod queries;
 mod read;
 mod requests;
+mod statuses;
 mod subtenants;
 mod template;
 mod update;
