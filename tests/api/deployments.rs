@@ -193,6 +193,13 @@ async fn bad_configurations_and_requests_get_clear_errors_and_write_nothing() {
         problem["detail"].as_str().unwrap().contains("no usable file"),
         "{problem}"
     );
+    let long_names: Vec<String> = (0..70).map(|i| format!("{i:03}-{}", "n".repeat(1000))).collect();
+    let entries: Vec<(&str, &[u8])> = long_names.iter().map(|n| (n.as_str(), b"x".as_slice())).collect();
+    let problem = deploy_zip(&api, &zip(&entries)).await.problem(400);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("entry names add up to"),
+        "{problem}"
+    );
     let problem = deploy_json(&api, "acme", &json!([1, 2])).await.problem(400);
     assert!(problem["detail"].as_str().unwrap().contains("object"), "{problem}");
     api.call("POST", DEPLOYMENTS, Some(("application/json", b"{\"a\":")), &[])
@@ -590,4 +597,48 @@ async fn deleting_a_clone_before_its_job_runs_fails_the_job() {
     assert!(job["error"].as_str().unwrap().contains("deleted"), "{job}");
     api.get("/v1/tenants/acme-sandbox").await.problem(404);
     assert_eq!(api.get("/v1/tenants/acme").await.status, 200, "the source is untouched");
+}
+
+#[tokio::test]
+async fn a_tenant_id_taken_again_starts_its_own_versions_and_jobs() {
+    let api = with_acme().await;
+    // What an earlier tenant with this id left, its deletion not done yet.
+    let old = shared::domain::Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+    let stale = shared::domain::deployment::Configuration::json(b"{\"old\": true}".to_vec()).unwrap();
+    let deployment = shared::domain::deployment::Deployment::of(
+        &shared::domain::TenantId::parse("acme").unwrap(),
+        1,
+        &stale,
+        old,
+        "someone",
+        None,
+    );
+    let item = shared::store::records::deployment_item(&deployment, old).unwrap();
+    api.client
+        .put_item()
+        .table_name(&api.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    let v1 = status(&deploy_json(&api, "acme", &json!({"new": true})).await, 201);
+    assert_eq!((&v1["version"], &v1["createdBy"]), (&json!(1), &json!("test-admin")));
+    assert_eq!(
+        api.get(&format!("{DEPLOYMENTS}/1")).await.json()["sha256"],
+        v1["sha256"]
+    );
+
+    // A clone whose source is deleted and created again before the job runs
+    // does not copy the newcomer.
+    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(api.delete("/v1/tenants/acme", &[]).await.status, 204);
+    api.create_tenant(json!({"tenantId": "acme", "name": "Another Acme"}))
+        .await;
+    let job = run_jobs_until_finished(&api, &job_id).await;
+    assert_eq!(job["status"], "failed");
+    assert!(job["error"].as_str().unwrap().contains("newer tenant"), "{job}");
+    api.get("/v1/tenants/acme-sandbox").await.problem(404);
 }

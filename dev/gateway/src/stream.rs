@@ -71,14 +71,23 @@ impl StreamPoller {
             .filter_map(|(id, it)| it.clone().map(|it| (id.clone(), it)))
             .collect();
         for (shard, iterator) in open {
-            let output = self
+            let output = match self
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .limit(100)
                 .send()
                 .await
-                .map_err(|e| format!("GetRecords: {e:?}"))?;
+            {
+                Ok(output) => output,
+                Err(e) => {
+                    // An expired iterator, say: forget the shard, so that the
+                    // next pass finds it again, and go on with the others.
+                    tracing::warn!(%shard, error = ?e, "GetRecords failed; the shard will be read again");
+                    self.shards.remove(&shard);
+                    continue;
+                }
+            };
             let records = output.records.unwrap_or_default();
             read += records.len();
             let kept: Vec<EventRecord> = records

@@ -15,6 +15,10 @@ use crate::FieldError;
 /// Largest configuration, in bytes, as uploaded (zip) or as sent (JSON).
 pub const MAX_CONFIGURATION_BYTES: usize = 256 * 1024;
 
+/// Most bytes a zip's entry names may add up to (they are stored in the
+/// version's metadata item, which DynamoDB caps at 400 KB).
+pub const MAX_LISTED_NAME_BYTES: usize = 64 * 1024;
+
 /// How a configuration was uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +119,14 @@ impl Configuration {
     pub fn zip(bytes: Vec<u8>) -> Result<Self, ConfigurationError> {
         check_size(&bytes)?;
         let listing = zip::list(&bytes).map_err(ConfigurationError::Invalid)?;
+        // The listing is stored with the version (one item, ≤ 400 KB).
+        let names: usize = listing.files.iter().map(|f| f.path.len()).sum::<usize>()
+            + listing.rejected.iter().map(|r| r.path.len()).sum::<usize>();
+        if names > MAX_LISTED_NAME_BYTES {
+            return Err(ConfigurationError::Invalid(format!(
+                "the zip's entry names add up to {names} bytes; the limit is {MAX_LISTED_NAME_BYTES}"
+            )));
+        }
         if listing.files.is_empty() {
             return Err(ConfigurationError::Invalid(match listing.rejected.len() {
                 0 => "the zip holds no files".into(),
@@ -257,6 +269,12 @@ pub struct Job {
     pub kind: JobKind,
     pub source_tenant_id: TenantId,
     pub target_tenant_id: TenantId,
+    /// The `createdAt` of the source and the new tenant: ids can be taken
+    /// again, and a job only ever works on the tenants it was queued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_created_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_created_at: Option<Timestamp>,
     pub status: JobStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -273,12 +291,22 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn queued(kind: JobKind, source: &TenantId, target: &TenantId, at: Timestamp, by: &str) -> Self {
+    /// A job cloning `source` (created at `source_created_at`) into `target`,
+    /// a new tenant created now.
+    pub fn queued(
+        kind: JobKind,
+        (source, source_created_at): (&TenantId, Timestamp),
+        target: &TenantId,
+        at: Timestamp,
+        by: &str,
+    ) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             kind,
             source_tenant_id: source.clone(),
             target_tenant_id: target.clone(),
+            source_created_at: Some(source_created_at),
+            target_created_at: Some(at),
             status: JobStatus::Queued,
             error: None,
             source_version: None,
@@ -388,7 +416,7 @@ mod tests {
     fn job_ids_are_uuids() {
         let job = Job::queued(
             JobKind::CloneTest,
-            &TenantId::parse("a1").unwrap(),
+            (&TenantId::parse("a1").unwrap(), Timestamp::now()),
             &TenantId::parse("b1").unwrap(),
             Timestamp::now(),
             "u",

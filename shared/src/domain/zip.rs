@@ -82,6 +82,7 @@ pub fn list(bytes: &[u8]) -> Result<Listing, String> {
 
     let mut listing = Listing::default();
     let mut seen = HashSet::new();
+    let mut offsets = HashSet::new();
     let mut pos = 0usize;
     for (walked, number) in (1..=total).enumerate() {
         let rest = directory.get(pos..).filter(|rest| !rest.is_empty()).ok_or_else(|| {
@@ -100,6 +101,17 @@ pub fn list(bytes: &[u8]) -> Result<Listing, String> {
         if !has_local_header(bytes, entry.local_offset) {
             return Err(format!(
                 "corrupt zip archive: entry {number} does not point to a local file header"
+            ));
+        }
+        // An unpacker that streams local headers must see what we checked.
+        if local_name(bytes, entry.local_offset) != Some(entry.name) {
+            return Err(format!(
+                "corrupt zip archive: entry {number}'s local header names another file"
+            ));
+        }
+        if !offsets.insert(entry.local_offset) {
+            return Err(format!(
+                "corrupt zip archive: entry {number} shares its local header with another entry"
             ));
         }
         if entry.name.last() == Some(&b'/') {
@@ -163,6 +175,13 @@ fn has_local_header(bytes: &[u8], offset: u32) -> bool {
         .filter(|header| header.len() >= LOCAL_LEN)
         .and_then(|header| u32_le(header, 0))
         == Some(LOCAL_SIGNATURE)
+}
+
+/// The file name a local header gives (bounds-checked).
+fn local_name(bytes: &[u8], offset: u32) -> Option<&[u8]> {
+    let header = bytes.get(to_usize(offset)?..)?;
+    let name_len = usize::from(u16::from_le_bytes([*header.get(26)?, *header.get(27)?]));
+    header.get(LOCAL_LEN..LOCAL_LEN.checked_add(name_len)?)
 }
 
 /// Why a name must not be unpacked, if it must not: it would escape the target
@@ -780,5 +799,14 @@ mod tests {
             prop_assert_eq!(listing.files.len() + listing.rejected.len() + directories, names.len());
             assert_safe(&listing);
         }
+    }
+
+    #[test]
+    fn a_local_header_that_names_another_file_is_refused() {
+        let mut bytes = build(&[file("config/a.json", "{}")], b"");
+        // The local header's copy of the name (after its 30 fixed bytes) says ../a.json.
+        bytes[30..43].copy_from_slice(b"../../a.json!");
+        let err = list(&bytes).unwrap_err();
+        assert!(err.contains("local header names another file"), "{err}");
     }
 }

@@ -162,7 +162,7 @@ pub async fn clone(
     let tenant_input = TenantInput::parse(&body, InputMode::Create).map_err(Error::Invalid)?;
     let extras = Extras {
         configuration: None,
-        clone_of: Some((source.id.clone(), JobKind::of(input.environment))),
+        clone_of: Some((source.id.clone(), source.created_at, JobKind::of(input.environment))),
     };
     match tenants::create(store, caller, tenant_input, change, None, extras).await? {
         Created::New(new) => match new.job {
@@ -209,8 +209,16 @@ pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
     if caller.platform_admin {
         return Ok(job);
     }
-    for tenant_id in [job.target_tenant_id.clone(), job.source_tenant_id.clone()] {
-        if let Some(tenant) = store.get_tenant(&tenant_id).await? {
+    let tenants = [
+        (job.target_tenant_id.clone(), job.target_created_at),
+        (job.source_tenant_id.clone(), job.source_created_at),
+    ];
+    for (tenant_id, created_at) in tenants {
+        // A tenant that took the id later is not the job's.
+        let Some(tenant) = store.get_tenant(&tenant_id).await? else {
+            continue;
+        };
+        if created_at.is_none_or(|at| at == tenant.created_at) {
             if access::role_on(store, caller, &tenant).await?.is_some() {
                 return Ok(job);
             }

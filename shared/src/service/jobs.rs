@@ -46,7 +46,14 @@ pub async fn run(store: &Store, id: &str) -> Result<Outcome> {
             _ => return fail(store, &job, "the new tenant was deleted before the clone finished").await,
         };
         let source = match store.tenant_entry(&job.source_tenant_id).await? {
-            TenantEntry::Tenant(source) => *source,
+            TenantEntry::Tenant(source) if job.source_created_at.is_none_or(|at| at == source.created_at) => *source,
+            TenantEntry::Tenant(_) => {
+                let reason = format!(
+                    "source tenant '{}' no longer exists (its id names a newer tenant)",
+                    job.source_tenant_id
+                );
+                return fail(store, &job, &reason).await;
+            }
             TenantEntry::Purged { .. } | TenantEntry::Missing => {
                 let reason = format!("source tenant '{}' no longer exists", job.source_tenant_id);
                 return fail(store, &job, &reason).await;

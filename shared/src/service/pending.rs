@@ -90,7 +90,7 @@ async fn run_once(store: &Store, work: &Work) -> Result<bool> {
                 return Ok(true);
             };
             let mut seen = 0u32;
-            for bucket in [ListBucket::Live, ListBucket::Retired] {
+            for bucket in [ListBucket::Live, ListBucket::Retired, ListBucket::Provisioning] {
                 let mut start = None;
                 loop {
                     let (page, next) = store.children_page(&tenant.id, bucket, start).await?;

@@ -20,7 +20,7 @@ use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
 
 use crate::auth::{Caller, TenantRole};
 use crate::domain::member::Member;
-use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, UserId};
+use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::store::subtenants::SubtenantOrder;
 use crate::store::tenants::{ParentDelta, TenantEntry, TenantWrite, WriteFailure};
@@ -181,7 +181,7 @@ pub struct Extras {
     pub configuration: Option<Configuration>,
     /// The tenant is a clone of this tenant: it starts `provisioning`, and
     /// its job is queued with it.
-    pub clone_of: Option<(TenantId, JobKind)>,
+    pub clone_of: Option<(TenantId, Timestamp, JobKind)>,
 }
 
 /// How long an idempotency key is remembered.
@@ -203,7 +203,7 @@ pub async fn create(
     let job = extras
         .clone_of
         .as_ref()
-        .map(|(source, kind)| Job::queued(*kind, source, &id, change.at, &change.actor));
+        .map(|(source, created, kind)| Job::queued(*kind, (source, *created), &id, change.at, &change.actor));
     if let Some(job) = &job {
         base.status = Status::Provisioning;
         base.cloned_from = Some(job.source_tenant_id.clone());
@@ -786,7 +786,16 @@ async fn subtenant_ids(store: &Store, tenant: &Tenant) -> Result<Vec<String>> {
 /// Removes the new tenant of a clone that failed (it has no children and no
 /// subtenants: a provisioning tenant cannot get any).
 pub(crate) async fn remove_unfinished_clone(store: &Store, tenant: &Tenant) -> Result<()> {
-    delete_one(store, tenant, None).await.map(drop)
+    // Only the tenant as read (still provisioning): if its job succeeded
+    // meanwhile, it is not this job's to remove.
+    let as_read = Expected::OneOf(vec![tenant.version]);
+    match delete_one(store, tenant, Some(&as_read)).await {
+        Err(Error::PreconditionFailed { .. }) => Err(Error::Conflict(format!(
+            "tenant '{}' changed while its clone job was failing",
+            tenant.id
+        ))),
+        other => other.map(drop),
+    }
 }
 
 /// Deletes one tenant that has no children, with its subtenants, name,

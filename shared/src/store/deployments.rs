@@ -2,7 +2,7 @@
 //! jobs (one item each, in a partition of its own), with the conditional
 //! writes that move a job through its states exactly once.
 
-use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
 use super::keys;
 use super::records::{self, key_item, n, s, string_attr, Item, CONTENT, INCARNATION};
@@ -87,21 +87,32 @@ impl Store {
     }
 
     /// The two new items of a deployment (metadata and bytes), each written
-    /// only if its key is free: a version is never written twice.
+    /// only if its key is free, or held by an earlier tenant with the same id
+    /// whose deletion has not reached it yet: a version is never written twice.
     pub fn deployment_actions(
         &self,
         deployment: &Deployment,
         configuration: &Configuration,
         incarnation: Timestamp,
     ) -> Result<Vec<TransactWriteItem>> {
+        let content = records::deployment_content_item(deployment, &configuration.bytes, incarnation);
         Ok(vec![
-            self.put_new(records::deployment_item(deployment, incarnation)?)?,
-            self.put_new(records::deployment_content_item(
-                deployment,
-                &configuration.bytes,
-                incarnation,
-            ))?,
+            self.put_new_in(records::deployment_item(deployment, incarnation)?, incarnation)?,
+            self.put_new_in(content, incarnation)?,
         ])
+    }
+
+    fn put_new_in(&self, item: Item, incarnation: Timestamp) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #incarnation <> :incarnation")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#incarnation", INCARNATION)
+            .expression_attribute_values(":incarnation", s(incarnation.to_string()))
+            .build()
+            .map_err(Error::internal)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// A job (one strongly consistent `GetItem`).
@@ -171,10 +182,15 @@ impl Store {
         source_version: Option<u64>,
         at: Timestamp,
     ) -> Result<TransactWriteItem> {
+        // A job that a run has decided to fail (it noted the error) cannot succeed.
+        let condition = match status {
+            JobStatus::Succeeded => "#status = :running AND attribute_not_exists(#error)",
+            _ => "#status = :running",
+        };
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::job(id))))
-            .condition_expression("#status = :running")
+            .condition_expression(condition)
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#finishedAt", "finishedAt")
@@ -186,6 +202,9 @@ impl Store {
                 ":expires",
                 n(at.plus(time::Duration::days(FINISHED_JOB_DAYS)).unix_seconds()),
             );
+        if status == JobStatus::Succeeded {
+            update = update.expression_attribute_names("#error", "error");
+        }
         let mut set = "SET #status = :status, #updatedAt = :at, #finishedAt = :at, #expires = :expires".to_owned();
         if let Some(version) = source_version {
             set.push_str(", #sourceVersion = :version");
