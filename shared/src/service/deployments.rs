@@ -218,10 +218,10 @@ pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
         let Some(tenant) = store.get_tenant(&tenant_id).await? else {
             continue;
         };
-        if created_at.is_none_or(|at| at == tenant.created_at) {
-            if access::role_on(store, caller, &tenant).await?.is_some() {
-                return Ok(job);
-            }
+        if created_at.is_none_or(|at| at == tenant.created_at)
+            && access::role_on(store, caller, &tenant).await?.is_some()
+        {
+            return Ok(job);
         }
     }
     Err(hidden())
