@@ -19,7 +19,7 @@ SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test contract openapi cleanup tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract bench openapi cleanup tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: tools dynamodb-local sam $(SCHEMATHESIS) ## Run every test (starts and sto
 
 contract: tools dynamodb-local $(SCHEMATHESIS) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
 	bash dev/contract-test.sh
+
+bench: tools dynamodb-local ## Measure every release function as Lambda runs it (init, latency, CPU, RSS, DynamoDB requests, size)
+	cargo run -q --locked -p bench -- $(BENCH_ARGS)
 
 openapi: $(SCHEMATHESIS) ## Merge api/openapi/*.yaml into api/openapi.json (what GET /v1/openapi.json serves)
 	$(VENV)/bin/python dev/openapi.py

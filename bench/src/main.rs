@@ -1,0 +1,329 @@
+//! `make bench`: builds the release functions and runs each as Lambda runs
+//! it, through a local Runtime API, over DynamoDB Local: init (spawn → first
+//! `/next`) over several cold starts, then warm invocations of the sample
+//! event of the function's most common route: latency percentiles, CPU per
+//! invocation (the kernel's count, init subtracted) and peak RSS. Also the
+//! DynamoDB requests of each seeded route (the store's counter) and the
+//! binaries' sizes. Prints a markdown table; writes bench/results/latest.json.
+//!
+//! `bench [--invocations N] [--cold-starts N] [--no-build]
+//!        [--extra NAME=EVENT=COMMAND...]` (an extra is any Runtime API
+//! client, measured the same way on the same events).
+
+mod process;
+mod runtime_api;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use runtime_api::RuntimeApi;
+
+/// (function, the sample event of its most common route).
+const SCENARIOS: &[(&str, &str)] = &[
+    ("tenants", "tenants-get"),
+    ("subtenants", "subtenants-list"),
+    ("identity-providers", "identity-providers-get"),
+    ("deployments", "deployments-list"),
+    ("jobs", "jobs-queued"),
+];
+
+/// Events that fill the table first (and whose DynamoDB requests are counted).
+const SEED: &[(&str, &str)] = &[
+    ("tenants", "tenants-create"),
+    ("tenants", "tenants-create-child"),
+    ("tenants", "tenants-get"),
+    ("tenants", "tenants-list"),
+    ("tenants", "tenants-mine"),
+    ("tenants", "tenants-patch"),
+    ("tenants", "members-put"),
+    ("subtenants", "subtenants-create"),
+    ("subtenants", "subtenants-list"),
+    ("identity-providers", "identity-providers-put"),
+    ("identity-providers", "identity-providers-get"),
+    ("identity-providers", "identity-providers-by-domain"),
+    ("deployments", "deployments-create"),
+    ("deployments", "deployments-list"),
+];
+
+struct Args {
+    invocations: usize,
+    cold_starts: usize,
+    build: bool,
+    extras: Vec<(String, String, Vec<String>)>,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        invocations: 200,
+        cold_starts: 10,
+        build: true,
+        extras: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--invocations" => args.invocations = it.next().and_then(|v| v.parse().ok()).expect("--invocations N"),
+            "--cold-starts" => args.cold_starts = it.next().and_then(|v| v.parse().ok()).expect("--cold-starts N"),
+            "--no-build" => args.build = false,
+            "--extra" => {
+                let spec = it.next().expect("--extra NAME=EVENT=COMMAND");
+                let mut parts = spec.splitn(3, '=');
+                let (name, event, command) = (parts.next(), parts.next(), parts.next());
+                let (Some(name), Some(event), Some(command)) = (name, event, command) else {
+                    panic!("--extra NAME=EVENT=COMMAND");
+                };
+                let command = command.split_whitespace().map(str::to_owned).collect();
+                args.extras.push((name.to_owned(), event.to_owned(), command));
+            }
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    args
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn event(name: &str) -> Bytes {
+    Bytes::from(std::fs::read(root().join("events").join(format!("{name}.json"))).expect("a sample event"))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// One function measured: cold starts, then warm invocations.
+struct Measured {
+    name: String,
+    event: String,
+    init: Vec<Duration>,
+    init_cpu: Duration,
+    warm: Vec<Duration>,
+    cpu_per_invocation: Duration,
+    max_rss_kib: u64,
+    failures: usize,
+}
+
+async fn measure(name: &str, event_name: &str, command: &[String], env: &[(String, String)], args: &Args) -> Measured {
+    let payload = event(event_name);
+    let limit = Duration::from_secs(20);
+    let (mut init, mut init_cpu) = (Vec::new(), Duration::ZERO);
+    for _ in 0..args.cold_starts {
+        let api = RuntimeApi::start().await.expect("the Runtime API listens");
+        let started = Instant::now();
+        let child = process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
+        let ready = api.first_next(limit).await.expect("the function asks for work");
+        init.push(ready.duration_since(started));
+        init_cpu += process::kill_and_reap(child).cpu;
+    }
+    let init_cpu = init_cpu / args.cold_starts.max(1) as u32;
+    let api = RuntimeApi::start().await.expect("the Runtime API listens");
+    let child = process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
+    api.first_next(limit).await.expect("the function asks for work");
+    let (mut warm, mut failures) = (Vec::new(), 0);
+    for i in 0..args.invocations + 1 {
+        let outcome = api.invoke(payload.clone(), limit).await;
+        match outcome {
+            Some(o) if o.ok && !is_5xx(&o.body) => {
+                // The first invocation opens the database connection: not a warm one.
+                if i > 0 {
+                    warm.push(o.duration);
+                }
+            }
+            Some(o) => {
+                failures += 1;
+                if failures == 1 {
+                    eprintln!("{name}: {}", String::from_utf8_lossy(&o.body));
+                }
+            }
+            None => failures += 1,
+        }
+    }
+    let usage = process::kill_and_reap(child);
+    warm.sort();
+    Measured {
+        name: name.to_owned(),
+        event: event_name.to_owned(),
+        init,
+        init_cpu,
+        cpu_per_invocation: usage.cpu.saturating_sub(init_cpu) / (args.invocations + 1) as u32,
+        warm,
+        max_rss_kib: usage.max_rss_kib,
+        failures,
+    }
+}
+
+/// Whether an HTTP function answered 5xx (an answer of the Runtime API is its response).
+fn is_5xx(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .is_some_and(|s| s >= 500)
+}
+
+/// Seeds the table through the functions' handlers, in-process, counting
+/// each route's DynamoDB requests.
+async fn seed(endpoint: &str, table: &str) -> Vec<(String, u16, Value)> {
+    let config = shared::Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.to_owned()),
+        "DYNAMODB_ENDPOINT" => Some(endpoint.to_owned()),
+        "CURSOR_SECRET" => Some("bench-cursor-secret-0123456789".into()),
+        _ => None,
+    })
+    .expect("a valid configuration");
+    let app = shared::App::new(config, shared::store::local_client(endpoint));
+    let mut costs = Vec::new();
+    for (function, name) in SEED {
+        let request = lambda_http::request::from_str(std::str::from_utf8(&event(name)).unwrap()).unwrap();
+        app.store.requests().reset();
+        let response = match *function {
+            "tenants" => tenants::handle(&app, request).await,
+            "subtenants" => subtenants::handle(&app, request).await,
+            "identity-providers" => identity_providers::handle(&app, request).await,
+            _ => deployments::handle(&app, request).await,
+        };
+        let requests = serde_json::to_value(app.store.requests().snapshot()).unwrap_or_default();
+        costs.push((name.to_string(), response.status().as_u16(), requests));
+    }
+    costs
+}
+
+fn binary_size(name: &str) -> u64 {
+    std::fs::metadata(root().join("target/release").join(name)).map_or(0, |m| m.len())
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    if args.build {
+        eprintln!("building the release functions (fat LTO: several minutes on 2 cores)…");
+        let status = std::process::Command::new("cargo")
+            .current_dir(root())
+            .args(["build", "--release", "--locked", "-p", "tenants", "-p", "subtenants"])
+            .args([
+                "-p",
+                "identity-providers",
+                "-p",
+                "deployments",
+                "-p",
+                "jobs",
+                "-p",
+                "cleanup",
+            ])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the release build failed");
+    }
+    let mut local = dev_gateway::dynamodb_local::DynamoDbLocal::start(dev_gateway::dynamodb_local::Options {
+        port: None,
+        data_dir: None,
+    })
+    .expect("DynamoDB Local starts");
+    let table = "bench";
+    let client = shared::store::local_client(&local.endpoint).client;
+    shared::store::table::create(&client, table, shared::store::table::Stream::On)
+        .await
+        .expect("the table is created");
+    let costs = seed(&local.endpoint, table).await;
+    let env: Vec<(String, String)> = [
+        ("TABLE_NAME", table),
+        ("DYNAMODB_ENDPOINT", local.endpoint.as_str()),
+        ("CURSOR_SECRET", "bench-cursor-secret-0123456789"),
+        ("RETENTION_DAYS", "30"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+
+    let mut runs = Vec::new();
+    for (function, event_name) in SCENARIOS {
+        let binary = root().join("target/release").join(function).display().to_string();
+        eprintln!("measuring {function} ({event_name})…");
+        runs.push(measure(function, event_name, &[binary], &env, &args).await);
+    }
+    for (name, event_name, command) in &args.extras {
+        eprintln!("measuring {name} ({event_name})…");
+        runs.push(measure(name, event_name, command, &env, &args).await);
+    }
+    local.stop();
+
+    let machine = format!(
+        "{} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH
+    );
+    println!(
+        "\n`make bench` on {machine}: {} cold starts, {} warm invocations each, DynamoDB Local\n",
+        args.cold_starts, args.invocations
+    );
+    println!("| function | event | init p50 | init max | warm p50 | warm p90 | warm p99 | CPU/invocation | init CPU | peak RSS | binary (x86_64, stripped) | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut results = Vec::new();
+    for run in &mut runs {
+        run.init.sort();
+        let size = binary_size(&run.name);
+        println!(
+            "| {} | {} | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {:.1} MB | {} | {} |",
+            run.name,
+            run.event,
+            ms(percentile(&run.init, 0.5)),
+            ms(*run.init.last().unwrap_or(&Duration::ZERO)),
+            ms(percentile(&run.warm, 0.5)),
+            ms(percentile(&run.warm, 0.9)),
+            ms(percentile(&run.warm, 0.99)),
+            ms(run.cpu_per_invocation),
+            ms(run.init_cpu),
+            run.max_rss_kib as f64 / 1024.0,
+            if size > 0 {
+                format!("{:.2} MB", size as f64 / 1_000_000.0)
+            } else {
+                "–".into()
+            },
+            run.failures
+        );
+        results.push(json!({
+            "function": run.name, "event": run.event,
+            "initMs": {"p50": ms(percentile(&run.init, 0.5)), "max": ms(*run.init.last().unwrap_or(&Duration::ZERO))},
+            "warmMs": {"p50": ms(percentile(&run.warm, 0.5)), "p90": ms(percentile(&run.warm, 0.9)), "p99": ms(percentile(&run.warm, 0.99))},
+            "cpuPerInvocationMs": ms(run.cpu_per_invocation), "initCpuMs": ms(run.init_cpu),
+            "peakRssKiB": run.max_rss_kib, "binaryBytes": size, "failures": run.failures,
+        }));
+    }
+    println!("\n| route (sample event) | status | DynamoDB requests |\n|---|---|---|");
+    for (name, status, requests) in &costs {
+        let detail: Vec<String> = requests
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(op, n)| format!("{n} {op}"))
+            .collect();
+        println!("| {name} | {status} | {} |", detail.join(" + "));
+    }
+    let report = json!({
+        "machine": machine,
+        "coldStarts": args.cold_starts,
+        "invocations": args.invocations,
+        "functions": results,
+        "dynamodbRequests": costs.iter().map(|(n, s, r)| json!({"event": n, "status": s, "requests": r})).collect::<Vec<_>>(),
+    });
+    let out = root().join("bench/results/latest.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap() + "\n").expect("bench/results is writable");
+    eprintln!("wrote {}", out.display());
+    let failed: usize = runs.iter().map(|r| r.failures).sum();
+    if failed > 0 {
+        eprintln!("{failed} invocations failed");
+        std::process::exit(1);
+    }
+}
