@@ -3,8 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use futures_util::StreamExt;
 use shared::auth::TenantRole;
 use shared::domain::audit::{Action, AuditEvent};
 use shared::domain::member::Member;
@@ -59,38 +57,8 @@ fn tenant_items(i: usize, retired_at: Timestamp) -> Vec<Item> {
 }
 
 async fn seed(api: &TestApi, retired_at: Timestamp) {
-    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .operation_timeout(Duration::from_secs(60))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .build();
-    let seeder = aws_sdk_dynamodb::Client::from_conf(api.client.config().to_builder().timeout_config(timeouts).build());
     let items: Vec<Item> = (0..TENANTS).flat_map(|i| tenant_items(i, retired_at)).collect();
-    let seeder = &seeder;
-    futures_util::stream::iter(items.chunks(25).map(|chunk| async move {
-        let mut pending: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
-                    .build()
-            })
-            .collect();
-        while !pending.is_empty() {
-            let out = seeder
-                .batch_write_item()
-                .request_items(&api.table, pending)
-                .send()
-                .await
-                .unwrap();
-            pending = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&api.table))
-                .unwrap_or_default();
-        }
-    }))
-    .buffer_unordered(8)
-    .collect::<Vec<()>>()
-    .await;
+    crate::seed_items(api, &items).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use shared::domain::tenant::{Change, InputMode};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp};
 use shared::store::records;
@@ -56,43 +55,7 @@ async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
         items.push(records::name_guard_item(&t.name.key(), &t.id));
         items.extend(records::facet_items(&t).into_iter().map(|(_, item)| item));
     }
-    // Seeding is bulk work: a client with room to wait, unlike the API's 5 s budget.
-    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .operation_timeout(std::time::Duration::from_secs(60))
-        .operation_attempt_timeout(std::time::Duration::from_secs(30))
-        .build();
-    let seeder = aws_sdk_dynamodb::Client::from_conf(api.client.config().to_builder().timeout_config(timeouts).build());
-    let seeder = &seeder;
-    let batches = items.chunks(25).map(|chunk| {
-        let requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item.clone())).build().unwrap())
-                    .build()
-            })
-            .collect();
-        async move {
-            let mut pending = requests;
-            while !pending.is_empty() {
-                let out = seeder
-                    .batch_write_item()
-                    .request_items(&api.table, pending)
-                    .send()
-                    .await
-                    .unwrap();
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&api.table))
-                    .unwrap_or_default();
-            }
-        }
-    });
-    use futures_util::StreamExt;
-    futures_util::stream::iter(batches)
-        .buffer_unordered(8)
-        .collect::<Vec<()>>()
-        .await;
+    crate::seed_items(api, &items).await;
 }
 
 const QUERIES: &[&str] = &[
