@@ -642,3 +642,34 @@ async fn a_tenant_id_taken_again_starts_its_own_versions_and_jobs() {
     assert!(job["error"].as_str().unwrap().contains("newer tenant"), "{job}");
     api.get("/v1/tenants/acme-sandbox").await.problem(404);
 }
+
+#[tokio::test]
+async fn the_clean_up_finishes_a_job_whose_stream_records_were_given_up() {
+    let api = with_acme().await;
+    status(&deploy_json(&api, "acme", &json!({"v": 1})).await, 201);
+    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Nothing polls the stream here: as if every delivery had failed.
+    let run_at = |minutes: i64| shared::service::cleanup::Run {
+        dry_run: false,
+        tenant_ids: None,
+        now: shared::domain::Timestamp::now().plus(time::Duration::minutes(minutes)),
+        retention_days: 30,
+        stop_at: Instant::now() + Duration::from_secs(60),
+    };
+    let store = &api.app().store;
+    let early = shared::service::cleanup::run(store, &run_at(10)).await.unwrap();
+    assert_eq!(early.jobs_finished, 0, "a young job is the stream's to run");
+    assert_eq!(api.get(&format!("/v1/jobs/{job_id}")).await.json()["status"], "queued");
+    let late = shared::service::cleanup::run(store, &run_at(120)).await.unwrap();
+    assert_eq!(late.jobs_finished, 1);
+    assert_eq!(
+        api.get(&format!("/v1/jobs/{job_id}")).await.json()["status"],
+        "succeeded"
+    );
+    assert_eq!(api.get("/v1/tenants/acme-sandbox").await.json()["status"], "active");
+    let again = shared::service::cleanup::run(store, &run_at(120)).await.unwrap();
+    assert_eq!(again.jobs_finished, 0, "a finished job leaves the list");
+}

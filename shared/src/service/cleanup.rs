@@ -61,6 +61,9 @@ pub struct Summary {
     pub items_deleted: u64,
     /// Units of interrupted work (moves, renames…) the run finished first.
     pub pending_finished: usize,
+    /// Clone jobs left unfinished (their stream records given up) that the
+    /// run finished, succeeded or failed.
+    pub jobs_finished: usize,
     /// Stopped before the deadline with work left for the next run.
     pub stopped_early: bool,
     pub took_ms: u64,
@@ -72,6 +75,27 @@ enum Outcome {
     Interrupted(u64),
 }
 
+/// How long a job may stay unfinished before the clean-up finishes it: well
+/// past the stream trigger's retries (its records expire after an hour).
+pub const STALE_JOB_MINUTES: i64 = 90;
+
+/// Finishes clone jobs that nothing runs any more (their stream records went
+/// to the dead-letter queue), so no new tenant stays `provisioning` for ever.
+async fn finish_stale_jobs(store: &Store, run: &Run) -> Result<usize> {
+    let before = run.now.plus(-time::Duration::minutes(STALE_JOB_MINUTES));
+    let mut finished = 0;
+    for id in store.unfinished_jobs(before, 50).await? {
+        if Instant::now() >= run.stop_at {
+            break;
+        }
+        match super::jobs::run(store, &id).await? {
+            super::jobs::Outcome::NothingToDo => {}
+            super::jobs::Outcome::Succeeded | super::jobs::Outcome::Failed(_) => finished += 1,
+        }
+    }
+    Ok(finished)
+}
+
 pub async fn run(store: &Store, run: &Run) -> Result<Summary> {
     let started = Instant::now();
     let mut summary = Summary {
@@ -80,6 +104,7 @@ pub async fn run(store: &Store, run: &Run) -> Result<Summary> {
     };
     if !run.dry_run {
         summary.pending_finished = pending::complete_all(store).await?;
+        summary.jobs_finished = finish_stale_jobs(store, run).await?;
     }
     let cutoff = run.now.plus(-time::Duration::days(i64::from(run.retention_days)));
     let mut after = None;

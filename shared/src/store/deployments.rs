@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use super::keys;
 use super::records::{self, key_item, n, s, string_attr, Item, CONTENT, INCARNATION};
 use super::sdk::{applied, classify, is_condition_failed};
-use super::table::{PK, SK, TTL_ATTRIBUTE};
+use super::table::{BY_NAME, PK, SK, TTL_ATTRIBUTE};
 use super::Store;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobStatus};
 use crate::domain::{Tenant, Timestamp};
@@ -205,6 +205,9 @@ impl Store {
         if status == JobStatus::Succeeded {
             update = update.expression_attribute_names("#error", "error");
         }
+        update = update
+            .expression_attribute_names("#activePk", BY_NAME.pk)
+            .expression_attribute_names("#activeSk", BY_NAME.sk);
         let mut set = "SET #status = :status, #updatedAt = :at, #finishedAt = :at, #expires = :expires".to_owned();
         if let Some(version) = source_version {
             set.push_str(", #sourceVersion = :version");
@@ -212,6 +215,8 @@ impl Store {
                 .expression_attribute_names("#sourceVersion", "sourceVersion")
                 .expression_attribute_values(":version", n(version));
         }
+        // A finished job leaves the list of unfinished ones.
+        set.push_str(" REMOVE #activePk, #activeSk");
         let update = update.update_expression(set).build().map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -225,6 +230,31 @@ impl Store {
             Ok(()) => Ok(true),
             Err(_) => Ok(false),
         }
+    }
+
+    /// Unfinished jobs created before `before`, oldest first, at most
+    /// `limit` (one `Query` of GSI1's `JOBS#active` partition).
+    pub async fn unfinished_jobs(&self, before: Timestamp, limit: usize) -> Result<Vec<String>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_NAME.name)
+            .key_condition_expression("#pk = :pk AND #sk < :before")
+            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_names("#sk", BY_NAME.sk)
+            .expression_attribute_values(":pk", s(keys::ACTIVE_JOBS))
+            .expression_attribute_values(":before", s(before.to_string()))
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| string_attr(item, "id").map(str::to_owned))
+            .collect())
     }
 
     /// Deletes a job item (the purge of the tenant it made).

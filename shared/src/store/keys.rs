@@ -263,6 +263,9 @@ pub const DEPLOYMENT_CONTENT_SK_PREFIX: &str = "DEPLOYBLOB#";
 /// The prefix both deployment item kinds share (for deleting them together).
 pub const DEPLOYMENT_ITEMS_PREFIX: &str = "DEPLOY";
 pub const JOB_SK: &str = "JOB";
+/// The GSI1 partition of unfinished jobs, by creation: what the clean-up
+/// reads to finish jobs whose stream records were given up.
+pub const ACTIVE_JOBS: &str = "JOBS#active";
 
 /// A deployment's metadata, under its tenant, sorted by version (zero-padded).
 pub fn deployment(tenant_id: &TenantId, version: u64) -> Key {

@@ -283,6 +283,10 @@ pub fn deployment_content_item(deployment: &Deployment, bytes: &[u8], incarnatio
 pub fn job_item(job: &Job) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(job).map_err(Error::internal)?;
     item.extend(with_key(&keys::job(&job.id), "job"));
+    if !job.status.is_final() {
+        item.insert(BY_NAME.pk.into(), s(keys::ACTIVE_JOBS));
+        item.insert(BY_NAME.sk.into(), s(format!("{}#{}", job.created_at, job.id)));
+    }
     Ok(item)
 }
 
