@@ -6,7 +6,7 @@
 //! DynamoDB requests of each seeded route (the store's counter) and the
 //! binaries' sizes. Prints a markdown table; writes bench/results/latest.json.
 //!
-//! `bench [--invocations N] [--cold-starts N] [--no-build]
+//! `bench [--invocations N] [--cold-starts N] [--no-build] [--no-arm64]
 //!        [--extra NAME=EVENT=COMMAND...]` (an extra is any Runtime API
 //! client, measured the same way on the same events).
 
@@ -52,6 +52,8 @@ struct Args {
     invocations: usize,
     cold_starts: usize,
     build: bool,
+    /// Also build for Lambda's arm64 (cargo lambda) and report those sizes.
+    arm64: bool,
     extras: Vec<(String, String, Vec<String>)>,
 }
 
@@ -60,6 +62,7 @@ fn args() -> Args {
         invocations: 200,
         cold_starts: 10,
         build: true,
+        arm64: true,
         extras: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -68,6 +71,7 @@ fn args() -> Args {
             "--invocations" => args.invocations = it.next().and_then(|v| v.parse().ok()).expect("--invocations N"),
             "--cold-starts" => args.cold_starts = it.next().and_then(|v| v.parse().ok()).expect("--cold-starts N"),
             "--no-build" => args.build = false,
+            "--no-arm64" => args.arm64 = false,
             "--extra" => {
                 let spec = it.next().expect("--extra NAME=EVENT=COMMAND");
                 let mut parts = spec.splitn(3, '=');
@@ -204,6 +208,27 @@ fn binary_size(name: &str) -> u64 {
     std::fs::metadata(root().join("target/release").join(name)).map_or(0, |m| m.len())
 }
 
+/// The size of the function as deployed: `cargo lambda build --release --arm64`'s bootstrap.
+fn arm64_size(name: &str) -> u64 {
+    std::fs::metadata(root().join("target/lambda").join(name).join("bootstrap")).map_or(0, |m| m.len())
+}
+
+/// Builds every function for Lambda (arm64, release), as `make build` does.
+fn build_arm64() {
+    eprintln!("building the functions for arm64 (cargo lambda)…");
+    let venv = root().join(".local/venv/bin");
+    let path = format!("{}:{}", venv.display(), std::env::var("PATH").unwrap_or_default());
+    let status = std::process::Command::new("cargo")
+        .current_dir(root())
+        .env("PATH", path)
+        .args(["lambda", "build", "--release", "--arm64"])
+        .args(["--bin", "tenants", "--bin", "subtenants", "--bin", "identity-providers"])
+        .args(["--bin", "deployments", "--bin", "jobs", "--bin", "cleanup"])
+        .status()
+        .expect("cargo lambda runs (make bench installs it)");
+    assert!(status.success(), "the arm64 build failed");
+}
+
 #[tokio::main]
 async fn main() {
     let args = args();
@@ -225,6 +250,9 @@ async fn main() {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "the release build failed");
+        if args.arm64 {
+            build_arm64();
+        }
     }
     let mut local = dev_gateway::dynamodb_local::DynamoDbLocal::start(dev_gateway::dynamodb_local::Options {
         port: None,
@@ -268,14 +296,22 @@ async fn main() {
         "\n`make bench` on {machine}: {} cold starts, {} warm invocations each, DynamoDB Local\n",
         args.cold_starts, args.invocations
     );
-    println!("| function | event | init p50 | init max | warm p50 | warm p90 | warm p99 | CPU/invocation | init CPU | peak RSS | binary (x86_64, stripped) | failures |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| function | event | init p50 | init max | warm p50 | warm p90 | warm p99 | CPU/invocation | init CPU | peak RSS | binary x86_64 | binary arm64 (Lambda) | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
     for run in &mut runs {
         run.init.sort();
         let size = binary_size(&run.name);
+        let arm64 = arm64_size(&run.name);
+        let mb = |bytes: u64| {
+            if bytes > 0 {
+                format!("{:.2} MB", bytes as f64 / 1_000_000.0)
+            } else {
+                "–".into()
+            }
+        };
         println!(
-            "| {} | {} | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {:.1} MB | {} | {} |",
+            "| {} | {} | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {:.1} MB | {} | {} | {} |",
             run.name,
             run.event,
             ms(percentile(&run.init, 0.5)),
@@ -286,11 +322,8 @@ async fn main() {
             ms(run.cpu_per_invocation),
             ms(run.init_cpu),
             run.max_rss_kib as f64 / 1024.0,
-            if size > 0 {
-                format!("{:.2} MB", size as f64 / 1_000_000.0)
-            } else {
-                "–".into()
-            },
+            mb(size),
+            mb(arm64),
             run.failures
         );
         results.push(json!({
@@ -298,7 +331,7 @@ async fn main() {
             "initMs": {"p50": ms(percentile(&run.init, 0.5)), "max": ms(*run.init.last().unwrap_or(&Duration::ZERO))},
             "warmMs": {"p50": ms(percentile(&run.warm, 0.5)), "p90": ms(percentile(&run.warm, 0.9)), "p99": ms(percentile(&run.warm, 0.99))},
             "cpuPerInvocationMs": ms(run.cpu_per_invocation), "initCpuMs": ms(run.init_cpu),
-            "peakRssKiB": run.max_rss_kib, "binaryBytes": size, "failures": run.failures,
+            "peakRssKiB": run.max_rss_kib, "binaryBytes": size, "arm64BinaryBytes": arm64, "failures": run.failures,
         }));
     }
     println!("\n| route (sample event) | status | DynamoDB requests |\n|---|---|---|");
