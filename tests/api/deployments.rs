@@ -325,6 +325,20 @@ async fn clone(api: &TestApi, environment: &str) -> Reply {
     .await
 }
 
+/// Starts a clone of `acme` into `acme-sandbox`; returns its job id.
+async fn clone_job(api: &TestApi, environment: &str) -> String {
+    status(&clone(api, environment).await, 202)["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// events/jobs-queued.json, the stream's record of job `job_id`.
+fn queued_job_event(job_id: &str) -> aws_lambda_events::event::dynamodb::Event {
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/jobs-queued.json")).unwrap();
+    serde_json::from_str(&sample.replace(crate::helpers::SAMPLE_JOB_ID, job_id)).unwrap()
+}
+
 #[tokio::test]
 async fn a_clone_runs_end_to_end_through_the_local_stream_poller() {
     let api = spawn_app().await;
@@ -417,13 +431,8 @@ async fn a_clone_runs_end_to_end_through_the_local_stream_poller() {
 async fn repeated_late_and_concurrent_stream_records_run_a_job_once() {
     let api = with_acme().await;
     status(&deploy_json(&api, "acme", &json!({"v": 1})).await, 201);
-    let job_id = status(&clone(&api, "production").await, 202)["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/jobs-queued.json")).unwrap();
-    let event: aws_lambda_events::event::dynamodb::Event =
-        serde_json::from_str(&sample.replace("019ab000-0000-7000-8000-000000000001", &job_id)).unwrap();
+    let job_id = clone_job(&api, "production").await;
+    let event = queued_job_event(&job_id);
     // The same record twice in one batch, and the batch delivered by two
     // invocations at once.
     let mut doubled = event.clone();
@@ -449,10 +458,7 @@ async fn repeated_late_and_concurrent_stream_records_run_a_job_once() {
 async fn a_job_whose_source_was_deleted_fails_and_leaves_nothing_behind() {
     let api = with_acme().await;
     status(&deploy_json(&api, "acme", &json!({"v": 1})).await, 201);
-    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = clone_job(&api, "test").await;
     assert_eq!(api.delete("/v1/tenants/acme", &[]).await.status, 204);
 
     let job = run_jobs_until_finished(&api, &job_id).await;
@@ -570,8 +576,7 @@ async fn a_record_the_table_cannot_serve_is_reported_alone_for_a_retry() {
     })
     .unwrap();
     let app = shared::App::new(config, shared::store::local_client("http://127.0.0.1:9"));
-    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/jobs-queued.json")).unwrap();
-    let mut event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&sample).unwrap();
+    let mut event = queued_job_event(crate::helpers::SAMPLE_JOB_ID);
     let mut second = event.records[0].clone();
     second.change.sequence_number = Some("222200000000000000000002".into());
     event.records.push(second);
@@ -587,10 +592,7 @@ async fn a_record_the_table_cannot_serve_is_reported_alone_for_a_retry() {
 #[tokio::test]
 async fn deleting_a_clone_before_its_job_runs_fails_the_job() {
     let api = with_acme().await;
-    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = clone_job(&api, "test").await;
     assert_eq!(api.delete("/v1/tenants/acme-sandbox", &[]).await.status, 204);
     let job = run_jobs_until_finished(&api, &job_id).await;
     assert_eq!(job["status"], "failed");
@@ -630,10 +632,7 @@ async fn a_tenant_id_taken_again_starts_its_own_versions_and_jobs() {
 
     // A clone whose source is deleted and created again before the job runs
     // does not copy the newcomer.
-    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = clone_job(&api, "test").await;
     assert_eq!(api.delete("/v1/tenants/acme", &[]).await.status, 204);
     api.create_tenant(json!({"tenantId": "acme", "name": "Another Acme"}))
         .await;
@@ -647,10 +646,7 @@ async fn a_tenant_id_taken_again_starts_its_own_versions_and_jobs() {
 async fn the_clean_up_finishes_a_job_whose_stream_records_were_given_up() {
     let api = with_acme().await;
     status(&deploy_json(&api, "acme", &json!({"v": 1})).await, 201);
-    let job_id = status(&clone(&api, "test").await, 202)["jobId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = clone_job(&api, "test").await;
     // Nothing polls the stream here: as if every delivery had failed.
     let run_at = |minutes: i64| shared::service::cleanup::Run {
         dry_run: false,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use dev_gateway::routes::{self, Function};
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, SAMPLE_JOB_ID};
 
 /// The samples in the order a user would try them, with the status each answers.
 const WALK_THROUGH: &[(&str, u16)] = &[
@@ -59,9 +59,6 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("tenants-delete-clone", 204),
 ];
 
-/// The job id the samples carry in place of the one a clone makes.
-const SAMPLE_JOB_ID: &str = "019ab000-0000-7000-8000-000000000001";
-
 fn events_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../events"))
 }
@@ -81,12 +78,7 @@ fn read_event(name: &str) -> String {
 
 async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_http::Response<lambda_http::Body> {
     let request = lambda_http::request::from_str(event).expect("lambda_http reads the sample");
-    match function {
-        Function::Tenants => tenants::handle(app, request).await,
-        Function::Subtenants => subtenants::handle(app, request).await,
-        Function::IdentityProviders => identity_providers::handle(app, request).await,
-        Function::Deployments => deployments::handle(app, request).await,
-    }
+    function.invoke(app, request).await
 }
 
 #[tokio::test]
@@ -107,10 +99,7 @@ async fn every_sample_event_answers_its_status_in_the_walk_through() {
         let event = read_event(name).replace(SAMPLE_JOB_ID, &job_id);
         let route: Value = serde_json::from_str(&event).unwrap();
         let route_key = route["routeKey"].as_str().unwrap();
-        let function = routes::all()
-            .find(|(r, _)| *r == route_key)
-            .map(|(_, f)| f)
-            .expect("a declared route");
+        let function = Function::of_route(route_key).expect("a declared route");
         let response = invoke(api.app(), function, &event).await;
         let body = match response.body() {
             lambda_http::Body::Text(t) => t.clone(),

@@ -76,18 +76,10 @@ async fn every_route_over(endpoint: &str) -> Vec<(String, u16, Option<String>)> 
         }
     }
     let answers = events.into_iter().map(|(route, text)| async move {
-        let function = dev_gateway::routes::all()
-            .find(|(r, _)| *r == route)
-            .map(|(_, f)| f)
-            .unwrap();
-        let request = lambda_http::request::from_str(&text).unwrap();
-        use dev_gateway::routes::Function;
-        let response = match function {
-            Function::Tenants => tenants::handle(app, request).await,
-            Function::Subtenants => subtenants::handle(app, request).await,
-            Function::IdentityProviders => identity_providers::handle(app, request).await,
-            Function::Deployments => deployments::handle(app, request).await,
-        };
+        let function = dev_gateway::routes::Function::of_route(&route).unwrap();
+        let response = function
+            .invoke(app, lambda_http::request::from_str(&text).unwrap())
+            .await;
         let retry_after = response
             .headers()
             .get("retry-after")

@@ -19,6 +19,9 @@ use shared::{store, App, Config};
 pub type Item = std::collections::HashMap<String, AttributeValue>;
 
 pub const SECRET: &[u8] = b"test-secret";
+/// The job id the sample events carry (events/jobs-get.json, jobs-queued.json)
+/// in place of the one a clone makes.
+pub const SAMPLE_JOB_ID: &str = "019ab000-0000-7000-8000-000000000001";
 pub const ADMIN_SCOPE: &str = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";
 
 static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();

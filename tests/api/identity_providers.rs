@@ -26,6 +26,20 @@ async fn with_tenants(ids: &[&str]) -> TestApi {
     api
 }
 
+/// Tenants acme and globex, each with an `okta` provider claiming its own domain.
+async fn acme_and_globex_with_okta() -> TestApi {
+    let api = with_tenants(&["acme", "globex"]).await;
+    status(&put(&api, OKTA, &oidc(&["acme.example"])).await, 201);
+    let globex = put(
+        &api,
+        "/v1/tenants/globex/identity-providers/okta",
+        &oidc(&["globex.example"]),
+    )
+    .await;
+    status(&globex, 201);
+    api
+}
+
 #[track_caller]
 fn status(reply: &Reply, expected: u16) -> Value {
     assert_eq!(reply.status, expected, "{}", String::from_utf8_lossy(&reply.body));
@@ -370,17 +384,7 @@ async fn group_mappings_are_added_replaced_paged_and_deleted_with_encoded_ids() 
 
 #[tokio::test]
 async fn deleting_a_provider_removes_its_mappings_claims_and_query_hits() {
-    let api = with_tenants(&["acme", "globex"]).await;
-    status(&put(&api, OKTA, &oidc(&["acme.example"])).await, 201);
-    status(
-        &put(
-            &api,
-            "/v1/tenants/globex/identity-providers/okta",
-            &oidc(&["globex.example"]),
-        )
-        .await,
-        201,
-    );
+    let api = acme_and_globex_with_okta().await;
     for group in ["a", "b", "c"] {
         status(
             &api.call("PUT", &format!("{OKTA}/groups/{group}/x"), None, &[]).await,
@@ -475,17 +479,7 @@ async fn deleting_a_tenant_removes_its_providers_and_frees_its_domains() {
 
 #[tokio::test]
 async fn providers_follow_the_tenant_rules_visibility_retirement_limits() {
-    let api = with_tenants(&["acme", "globex"]).await;
-    status(&put(&api, OKTA, &oidc(&["acme.example"])).await, 201);
-    status(
-        &put(
-            &api,
-            "/v1/tenants/globex/identity-providers/okta",
-            &oidc(&["globex.example"]),
-        )
-        .await,
-        201,
-    );
+    let api = acme_and_globex_with_okta().await;
     status(
         &api.send_json("PUT", "/v1/tenants/acme/members/ann", &json!({"role": "viewer"}), &[])
             .await,

@@ -97,7 +97,7 @@ fn the_served_document_is_the_merge_of_its_yaml_sources() {
 }
 
 /// Every (route key, operation) of the document.
-fn operations() -> BTreeMap<String, Value> {
+pub fn operations() -> BTreeMap<String, Value> {
     let doc = document();
     let mut found = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -173,11 +173,11 @@ fn every_operation_documents_the_statuses_every_route_can_answer() {
     }
 }
 
-/// A value for each path parameter the routes use.
-fn sample_path(route: &str) -> String {
+/// `route`'s path with a value for each of its parameters, `{id}` being `tenant`.
+pub fn sample_path(route: &str, tenant: &str) -> String {
     let path = route.split_once(' ').unwrap().1;
     [
-        ("{id}", "acme"),
+        ("{id}", tenant),
         ("{userId}", "alice"),
         ("{subtenantId}", "team"),
         ("{ipId}", "okta"),
@@ -185,7 +185,7 @@ fn sample_path(route: &str) -> String {
         ("{to}", "tenant-admins"),
         ("{domain}", "acme.example"),
         ("{version}", "1"),
-        ("{jobId}", "019ab000-0000-7000-8000-000000000001"),
+        ("{jobId}", crate::helpers::SAMPLE_JOB_ID),
         ("{name}", "Acme"),
     ]
     .iter()
@@ -206,7 +206,7 @@ async fn each_operation_names_the_permission_the_code_asks_for() {
             let reply = api
                 .call(
                     "GET",
-                    &sample_path(&route),
+                    &sample_path(&route, "acme"),
                     None,
                     &[("authorization", "Bearer nonsense")],
                 )
@@ -217,7 +217,7 @@ async fn each_operation_names_the_permission_the_code_asks_for() {
         let method = route.split_once(' ').unwrap().0;
         let body = (method != "GET" && method != "DELETE").then_some(("application/json", b"{}".as_slice()));
         let reply = api
-            .call(method, &sample_path(&route), body, &[("authorization", &auth)])
+            .call(method, &sample_path(&route, "acme"), body, &[("authorization", &auth)])
             .await;
         let detail = reply.problem(403)["detail"].as_str().unwrap().to_owned();
         if !permissions(&operation)

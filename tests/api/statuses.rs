@@ -12,25 +12,7 @@ use shared::domain::Timestamp;
 use shared::service::cleanup::{self, Run};
 
 use crate::helpers::{spawn_app, Reply, TestApi};
-
-/// `route`'s path with sample values, `{id}` being `tenant`.
-fn path(route: &str, tenant: &str) -> String {
-    let path = route.split_once(' ').unwrap().1;
-    [
-        ("{id}", tenant),
-        ("{userId}", "alice"),
-        ("{subtenantId}", "team"),
-        ("{ipId}", "okta"),
-        ("{from}", "admins"),
-        ("{to}", "tenant-admins"),
-        ("{domain}", "acme.example"),
-        ("{version}", "1"),
-        ("{jobId}", "019ab000-0000-7000-8000-000000000001"),
-        ("{name}", "Acme"),
-    ]
-    .iter()
-    .fold(path.to_owned(), |p, (param, value)| p.replace(param, value))
-}
+use crate::openapi::{operations, sample_path as path};
 
 /// The operation's first request media type and its documented example.
 fn example_body(operation: &Value) -> Option<(String, Vec<u8>)> {
@@ -83,19 +65,6 @@ async fn world() -> TestApi {
     let summary = cleanup::run(&api.app().store, &run).await.unwrap();
     assert_eq!(summary.purged.len(), 1);
     api
-}
-
-fn operations() -> Vec<(String, Value)> {
-    let doc: Value = serde_json::from_str(shared::openapi::DOCUMENT).unwrap();
-    let mut found = Vec::new();
-    for (path, item) in doc["paths"].as_object().unwrap() {
-        for (method, operation) in item.as_object().unwrap() {
-            if ["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
-                found.push((format!("{} {path}", method.to_uppercase()), operation.clone()));
-            }
-        }
-    }
-    found
 }
 
 fn documents(operation: &Value, status: &str) -> bool {

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::event::{self, Incoming};
 use crate::jwt::{authoriser_claims, Verifier};
-use crate::routes::{self, Function};
+use crate::routes;
 
 pub struct Gateway {
     app: App,
@@ -89,14 +89,7 @@ impl Gateway {
                 return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
             }
         };
-        let invocation = async {
-            match matched.function {
-                Function::Tenants => tenants::handle(&self.app, lambda_request).await,
-                Function::Subtenants => subtenants::handle(&self.app, lambda_request).await,
-                Function::IdentityProviders => identity_providers::handle(&self.app, lambda_request).await,
-                Function::Deployments => deployments::handle(&self.app, lambda_request).await,
-            }
-        };
+        let invocation = matched.function.invoke(&self.app, lambda_request);
         // The span Lambda's runtime opens per invocation, so local logs carry the request id too.
         let span =
             tracing::info_span!("Lambda runtime invoke", requestId = %request_id, function = matched.function.name());

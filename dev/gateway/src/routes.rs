@@ -37,6 +37,25 @@ impl Function {
             Self::Deployments => deployments::ROUTES,
         }
     }
+
+    /// Calls the function's handler, in-process, as Lambda would.
+    pub async fn invoke(
+        self,
+        app: &shared::App,
+        request: lambda_http::Request,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        match self {
+            Self::Tenants => tenants::handle(app, request).await,
+            Self::Subtenants => subtenants::handle(app, request).await,
+            Self::IdentityProviders => identity_providers::handle(app, request).await,
+            Self::Deployments => deployments::handle(app, request).await,
+        }
+    }
+
+    /// The function serving `route_key`, if any.
+    pub fn of_route(route_key: &str) -> Option<Self> {
+        all().find(|(r, _)| *r == route_key).map(|(_, f)| f)
+    }
 }
 
 /// Routes served without a token (template.yaml gives them no authoriser).
