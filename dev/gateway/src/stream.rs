@@ -24,6 +24,8 @@ pub struct StreamPoller {
     streams: Client,
     dynamodb: aws_sdk_dynamodb::Client,
     table: String,
+    /// The table's stream, once found (it does not change while we poll).
+    stream_arn: Option<String>,
     /// Each known shard's next iterator (`None`: closed and read to its end).
     shards: BTreeMap<String, Option<String>>,
 }
@@ -41,6 +43,7 @@ impl StreamPoller {
             streams: Client::from_conf(config),
             dynamodb,
             table: table.to_owned(),
+            stream_arn: None,
             shards: BTreeMap::new(),
         }
     }
@@ -103,7 +106,10 @@ impl StreamPoller {
         Ok(read)
     }
 
-    async fn stream_arn(&self) -> Result<String, String> {
+    async fn stream_arn(&mut self) -> Result<String, String> {
+        if let Some(arn) = &self.stream_arn {
+            return Ok(arn.clone());
+        }
         let table = self
             .dynamodb
             .describe_table()
@@ -111,10 +117,12 @@ impl StreamPoller {
             .send()
             .await
             .map_err(|e| format!("DescribeTable: {e:?}"))?;
-        table
+        let arn = table
             .table
             .and_then(|t| t.latest_stream_arn)
-            .ok_or_else(|| format!("table {} has no stream", self.table))
+            .ok_or_else(|| format!("table {} has no stream", self.table))?;
+        self.stream_arn = Some(arn.clone());
+        Ok(arn)
     }
 
     /// Starts reading new shards from their oldest record: jobs queued while

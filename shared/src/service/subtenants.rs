@@ -8,7 +8,7 @@ use crate::auth::{Caller, TenantRole};
 use crate::domain::merge_patch;
 use crate::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef};
 use crate::domain::tenant::Change;
-use crate::domain::{Status, SubtenantCode, Tenant, TenantId};
+use crate::domain::{SubtenantCode, Tenant, TenantId};
 use crate::error::{Error, Result};
 use crate::store::subtenants::{SubtenantOrder, SubtenantPage, SubtenantPosition};
 use crate::store::tenants::WriteFailure;
@@ -53,14 +53,7 @@ pub async fn create(
 ) -> Result<(Subtenant, Tenant)> {
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
     for _ in 0..ATTEMPTS {
-        if tenant.status == Status::Provisioning {
-            tenant.ensure_changeable()?;
-        }
-        if tenant.status == Status::Retired {
-            return Err(Error::Conflict(format!(
-                "tenant '{tenant_id}' is retired; restore it first"
-            )));
-        }
+        tenant.ensure_changeable()?;
         let code = match &input.code {
             Some(code) => code.clone(),
             None => derived_code(store, tenant_id, input.name.as_str()).await?,
