@@ -37,7 +37,8 @@ test: tools dynamodb-local sam $(SCHEMATHESIS) ## Run every test (starts and sto
 contract: tools dynamodb-local $(SCHEMATHESIS) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
 	bash dev/contract-test.sh
 
-bench: tools dynamodb-local $(CARGO_LAMBDA) ## Measure every release function as Lambda runs it (init, latency, CPU, RSS, DynamoDB requests, size)
+bench: tools dynamodb-local $(CARGO_LAMBDA) ## Measure every release function as Lambda runs it, beside the floor and the Python peer; scale and clean-up runs
+	bash bench/peer/install.sh
 	cargo run -q --locked -p bench -- $(BENCH_ARGS)
 
 openapi: $(SCHEMATHESIS) ## Merge api/openapi/*.yaml into api/openapi.json (what GET /v1/openapi.json serves)

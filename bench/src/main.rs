@@ -6,19 +6,28 @@
 //! DynamoDB requests of each seeded route (the store's counter) and the
 //! binaries' sizes. Prints a markdown table; writes bench/results/latest.json.
 //!
+//! Side by side, the two references of design.md's targets: the floor (a
+//! bare GetItem function, `bench/floor`) and the peer (Python, Powertools and
+//! boto3, `bench/peer`). Then the scale runs (see [`scale`]).
+//!
 //! `bench [--invocations N] [--cold-starts N] [--no-build] [--no-arm64]
+//!        [--no-references] [--scale N,N,…|none] [--samples N] [--purge N]
 //!        [--extra NAME=EVENT=COMMAND...]` (an extra is any Runtime API
 //! client, measured the same way on the same events).
 
+mod dynamodb_proxy;
 mod process;
 mod runtime_api;
+mod scale;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use dynamodb_proxy::DynamoDbProxy;
 use runtime_api::RuntimeApi;
 
 /// (function, the sample event of its most common route).
@@ -55,6 +64,14 @@ struct Args {
     /// Also build for Lambda's arm64 (cargo lambda) and report those sizes.
     arm64: bool,
     extras: Vec<(String, String, Vec<String>)>,
+    /// Measure the floor and the peer side by side with the functions.
+    references: bool,
+    /// Table sizes (tenants) of the scale runs; none to skip them.
+    scale: Vec<usize>,
+    /// Calls of each kind measured on each size.
+    samples: usize,
+    /// Retired tenants the clean-up purges (0 to skip).
+    purge: usize,
 }
 
 fn args() -> Args {
@@ -64,6 +81,10 @@ fn args() -> Args {
         build: true,
         arm64: true,
         extras: Vec::new(),
+        references: true,
+        scale: vec![1_000, 10_000, 100_000],
+        samples: 100,
+        purge: 2_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -72,6 +93,13 @@ fn args() -> Args {
             "--cold-starts" => args.cold_starts = it.next().and_then(|v| v.parse().ok()).expect("--cold-starts N"),
             "--no-build" => args.build = false,
             "--no-arm64" => args.arm64 = false,
+            "--no-references" => args.references = false,
+            "--scale" => {
+                let sizes = it.next().expect("--scale N,N,… (or none)");
+                args.scale = sizes.split(',').filter_map(|n| n.parse().ok()).collect();
+            }
+            "--samples" => args.samples = it.next().and_then(|v| v.parse().ok()).expect("--samples N"),
+            "--purge" => args.purge = it.next().and_then(|v| v.parse().ok()).expect("--purge N"),
             "--extra" => {
                 let spec = it.next().expect("--extra NAME=EVENT=COMMAND");
                 let mut parts = spec.splitn(3, '=');
@@ -115,12 +143,23 @@ struct Measured {
     init: Vec<Duration>,
     init_cpu: Duration,
     warm: Vec<Duration>,
+    /// Per warm invocation: the time its DynamoDB requests took.
+    dynamodb: Vec<Duration>,
+    /// Per warm invocation: its duration minus its DynamoDB time.
+    overhead: Vec<Duration>,
     cpu_per_invocation: Duration,
     max_rss_kib: u64,
     failures: usize,
 }
 
-async fn measure(name: &str, event_name: &str, command: &[String], env: &[(String, String)], args: &Args) -> Measured {
+async fn measure(
+    name: &str,
+    event_name: &str,
+    command: &[String],
+    env: &[(String, String)],
+    proxy: &DynamoDbProxy,
+    args: &Args,
+) -> Measured {
     let payload = event(event_name);
     let limit = Duration::from_secs(20);
     let (mut init, mut init_cpu) = (Vec::new(), Duration::ZERO);
@@ -136,14 +175,18 @@ async fn measure(name: &str, event_name: &str, command: &[String], env: &[(Strin
     let api = RuntimeApi::start().await.expect("the Runtime API listens");
     let child = process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
     api.first_next(limit).await.expect("the function asks for work");
-    let (mut warm, mut failures) = (Vec::new(), 0);
+    let (mut warm, mut dynamodb, mut overhead, mut failures) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for i in 0..args.invocations + 1 {
+        proxy.take();
         let outcome = api.invoke(payload.clone(), limit).await;
+        let in_dynamodb = proxy.take().time;
         match outcome {
-            Some(o) if o.ok && !is_5xx(&o.body) => {
+            Some(o) if o.ok && !is_not_2xx(&o.body) => {
                 // The first invocation opens the database connection: not a warm one.
                 if i > 0 {
                     warm.push(o.duration);
+                    dynamodb.push(in_dynamodb);
+                    overhead.push(o.duration.saturating_sub(in_dynamodb));
                 }
             }
             Some(o) => {
@@ -157,6 +200,8 @@ async fn measure(name: &str, event_name: &str, command: &[String], env: &[(Strin
     }
     let usage = process::kill_and_reap(child);
     warm.sort();
+    dynamodb.sort();
+    overhead.sort();
     Measured {
         name: name.to_owned(),
         event: event_name.to_owned(),
@@ -164,22 +209,34 @@ async fn measure(name: &str, event_name: &str, command: &[String], env: &[(Strin
         init_cpu,
         cpu_per_invocation: usage.cpu.saturating_sub(init_cpu) / (args.invocations + 1) as u32,
         warm,
+        dynamodb,
+        overhead,
         max_rss_kib: usage.max_rss_kib,
         failures,
     }
 }
 
-/// Whether an HTTP function answered 5xx (an answer of the Runtime API is its response).
-fn is_5xx(body: &[u8]) -> bool {
+/// Whether an HTTP function answered anything but 2xx (an answer of the
+/// Runtime API is its response): a bench of a 404 measures nothing.
+fn is_not_2xx(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v["statusCode"].as_u64())
-        .is_some_and(|s| s >= 500)
+        .is_some_and(|s| !(200..300).contains(&s))
+}
+
+/// What one seeded route cost in DynamoDB, from the store's instrumentation.
+struct Cost {
+    event: String,
+    status: u16,
+    requests: BTreeMap<String, u64>,
+    /// Capacity units by operation (reads and writes together).
+    capacity: BTreeMap<String, f64>,
 }
 
 /// Seeds the table through the functions' handlers, in-process, counting
-/// each route's DynamoDB requests.
-async fn seed(endpoint: &str, table: &str) -> Vec<(String, u16, Value)> {
+/// each route's DynamoDB requests and consumed capacity.
+async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
     let config = shared::Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.to_owned()),
         "DYNAMODB_ENDPOINT" => Some(endpoint.to_owned()),
@@ -199,11 +256,37 @@ async fn seed(endpoint: &str, table: &str) -> Vec<(String, u16, Value)> {
         let request = lambda_http::request::from_str(std::str::from_utf8(&text).unwrap()).unwrap();
         app.store.requests().reset();
         let response = function.invoke(&app, request).await;
-        let requests = serde_json::to_value(app.store.requests().snapshot()).unwrap_or_default();
-        costs.push((name.to_string(), response.status().as_u16(), requests));
+        let counter = app.store.requests();
+        costs.push(Cost {
+            event: name.to_string(),
+            status: response.status().as_u16(),
+            requests: counter.snapshot(),
+            capacity: counter.capacity(),
+        });
+    }
+    // DynamoDB Local is a JVM: its read paths run twice as slow until the
+    // JIT has seen them a few thousand times, which would charge whichever
+    // function is measured first (seen: GetItem 1.2 ms first, 0.67 ms later).
+    for _ in 0..WARM_UP_ROUNDS {
+        for name in SCENARIOS.iter().map(|(_, event)| event).filter(|e| e.contains('-')) {
+            let text = event(name);
+            let Ok(request) = lambda_http::request::from_str(std::str::from_utf8(&text).unwrap()) else {
+                continue; // not an HTTP event (the stream's)
+            };
+            let route: Value = serde_json::from_slice(&text).expect("a sample event is JSON");
+            if let Some(function) = route["routeKey"]
+                .as_str()
+                .and_then(dev_gateway::routes::Function::of_route)
+            {
+                function.invoke(&app, request).await;
+            }
+        }
     }
     costs
 }
+
+/// Rounds of the scenarios' reads that warm DynamoDB Local up before anything is timed.
+const WARM_UP_ROUNDS: usize = 500;
 
 fn binary_size(name: &str) -> u64 {
     std::fs::metadata(root().join("target/release").join(name)).map_or(0, |m| m.len())
@@ -248,6 +331,7 @@ async fn main() {
                 "-p",
                 "cleanup",
             ])
+            .args(["-p", "floor"])
             .status()
             .expect("cargo runs");
         assert!(status.success(), "the release build failed");
@@ -266,9 +350,12 @@ async fn main() {
         .await
         .expect("the table is created");
     let costs = seed(&local.endpoint, table).await;
+    let proxy = DynamoDbProxy::start(&local.endpoint)
+        .await
+        .expect("the timing proxy listens");
     let env: Vec<(String, String)> = [
         ("TABLE_NAME", table),
-        ("DYNAMODB_ENDPOINT", local.endpoint.as_str()),
+        ("DYNAMODB_ENDPOINT", proxy.endpoint.as_str()),
         ("CURSOR_SECRET", "bench-cursor-secret-0123456789"),
         ("RETENTION_DAYS", "30"),
     ]
@@ -280,12 +367,31 @@ async fn main() {
     for (function, event_name) in SCENARIOS {
         let binary = root().join("target/release").join(function).display().to_string();
         eprintln!("measuring {function} ({event_name})…");
-        runs.push(measure(function, event_name, &[binary], &env, &args).await);
+        runs.push(measure(function, event_name, &[binary], &env, &proxy, &args).await);
+    }
+    if args.references {
+        let floor = root().join("target/release/floor").display().to_string();
+        let peer = root().join("bench/peer/run.sh").display().to_string();
+        for (name, command) in [("floor (reference)", floor), ("peer: Python (reference)", peer)] {
+            eprintln!("measuring {name}…");
+            runs.push(measure(name, "tenants-get", &[command], &env, &proxy, &args).await);
+        }
     }
     for (name, event_name, command) in &args.extras {
         eprintln!("measuring {name} ({event_name})…");
-        runs.push(measure(name, event_name, command, &env, &args).await);
+        runs.push(measure(name, event_name, command, &env, &proxy, &args).await);
     }
+    let mut scale_rows = Vec::new();
+    if !args.scale.is_empty() {
+        eprintln!("scale runs on {:?} tenants…", args.scale);
+        scale_rows = scale::run(&client, &proxy, &env, &args.scale, args.samples).await;
+    }
+    let purge = if args.purge > 0 {
+        eprintln!("clean-up of {} retired tenants…", args.purge);
+        Some(scale::purge(&client, &env, args.purge).await)
+    } else {
+        None
+    };
     local.stop();
 
     let machine = format!(
@@ -297,8 +403,8 @@ async fn main() {
         "\n`make bench` on {machine}: {} cold starts, {} warm invocations each, DynamoDB Local\n",
         args.cold_starts, args.invocations
     );
-    println!("| function | event | init p50 | init max | warm p50 | warm p90 | warm p99 | CPU/invocation | init CPU | peak RSS | binary x86_64 | binary arm64 (Lambda) | failures |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| function | event | init p50 | init max | warm p50 | warm p90 | warm p99 | DynamoDB p50 | overhead p50 | overhead p99 | CPU/invocation | init CPU | peak RSS | binary x86_64 | binary arm64 (Lambda) | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut results = Vec::new();
     for run in &mut runs {
         run.init.sort();
@@ -312,7 +418,7 @@ async fn main() {
             }
         };
         println!(
-            "| {} | {} | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {:.1} MB | {} | {} | {} |",
+            "| {} | {} | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {} ms | {:.1} MB | {} | {} | {} |",
             run.name,
             run.event,
             ms(percentile(&run.init, 0.5)),
@@ -320,6 +426,9 @@ async fn main() {
             ms(percentile(&run.warm, 0.5)),
             ms(percentile(&run.warm, 0.9)),
             ms(percentile(&run.warm, 0.99)),
+            ms(percentile(&run.dynamodb, 0.5)),
+            ms(percentile(&run.overhead, 0.5)),
+            ms(percentile(&run.overhead, 0.99)),
             ms(run.cpu_per_invocation),
             ms(run.init_cpu),
             run.max_rss_kib as f64 / 1024.0,
@@ -331,31 +440,71 @@ async fn main() {
             "function": run.name, "event": run.event,
             "initMs": {"p50": ms(percentile(&run.init, 0.5)), "max": ms(*run.init.last().unwrap_or(&Duration::ZERO))},
             "warmMs": {"p50": ms(percentile(&run.warm, 0.5)), "p90": ms(percentile(&run.warm, 0.9)), "p99": ms(percentile(&run.warm, 0.99))},
+            "dynamodbMs": {"p50": ms(percentile(&run.dynamodb, 0.5))},
+            "overheadMs": {"p50": ms(percentile(&run.overhead, 0.5)), "p99": ms(percentile(&run.overhead, 0.99))},
             "cpuPerInvocationMs": ms(run.cpu_per_invocation), "initCpuMs": ms(run.init_cpu),
             "peakRssKiB": run.max_rss_kib, "binaryBytes": size, "arm64BinaryBytes": arm64, "failures": run.failures,
         }));
     }
-    println!("\n| route (sample event) | status | DynamoDB requests |\n|---|---|---|");
-    for (name, status, requests) in &costs {
-        let detail: Vec<String> = requests
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(op, n)| format!("{n} {op}"))
-            .collect();
-        println!("| {name} | {status} | {} |", detail.join(" + "));
+    println!("\n| route (sample event) | status | DynamoDB requests | consumed capacity |\n|---|---|---|---|");
+    for cost in &costs {
+        let requests: Vec<String> = cost.requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
+        let capacity: Vec<String> = cost.capacity.iter().map(|(op, u)| format!("{u} ({op})")).collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            cost.event,
+            cost.status,
+            requests.join(" + "),
+            capacity.join(" + ")
+        );
+    }
+    if !scale_rows.is_empty() {
+        println!("\n| tenants in the table | call (release `tenants`) | p50 | p90 | p99 | DynamoDB requests per call | capacity units per call | failures |\n|---|---|---|---|---|---|---|---|");
+        for row in &scale_rows {
+            println!(
+                "| {} | {} | {} ms | {} ms | {} ms | {} | {} | {} |",
+                row.size,
+                row.call,
+                scale::latency_ms(row, 0.5),
+                scale::latency_ms(row, 0.9),
+                scale::latency_ms(row, 0.99),
+                row.requests_per_call,
+                (row.capacity_per_call * 100.0).round() / 100.0,
+                row.failures
+            );
+        }
+    }
+    if let Some(purge) = &purge {
+        println!(
+            "\nClean-up (release `cleanup`): {} retired tenants, {} items purged in {} invocations, {:.1} s: {:.0} items/s.",
+            purge.tenants,
+            purge.items,
+            purge.invocations,
+            purge.took.as_secs_f64(),
+            purge.items as f64 / purge.took.as_secs_f64()
+        );
     }
     let report = json!({
+        "scale": scale_rows.iter().map(|r| json!({
+            "tenants": r.size, "call": r.call,
+            "latencyMs": {"p50": scale::latency_ms(r, 0.5), "p90": scale::latency_ms(r, 0.9), "p99": scale::latency_ms(r, 0.99)},
+            "requestsPerCall": r.requests_per_call, "capacityUnitsPerCall": r.capacity_per_call, "failures": r.failures,
+        })).collect::<Vec<_>>(),
+        "cleanup": purge.as_ref().map(|p| json!({
+            "tenants": p.tenants, "items": p.items, "invocations": p.invocations,
+            "seconds": p.took.as_secs_f64(), "itemsPerSecond": p.items as f64 / p.took.as_secs_f64(),
+        })),
         "machine": machine,
         "coldStarts": args.cold_starts,
         "invocations": args.invocations,
         "functions": results,
-        "dynamodbRequests": costs.iter().map(|(n, s, r)| json!({"event": n, "status": s, "requests": r})).collect::<Vec<_>>(),
+        "dynamodbRequests": costs.iter().map(|c| json!({"event": c.event, "status": c.status, "requests": c.requests, "capacityUnits": c.capacity})).collect::<Vec<_>>(),
     });
     let out = root().join("bench/results/latest.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap() + "\n").expect("bench/results is writable");
     eprintln!("wrote {}", out.display());
-    let failed: usize = runs.iter().map(|r| r.failures).sum();
+    let failed: usize =
+        runs.iter().map(|r| r.failures).sum::<usize>() + scale_rows.iter().map(|r| r.failures).sum::<usize>();
     if failed > 0 {
         eprintln!("{failed} invocations failed");
         std::process::exit(1);

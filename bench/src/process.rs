@@ -38,8 +38,23 @@ pub fn spawn(command: &[String], runtime_api: &str, env: &[(String, String)]) ->
     cmd.spawn()
 }
 
+/// The peak resident set of the running process, from `/proc/<pid>/status`
+/// (`VmHWM`). Not `wait4`'s `ru_maxrss`: Linux folds the memory of the
+/// process that forked into it (the bench itself, some 20 MB) when the child
+/// `exec`s, so every binary would read alike.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 /// Kills the child and reaps it, returning what it used over its life.
 pub fn kill_and_reap(child: Child) -> Usage {
+    let max_rss_kib = peak_rss_kib(child.id());
     let pid = child.id() as libc::pid_t;
     // SAFETY: plain syscalls on our own child's pid; `rusage` is written by the kernel.
     unsafe {
@@ -50,7 +65,7 @@ pub fn kill_and_reap(child: Child) -> Usage {
         let time = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
         Usage {
             cpu: time(usage.ru_utime) + time(usage.ru_stime),
-            max_rss_kib: usage.ru_maxrss as u64,
+            max_rss_kib,
         }
     }
 }

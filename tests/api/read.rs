@@ -41,3 +41,28 @@ async fn unknown_tenants_are_404() {
     assert_eq!(problem["instance"], "/v1/tenants/nobody");
     assert!(problem["requestId"].as_str().unwrap().starts_with("local-"));
 }
+
+/// The store asks every request for its consumed capacity and counts it by
+/// operation: what `make bench` reports per route.
+#[tokio::test]
+async fn the_store_counts_the_capacity_dynamodb_reports() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "cap-co", "name": "Capacity Co"}))
+        .await;
+    let counter = api.app().store.requests();
+    counter.reset();
+    assert_eq!(api.get("/v1/tenants/cap-co").await.status, 200);
+    // A strongly consistent read of an item under 4 KB: one read unit.
+    assert_eq!(counter.capacity(), [("GetItem".to_owned(), 1.0)].into());
+    counter.reset();
+    assert_eq!(
+        api.patch("/v1/tenants/cap-co", &json!({"tags": ["a"]}), &[])
+            .await
+            .status,
+        200
+    );
+    let capacity = counter.capacity();
+    assert_eq!(capacity.get("GetItem"), Some(&1.0));
+    // A transaction writes at twice the price, indexes included.
+    assert!(capacity["TransactWriteItems"] >= 4.0, "{capacity:?}");
+}

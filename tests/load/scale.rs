@@ -3,58 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use shared::domain::tenant::{Change, InputMode};
-use shared::domain::{Tenant, TenantId, TenantInput, Timestamp};
-use shared::store::records;
+use dev_gateway::dataset;
 
-use crate::helpers::{spawn_app_without_stream, Item, TestApi};
+use crate::helpers::{spawn_app_without_stream, TestApi};
 
-/// The tenant `i` of the data set: 100 parents, the rest their children;
-/// every 10th inactive, every 4th a test tenant, every 7th a service
-/// provider, two tags each (`tag-<i%20>`, `group-<i%3>`), 50 resellers,
-/// one identity provider each (`idp-<i%40>`, set by `seed`).
-fn tenant(i: usize, parents: &BTreeMap<usize, Tenant>) -> Tenant {
-    let body = serde_json::json!({
-        "tenantId": format!("t{i:05}"),
-        "name": format!("Tenant {i:05}"),
-        "status": if i.is_multiple_of(10) { "inactive" } else { "active" },
-        "environment": if i.is_multiple_of(4) { "test" } else { "production" },
-        "type": if i.is_multiple_of(7) { "ServiceProvider" } else { "Enterprise" },
-        "tags": [format!("tag-{}", i % 20), format!("group-{}", i % 3)],
-        "resellerId": format!("r{}", i % 50),
-        "externalIds": {"crm": format!("{i}")},
-    });
-    let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
-    let change = Change {
-        actor: "seed".into(),
-        at: Timestamp::now(),
-    };
-    let created = Tenant::create(input, TenantId::parse(&format!("t{i:05}")).unwrap(), &change);
-    match i {
-        0..100 => created,
-        _ => created.placed(parents.get(&(i % 100))),
-    }
-}
-
-/// Writes tenants `range` with their guards and facet items, as the store
-/// would, with BatchWriteItem.
+/// Writes tenants `range` of the scale data set (10,000 in all).
 async fn seed(api: &TestApi, range: std::ops::Range<usize>) {
-    let shards = api.app().store.list_shards();
-    let mut parents = BTreeMap::new();
-    for i in 0..100 {
-        parents.insert(i, tenant(i, &BTreeMap::new()));
-    }
-    let mut items: Vec<Item> = Vec::new();
-    for i in range {
-        let mut t = tenant(i, &parents);
-        t.identity_provider_ids = vec![format!("idp-{}", i % 40)];
-        if i < 100 {
-            t.child_count = (9900 / 100) as u32;
-        }
-        items.push(records::tenant_item(&t, shards).unwrap());
-        items.push(records::name_guard_item(&t.name.key(), &t.id));
-        items.extend(records::facet_items(&t).into_iter().map(|(_, item)| item));
-    }
+    let children = ((10_000 - dataset::PARENTS) / dataset::PARENTS) as u32;
+    let items = dataset::scale_items(range, children, api.app().store.list_shards());
     crate::seed_items(api, &items).await;
 }
 

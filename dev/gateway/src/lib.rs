@@ -7,6 +7,7 @@
 //! records template.yaml's filter would deliver.
 //! Development only; never deployed.
 
+pub mod dataset;
 pub mod docs;
 pub mod dynamodb_local;
 pub mod event;

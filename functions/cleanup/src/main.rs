@@ -5,7 +5,10 @@ use lambda_http::lambda_runtime::{run, service_fn, LambdaEvent};
 use lambda_http::Error;
 use serde_json::Value;
 
-#[tokio::main]
+// One thread: Lambda hands a function one event at a time, and a lone
+// runtime thread spares the worker threads' wake-ups (a quarter of the CPU
+// per invocation in `make bench`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));

@@ -95,21 +95,14 @@ async fn tenant_page(app: &App, caller: &Caller, id: &TenantId, params: &ListPar
         },
         None => params.from.clone(),
     };
-    let ((items, next), tenant) = subtenants::list(
-        store,
-        caller,
-        id,
-        params.order,
-        params.descending,
-        params.limit,
-        from.as_ref(),
-    )
-    .await?;
-    let total = if params.include_total {
-        Some(subtenants::count(store, id).await?)
-    } else {
-        None
+    let request = subtenants::ListRequest {
+        order: params.order,
+        descending: params.descending,
+        limit: params.limit,
+        from: from.as_ref(),
+        include_total: params.include_total,
     };
+    let ((items, next), total, tenant) = subtenants::list(store, caller, id, request).await?;
     let views: Vec<SubtenantView<'_>> = items.iter().map(|s| view(s, &tenant)).collect();
     Ok(response::list(
         &views,
