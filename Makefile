@@ -19,7 +19,7 @@ SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test contract bench openapi cleanup tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract bench openapi cleanup check-table tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ token: ## Mint a dev token: make token SUB=alice ROLES=viewer SCOPE="tenants:rea
 
 cleanup: ## Run the clean-up once against the dev table (make dev must be running): make cleanup [DRY_RUN=1] [RETENTION_DAYS=n]
 	cargo run -q -p dev-gateway -- cleanup $(if $(DRY_RUN),--dry-run)
+
+check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS
+	cargo run -q -p dev-gateway -- check $(ARGS)
 
 tools: ## Check for cargo; install Java and npm with apt if missing
 	@command -v cargo >/dev/null || { echo "Rust is required: https://rustup.rs" >&2; exit 1; }

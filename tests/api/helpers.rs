@@ -59,6 +59,8 @@ pub struct TestApi {
     pub gateway: Gateway,
     pub client: Client,
     pub table: String,
+    /// The DynamoDB Local it runs on.
+    pub endpoint: String,
     pub token: String,
 }
 
@@ -78,8 +80,37 @@ pub async fn spawn_app_without_stream() -> TestApi {
 
 /// A gateway over a fresh table with `shards` list shards.
 pub async fn spawn_app_with(shards: u16, stream: Stream) -> TestApi {
-    let endpoint = dynamodb().endpoint.clone();
-    let connection = store::local_client(&endpoint);
+    spawn(shards, stream, None).await
+}
+
+/// A gateway whose DynamoDB client fails the calls `faults` is armed for.
+#[allow(dead_code)] // the api binary's
+pub async fn spawn_app_with_faults(faults: &Faults) -> TestApi {
+    spawn(1, Stream::On, Some(faults)).await
+}
+
+/// A gateway over a fresh table on another DynamoDB Local (one a test stops
+/// and starts).
+#[allow(dead_code)] // the load binary's
+pub async fn spawn_app_on(endpoint: &str) -> TestApi {
+    spawn_at(endpoint.to_owned(), 1, Stream::Off, None).await
+}
+
+async fn spawn(shards: u16, stream: Stream, faults: Option<&Faults>) -> TestApi {
+    spawn_at(dynamodb().endpoint.clone(), shards, stream, faults).await
+}
+
+async fn spawn_at(endpoint: String, shards: u16, stream: Stream, faults: Option<&Faults>) -> TestApi {
+    let mut connection = store::local_client(&endpoint);
+    if let Some(faults) = faults {
+        let config = connection
+            .client
+            .config()
+            .to_builder()
+            .interceptor(faults.clone())
+            .build();
+        connection.client = Client::from_conf(config);
+    }
     let client = connection.client.clone();
     let table = format!("t{}-{}", std::process::id(), TABLES.fetch_add(1, Ordering::Relaxed));
     store::table::create(&client, &table, stream)
@@ -98,6 +129,7 @@ pub async fn spawn_app_with(shards: u16, stream: Stream) -> TestApi {
         gateway,
         client,
         table,
+        endpoint,
         token: token_for("test-admin", &["admin"], ADMIN_SCOPE),
     }
 }
@@ -331,19 +363,125 @@ impl TestApi {
     }
 }
 
-/// A test's table goes when the test is done: DynamoDB Local slows down as
-/// tables pile up. The delete runs on its own thread and runtime (the test's
-/// runtime is ending), with its own client.
+/// Every test ends with the table's invariants checked (see
+/// `shared::store::invariants`): whatever a test did, through whatever
+/// faults, it must leave no half-done write behind. Then its table goes:
+/// DynamoDB Local slows down as tables pile up. Both run on their own thread
+/// and runtime (the test's runtime is ending), with their own client.
 impl Drop for TestApi {
     fn drop(&mut self) {
         let table = std::mem::take(&mut self.table);
-        let endpoint = dynamodb().endpoint.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            if let Ok(runtime) = runtime {
-                let client = store::local_client(&endpoint).client;
-                let _ = runtime.block_on(client.delete_table().table_name(table).send());
-            }
+        let endpoint = self.endpoint.clone();
+        let shards = self.gateway.app().store.list_shards();
+        let check = !std::thread::panicking();
+        let checked = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            let connection = store::local_client(&endpoint);
+            let client = connection.client.clone();
+            let violations = check.then(|| {
+                let store = store::Store::new(connection, table.clone(), shards);
+                runtime.block_on(store.check_invariants())
+            });
+            let _ = runtime.block_on(client.delete_table().table_name(table).send());
+            violations
         });
+        match checked.join().ok().flatten() {
+            None | Some(Ok(_)) if !check => {}
+            Some(Ok(violations)) if violations.is_empty() => {}
+            Some(Ok(violations)) => {
+                let list: Vec<String> = violations.iter().map(|v| format!("  {v}")).collect();
+                panic!("the test left the table's invariants broken:\n{}", list.join("\n"));
+            }
+            Some(Err(e)) => panic!("the invariant check could not scan the table: {e}"),
+            None => panic!("the invariant check did not run"),
+        }
+    }
+}
+
+/// When an injected fault strikes a DynamoDB call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // the api binary's
+pub enum Strike {
+    /// The request never leaves: nothing happened.
+    BeforeSending,
+    /// The request was carried out, but its answer is lost on the way back.
+    AnswerLost,
+}
+
+#[derive(Debug, Default)]
+struct FaultPlan {
+    calls: u64,
+    armed: Option<(u64, Strike)>,
+    struck: bool,
+}
+
+/// A fault-injecting layer on a test app's DynamoDB client (an SDK
+/// interceptor): counts the calls since it was last reset and fails the
+/// N-th, before it is sent or after DynamoDB carried it out. The SDK does not
+/// retry these failures, so the code above sees exactly one.
+#[derive(Clone, Debug, Default)]
+pub struct Faults(std::sync::Arc<std::sync::Mutex<FaultPlan>>);
+
+#[allow(dead_code)] // the api binary's
+impl Faults {
+    /// Counts calls from zero, failing none.
+    pub fn reset(&self) {
+        *self.0.lock().unwrap() = FaultPlan::default();
+    }
+
+    /// Counts calls from zero and fails the `call`-th (1-based).
+    pub fn arm(&self, call: u64, strike: Strike) {
+        *self.0.lock().unwrap() = FaultPlan {
+            armed: Some((call, strike)),
+            ..FaultPlan::default()
+        };
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.0.lock().unwrap().calls
+    }
+
+    /// Whether the armed fault has struck.
+    pub fn struck(&self) -> bool {
+        self.0.lock().unwrap().struck
+    }
+
+    fn strike(&self, at: Strike, count: bool) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let mut plan = self.0.lock().unwrap();
+        if count {
+            plan.calls += 1;
+        }
+        if plan.armed == Some((plan.calls, at)) && !plan.struck {
+            plan.struck = true;
+            return Err(format!("injected fault ({at:?}) on call {}", plan.calls).into());
+        }
+        Ok(())
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for Faults {
+    fn name(&self) -> &'static str {
+        "Faults"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.strike(Strike::BeforeSending, true)
+    }
+
+    fn read_before_deserialization(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.strike(Strike::AnswerLost, false)
     }
 }

@@ -126,8 +126,11 @@ impl DynamoDbLocal {
         self.watcher.id()
     }
 
-    /// Stops DynamoDB Local and waits for it to exit.
+    /// Stops DynamoDB Local and waits for it to exit (once: later calls do nothing).
     pub fn stop(&mut self) {
+        if self.watcher.try_wait().is_ok_and(|status| status.is_some()) {
+            return;
+        }
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.watcher.id().to_string())

@@ -4,6 +4,9 @@
 //!
 //! `dev-gateway token [--sub S] [--roles a,b] [--scope "p q"] [--hours N]`
 //! prints a dev token (what `make token` runs).
+//!
+//! `dev-gateway check [--aws]` scans the table and lists every broken
+//! invariant (what `make check-table` runs).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -39,9 +42,10 @@ async fn main() -> ExitCode {
         None | Some("serve") => serve().await,
         Some("token") => token(&args[1..]),
         Some("cleanup") => cleanup(&args[1..]).await,
+        Some("check") => check(&args[1..]).await,
         Some(_) => Err(
             "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N] \
-             | dev-gateway cleanup [--dry-run] [--tenant ID]..."
+             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws]"
                 .into(),
         ),
     };
@@ -102,6 +106,17 @@ async fn cleanup(args: &[String]) -> Result<(), String> {
     } else {
         serde_json::Value::Object(event)
     };
+    let app = dev_table_app()?;
+    let settings = cleanup::Settings::from_env().map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    let summary = cleanup::handle(&app, &settings, &event, deadline).await?;
+    println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// The app over the dev table (`make dev`'s DynamoDB Local, or
+/// `DYNAMODB_ENDPOINT`/`TABLE_NAME`).
+fn dev_table_app() -> Result<App, String> {
     let endpoint = env_or(
         "DYNAMODB_ENDPOINT",
         &format!("http://127.0.0.1:{}", env_or("DYNAMODB_PORT", "8000")),
@@ -114,12 +129,37 @@ async fn cleanup(args: &[String]) -> Result<(), String> {
         other => std::env::var(other).ok(),
     })
     .map_err(|e| e.to_string())?;
-    let app = App::new(config, store::local_client(&endpoint));
-    let settings = cleanup::Settings::from_env().map_err(|e| e.to_string())?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
-    let summary = cleanup::handle(&app, &settings, &event, deadline).await?;
-    println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
-    Ok(())
+    Ok(App::new(config, store::local_client(&endpoint)))
+}
+
+/// Scans a table and lists every broken invariant; fails if there is one.
+/// `--aws` reads the table `TABLE_NAME` in AWS (the usual credential chain)
+/// instead of the dev table.
+async fn check(args: &[String]) -> Result<(), String> {
+    let store = match args.first().map(String::as_str) {
+        Some("--aws") => {
+            let table = std::env::var("TABLE_NAME").map_err(|_| "--aws needs TABLE_NAME")?;
+            let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let shards = env_or("LIST_SHARDS", "1")
+                .parse()
+                .map_err(|_| "LIST_SHARDS: a number")?;
+            store::Store::new(store::client(&sdk_config, None), table, shards)
+        }
+        None => dev_table_app()?.store,
+        Some(other) => return Err(format!("unknown flag {other}")),
+    };
+    let violations = store.check_invariants().await.map_err(|e| e.to_string())?;
+    let items = store.requests().snapshot().get("Scan").copied().unwrap_or(0);
+    for violation in &violations {
+        println!("{violation}");
+    }
+    match violations.len() {
+        0 => {
+            println!("table {}: every invariant holds ({items} Scan pages)", store.table());
+            Ok(())
+        }
+        n => Err(format!("table {}: {n} broken invariants", store.table())),
+    }
 }
 
 async fn serve() -> Result<(), String> {

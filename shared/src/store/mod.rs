@@ -13,6 +13,7 @@ pub mod deployments;
 pub mod events;
 pub mod idempotency;
 pub mod identity_providers;
+pub mod invariants;
 pub mod keys;
 pub mod list;
 pub mod members;
