@@ -178,13 +178,14 @@ fn reseller_policy(req: &Request) -> Result<ResellerPolicy, Problem> {
 /// The updated tenant, with how many subtenants took its new reseller.
 fn updated(updated: Updated) -> Response<Body> {
     let mut response = response::resource(StatusCode::OK, &updated.tenant, updated.tenant.version);
-    response
-        .headers_mut()
-        .insert(SUBTENANTS_UPDATED, updated.subtenants_updated.into());
+    if let Some(count) = updated.subtenants_updated {
+        response.headers_mut().insert(SUBTENANTS_UPDATED, count.into());
+    }
     response
 }
 
-/// How many subtenants an update gave the tenant's new reseller.
+/// How many subtenants an update gave the tenant's new reseller (absent when
+/// the propagation was cut off and left to the clean-up).
 pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {

@@ -27,6 +27,17 @@ pub async fn run(store: &Store, pending: &Pending) -> Result<()> {
     Ok(())
 }
 
+/// Does `pending` right after the change that wrote it committed. If
+/// DynamoDB fails meanwhile the work stays pending for the next move or the
+/// scheduled clean-up, and the request still answers with the change it
+/// made: a 503 would invite a retry of a change already made (which, with
+/// `If-Match`, would then fail 412).
+pub async fn run_after_commit(store: &Store, pending: &Pending) {
+    if let Err(e) = run(store, pending).await {
+        tracing::warn!(error = %e, work = ?pending.work, "work left for the clean-up");
+    }
+}
+
 /// Runs up to 100 units of unfinished work, oldest first; how many it ran.
 pub async fn complete_all(store: &Store) -> Result<usize> {
     let pending = store.pending(100).await?;

@@ -477,11 +477,12 @@ pub struct ResellerPolicy {
     pub force: bool,
 }
 
-/// An updated tenant, and how many of its subtenants took its new reseller.
+/// An updated tenant, and how many of its subtenants took its new reseller
+/// (`None`: the propagation was cut off and the clean-up finishes it).
 #[derive(Debug, Clone)]
 pub struct Updated {
     pub tenant: Tenant,
-    pub subtenants_updated: u64,
+    pub subtenants_updated: Option<u64>,
 }
 
 /// Where a change puts the tenant: nowhere new, or under this parent (or the top).
@@ -599,7 +600,7 @@ async fn update(
             };
             return Ok(Updated {
                 tenant: current,
-                subtenants_updated,
+                subtenants_updated: Some(subtenants_updated),
             });
         }
         let propagation = propagation.map(Pending::new);
@@ -620,10 +621,13 @@ async fn update(
         };
         match store.commit(&write).await {
             Ok(()) => {
+                // The change is made: from here on a failure leaves the rest
+                // pending (the next move or the clean-up finishes it) and the
+                // caller still hears of the change it made.
                 for unit in work.iter().filter(|w| Some(*w) != propagation.as_ref()) {
-                    pending::run(store, unit).await?;
+                    pending::run_after_commit(store, unit).await;
                 }
-                let mut subtenants_updated = 0;
+                let mut subtenants_updated = Some(0);
                 if let Some(
                     unit @ Pending {
                         work: Work::PropagateReseller { old, new, force, .. },
@@ -631,9 +635,15 @@ async fn update(
                     },
                 ) = &propagation
                 {
-                    subtenants_updated =
-                        subtenants::propagate_reseller(store, id, old.as_deref(), new.as_deref(), *force).await?;
-                    store.finish(unit).await?;
+                    let propagated =
+                        subtenants::propagate_reseller(store, id, old.as_deref(), new.as_deref(), *force).await;
+                    subtenants_updated = match propagated {
+                        Ok(n) => store.finish(unit).await.ok().map(|()| n),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reseller propagation left to the clean-up");
+                            None
+                        }
+                    };
                 }
                 return Ok(Updated {
                     tenant: next,
@@ -826,7 +836,7 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
         };
         match store.commit(&write).await {
             Ok(()) => {
-                pending::run(store, &history).await?;
+                pending::run_after_commit(store, &history).await;
                 return Ok(subtenants);
             }
             Err(WriteFailure::Other(e)) => return Err(e),

@@ -232,7 +232,39 @@ impl Store {
                 })
             }
             Err(TransactError::Contended) => Err(WriteFailure::Contended),
+            Err(TransactError::Other(e @ Error::Unavailable(_))) => self.settle(write, e).await,
             Err(TransactError::Other(e)) => Err(e.into()),
+        }
+    }
+
+    /// A transaction whose answer never came (a timeout, a broken
+    /// connection) may have committed all the same. The tenant item, written
+    /// by every tenant transaction, tells which: the new version with this
+    /// change's stamp (or, for a delete, no incarnation left) means it did,
+    /// and the caller hears of the change it made rather than a 503 that
+    /// invites a retry of it. Anything else keeps the 503.
+    async fn settle(&self, write: &TenantWrite<'_>, error: Error) -> Result<(), WriteFailure> {
+        let Some(id) = write.after.or(write.before).map(|t| &t.id) else {
+            return Err(error.into());
+        };
+        let Ok(stored) = self.get_tenant(id).await else {
+            return Err(error.into());
+        };
+        let committed = match (write.after, stored) {
+            (Some(after), Some(stored)) => {
+                stored.version == after.version
+                    && stored.updated_at == after.updated_at
+                    && stored.created_at == after.created_at
+            }
+            (None, None) => true,
+            (None, Some(stored)) => write.before.is_some_and(|b| stored.created_at != b.created_at),
+            (Some(_), None) => false,
+        };
+        if committed {
+            tracing::warn!(tenant_id = %id, "the answer to a tenant write was lost; the table shows it committed");
+            Ok(())
+        } else {
+            Err(error.into())
         }
     }
 
