@@ -7,6 +7,8 @@
 mod helpers;
 
 mod cleanup;
+mod mixed;
+mod outage;
 mod paging;
 mod scale;
 mod subtenants;
