@@ -265,26 +265,9 @@ impl TestApi {
         reply.json()
     }
 
-    /// Every item of the table (test-only: a Scan, to check what is really stored).
+    /// Every item of the table (a Scan, to check what is really stored).
     pub async fn scan(&self) -> Vec<Item> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .unwrap();
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return items,
-            }
-        }
+        self.app().store.scan_all().await.unwrap()
     }
 
     /// The `PK`s of every tenant and name guard, sorted.
