@@ -11,6 +11,7 @@ mod deployments;
 mod events;
 mod fault_injection;
 mod faults;
+mod feed;
 mod fuzz;
 mod hierarchy;
 mod history;

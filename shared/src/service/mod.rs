@@ -1,6 +1,7 @@
 //! Use cases: what each route does, in domain terms, over the [`Store`](crate::store::Store).
 
 pub mod access;
+pub mod change_events;
 pub mod cleanup;
 pub mod deployments;
 pub mod identity_providers;

@@ -11,6 +11,7 @@
 
 pub mod deployments;
 pub mod events;
+pub mod feed;
 pub mod idempotency;
 pub mod identity_providers;
 pub mod invariants;

@@ -1,0 +1,429 @@
+//! Change events: what a change in the table means to the world outside, as
+//! CloudEvents 1.0. Derived from one stream record alone (its old and new
+//! images), so the same record always yields the same event, id included,
+//! however often it is delivered.
+//!
+//! - tenants: `tenant.created|updated|moved|activated|deactivated|retired|
+//!   restored|deleted|purged`; what the store changes by itself (child and
+//!   subtenant counts, paths and parent names that follow a move or a rename,
+//!   the lists of identity providers and deployments) is no event: the change
+//!   that caused it has its own;
+//! - `subtenant.created|updated|deleted`, `identity_provider.created|updated|
+//!   deleted`, `member.added|updated|removed`, `deployment.created`;
+//! - `clone.succeeded|failed` when a clone job finishes;
+//! - name guards, facets, history, idempotency records, pending work and the
+//!   like: nothing.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::domain::audit::{Action, AuditEvent, FieldChange};
+use crate::domain::deployment::JobStatus;
+use crate::domain::tenant::Status;
+use crate::domain::{Tenant, TenantId, Timestamp};
+use crate::store::records::{self, string_attr, Item, ENTITY_TYPE};
+
+/// The CloudEvents `source` of every event.
+pub const SOURCE: &str = "/tenancy";
+/// The prefix of every CloudEvents `type`: `io.tenancy.tenant.created`.
+pub const TYPE_PREFIX: &str = "io.tenancy.";
+
+/// One domain event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEvent {
+    /// The stream record's id: a redelivered record gives the same event.
+    pub id: String,
+    /// `tenant.created`, `subtenant.deleted`, …
+    pub kind: String,
+    /// The tenant it is about.
+    pub subject: TenantId,
+    /// The tenant's path (root first), when the images tell it: who may see
+    /// the event. `None`: the caller looks the tenant up.
+    pub path: Option<Vec<TenantId>>,
+    pub time: Timestamp,
+    /// The resource after the change (before it, for a removal) and the
+    /// fields that changed.
+    pub data: Value,
+}
+
+impl ChangeEvent {
+    /// The CloudEvents 1.0 JSON (structured mode).
+    pub fn cloud_event(&self) -> Value {
+        json!({
+            "specversion": "1.0",
+            "id": self.id,
+            "source": SOURCE,
+            "type": format!("{TYPE_PREFIX}{}", self.kind),
+            "subject": self.subject,
+            "time": self.time,
+            "datacontenttype": "application/json",
+            "data": self.data,
+        })
+    }
+}
+
+/// Tenant fields the store keeps up by itself, as a consequence of another
+/// change that has its own event.
+const DERIVED: &[&str] = &[
+    "path",
+    "depth",
+    "parentName",
+    "identityProviderIds",
+    "configurationVersion",
+    "configurationSha256",
+];
+/// Fields every change of any resource touches.
+const STAMPS: &[&str] = &["version", "updatedAt", "updatedBy"];
+
+/// The event a stream record stands for, if any. `record_id` is the
+/// record's `eventID`; `at` its approximate creation time (used when the
+/// images carry no time of their own).
+pub fn derive(record_id: &str, old: Option<&Item>, new: Option<&Item>, at: Timestamp) -> Option<ChangeEvent> {
+    fn kind_of(item: Option<&Item>) -> &str {
+        item.and_then(|i| string_attr(i, ENTITY_TYPE)).unwrap_or("")
+    }
+    let event = |kind: &str, subject: TenantId, path: Option<Vec<TenantId>>, time: Timestamp, data: Value| {
+        Some(ChangeEvent {
+            id: record_id.to_owned(),
+            kind: kind.to_owned(),
+            subject,
+            path,
+            time,
+            data,
+        })
+    };
+    let entity = match (kind_of(old), kind_of(new)) {
+        ("tenant", _) | (_, "tenant") => "tenant",
+        (entity, "") | (_, entity) => entity,
+    };
+    match entity {
+        "tenant" => tenant_event(old, new, at).and_then(|(kind, tenant, time, data)| {
+            event(kind, tenant.id.clone(), Some(tenant.path.clone()), time, data)
+        }),
+        "subtenant" => {
+            let (before, after) = decode(old, new, records::subtenant_from_item)?;
+            let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
+            let kind = lifecycle("subtenant", &before, &after, ["created", "updated", "deleted"])?;
+            let time = after.as_ref().map_or(at, |s| s.updated_at);
+            event(&kind, subject, None, time, resource_data("subtenant", &before, &after)?)
+        }
+        "identityProvider" => {
+            let (before, after) = decode(old, new, records::identity_provider_from_item)?;
+            let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
+            let kind = lifecycle("identity_provider", &before, &after, ["created", "updated", "deleted"])?;
+            event(
+                &kind,
+                subject,
+                None,
+                at,
+                resource_data("identityProvider", &before, &after)?,
+            )
+        }
+        "member" => {
+            let (before, after) = decode(old, new, records::member_from_item)?;
+            let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
+            let kind = lifecycle("member", &before, &after, ["added", "updated", "removed"])?;
+            event(&kind, subject, None, at, resource_data("member", &before, &after)?)
+        }
+        "deployment" if old.is_none() => {
+            let deployment = records::deployment_from_item(new?.clone()).ok()?;
+            let data = json!({ "deployment": deployment });
+            event(
+                "deployment.created",
+                deployment.tenant_id.clone(),
+                None,
+                deployment.created_at,
+                data,
+            )
+        }
+        "job" => {
+            let before = records::job_from_item(old?.clone()).ok()?;
+            let after = records::job_from_item(new?.clone()).ok()?;
+            let kind = match (before.status, after.status) {
+                (JobStatus::Queued | JobStatus::Running, JobStatus::Succeeded) => "clone.succeeded",
+                (JobStatus::Queued | JobStatus::Running, JobStatus::Failed) => "clone.failed",
+                _ => return None,
+            };
+            let time = after.finished_at.unwrap_or(after.updated_at);
+            event(
+                kind,
+                after.target_tenant_id.clone(),
+                None,
+                time,
+                json!({ "job": after }),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Both images decoded (absent ones as `None`); `None` if one does not decode.
+fn decode<T>(
+    old: Option<&Item>,
+    new: Option<&Item>,
+    from: fn(Item) -> crate::error::Result<T>,
+) -> Option<(Option<T>, Option<T>)> {
+    let before = match old {
+        Some(item) => Some(from(item.clone()).ok()?),
+        None => None,
+    };
+    let after = match new {
+        Some(item) => Some(from(item.clone()).ok()?),
+        None => None,
+    };
+    Some((before, after))
+}
+
+/// `kind.created` / `kind.updated` (if some public field changed) /
+/// `kind.deleted`, with the verbs given.
+fn lifecycle<T: serde::Serialize>(
+    kind: &str,
+    before: &Option<T>,
+    after: &Option<T>,
+    [created, updated, deleted]: [&str; 3],
+) -> Option<String> {
+    let verb = match (before, after) {
+        (None, Some(_)) => created,
+        (Some(_), None) => deleted,
+        (Some(b), Some(a)) if !changes(b, a, &[]).is_empty() => updated,
+        _ => return None,
+    };
+    Some(format!("{kind}.{verb}"))
+}
+
+/// `{"<name>": the resource after (before, for a removal), "changes": …}`.
+fn resource_data<T: serde::Serialize>(name: &str, before: &Option<T>, after: &Option<T>) -> Option<Value> {
+    let view = serde_json::to_value(after.as_ref().or(before.as_ref())?).ok()?;
+    let changed = match (before, after) {
+        (Some(b), Some(a)) => changes(b, a, &[]),
+        _ => BTreeMap::new(),
+    };
+    Some(json!({ name: view, "changes": changed }))
+}
+
+/// The public fields that differ, but for the stamps and `skip`.
+fn changes<T: serde::Serialize>(before: &T, after: &T, skip: &[&str]) -> BTreeMap<String, FieldChange> {
+    let as_map = |v: &T| match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let (old, new) = (as_map(before), as_map(after));
+    let mut out = BTreeMap::new();
+    for key in old.keys().chain(new.keys()) {
+        if STAMPS.contains(&key.as_str()) || skip.contains(&key.as_str()) || out.contains_key(key) {
+            continue;
+        }
+        let (b, a) = (
+            old.get(key).cloned().unwrap_or(Value::Null),
+            new.get(key).cloned().unwrap_or(Value::Null),
+        );
+        if b != a {
+            out.insert(key.clone(), FieldChange { before: b, after: a });
+        }
+    }
+    out
+}
+
+/// (kind, the tenant it is about, time, data) of a tenant item's change.
+fn tenant_event(
+    old: Option<&Item>,
+    new: Option<&Item>,
+    at: Timestamp,
+) -> Option<(&'static str, Tenant, Timestamp, Value)> {
+    let decode_tenant = |item: Option<&Item>| {
+        item.filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant"))
+            .and_then(|i| records::tenant_from_item(i.clone()).ok())
+    };
+    let before = decode_tenant(old);
+    let after = decode_tenant(new);
+    let purged = new.is_some_and(|i| string_attr(i, ENTITY_TYPE) == Some("tombstone"));
+    match (before, after) {
+        (None, Some(after)) if after.status == Status::Provisioning => None,
+        (None, Some(after)) => {
+            let data = json!({ "tenant": after, "changes": {} });
+            Some(("tenant.created", after.clone(), after.created_at, data))
+        }
+        (Some(before), None) if before.status == Status::Provisioning => None,
+        (Some(before), None) => {
+            let kind = if purged { "tenant.purged" } else { "tenant.deleted" };
+            let data = json!({ "tenant": before, "changes": {} });
+            Some((kind, before, at, data))
+        }
+        (Some(before), Some(after))
+            if before.status == Status::Provisioning && after.status != Status::Provisioning =>
+        {
+            let data = json!({ "tenant": after, "changes": {} });
+            Some(("tenant.created", after.clone(), after.updated_at, data))
+        }
+        (Some(before), Some(after)) => {
+            let mut skip = DERIVED.to_vec();
+            skip.extend(["childCount", "subtenantCount"]);
+            let changed = changes(&before, &after, &skip);
+            if changed.is_empty() {
+                return None;
+            }
+            let kind = match AuditEvent::of(Some(&before), &after).action {
+                Action::Retired => "tenant.retired",
+                Action::Restored => "tenant.restored",
+                Action::Moved => "tenant.moved",
+                Action::Created => "tenant.created",
+                Action::Updated => match (before.status, after.status) {
+                    (Status::Active, Status::Inactive) => "tenant.deactivated",
+                    (Status::Inactive, Status::Active) => "tenant.activated",
+                    _ => "tenant.updated",
+                },
+            };
+            let data = json!({ "tenant": after, "changes": changed });
+            Some((kind, after.clone(), after.updated_at, data))
+        }
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::TenantInput;
+
+    fn change() -> Change {
+        Change {
+            actor: "alice".into(),
+            at: Timestamp::now(),
+        }
+    }
+
+    fn tenant(id: &str) -> Tenant {
+        let body = json!({"tenantId": id, "name": format!("Name {id}"), "tags": ["gold"]});
+        let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
+        Tenant::create(input, TenantId::parse(id).unwrap(), &change())
+    }
+
+    fn item(t: &Tenant) -> Item {
+        records::tenant_item(t, 1).unwrap()
+    }
+
+    /// A later version of `t` with `edit` applied.
+    fn next(t: &Tenant, edit: impl FnOnce(&mut Tenant)) -> Tenant {
+        let mut n = t.clone();
+        n.version += 1;
+        edit(&mut n);
+        n
+    }
+
+    fn kind(old: Option<&Tenant>, new: Option<&Tenant>) -> Option<String> {
+        let (old, new) = (old.map(item), new.map(item));
+        derive("r1", old.as_ref(), new.as_ref(), Timestamp::now()).map(|e| e.kind)
+    }
+
+    #[test]
+    fn a_new_tenant_is_created_as_a_cloud_event_with_the_records_id() {
+        let t = tenant("acme");
+        let event = derive("record-7", None, Some(&item(&t)), Timestamp::now()).unwrap();
+        let cloud = event.cloud_event();
+        assert_eq!(cloud["specversion"], "1.0");
+        assert_eq!(cloud["id"], "record-7");
+        assert_eq!(cloud["type"], "io.tenancy.tenant.created");
+        assert_eq!(cloud["subject"], "acme");
+        assert_eq!(cloud["data"]["tenant"]["name"], "Name acme");
+        assert_eq!(event.path, Some(vec![t.id.clone()]));
+        // The same record, delivered again, is the same event.
+        assert_eq!(derive("record-7", None, Some(&item(&t)), event.time), Some(event));
+    }
+
+    #[test]
+    fn each_kind_of_tenant_change_has_its_type() {
+        let t = tenant("acme");
+        let renamed = next(&t, |n| n.description = Some("new".into()));
+        assert_eq!(kind(Some(&t), Some(&renamed)).as_deref(), Some("tenant.updated"));
+        let inactive = next(&t, |n| n.status = Status::Inactive);
+        assert_eq!(kind(Some(&t), Some(&inactive)).as_deref(), Some("tenant.deactivated"));
+        assert_eq!(kind(Some(&inactive), Some(&t)).as_deref(), Some("tenant.activated"));
+        let retired = t.retired(None, &change()).unwrap();
+        assert_eq!(kind(Some(&t), Some(&retired)).as_deref(), Some("tenant.retired"));
+        let restored = retired.restored(&change()).unwrap();
+        assert_eq!(
+            kind(Some(&retired), Some(&restored)).as_deref(),
+            Some("tenant.restored")
+        );
+        let parent = tenant("parent");
+        let moved = next(&t, |n| *n = n.placed(Some(&parent)));
+        assert_eq!(kind(Some(&t), Some(&moved)).as_deref(), Some("tenant.moved"));
+        assert_eq!(kind(Some(&t), None).as_deref(), Some("tenant.deleted"));
+        let tombstone = records::tombstone_item(&retired, Timestamp::now(), Timestamp::now());
+        let purged = derive("r", Some(&item(&retired)), Some(&tombstone), Timestamp::now()).unwrap();
+        assert_eq!(purged.kind, "tenant.purged");
+    }
+
+    #[test]
+    fn what_the_store_keeps_up_by_itself_is_no_event() {
+        let t = tenant("acme");
+        let counted = next(&t, |n| (n.child_count, n.subtenant_count) = (3, 2));
+        assert_eq!(kind(Some(&t), Some(&counted)), None);
+        let repathed = next(&t, |n| {
+            n.path = vec![TenantId::parse("root").unwrap(), n.id.clone()];
+            n.depth = 1;
+            n.parent_name = Some("Root".into());
+        });
+        assert_eq!(
+            kind(Some(&t), Some(&repathed)),
+            None,
+            "a descendant carried along by a move"
+        );
+        let mut provisioning = tenant("clone");
+        provisioning.status = Status::Provisioning;
+        assert_eq!(
+            kind(None, Some(&provisioning)),
+            None,
+            "a clone is created when its job succeeds"
+        );
+        let ready = next(&provisioning, |n| n.status = Status::Active);
+        assert_eq!(
+            kind(Some(&provisioning), Some(&ready)).as_deref(),
+            Some("tenant.created")
+        );
+    }
+
+    #[test]
+    fn internal_items_are_no_event() {
+        let t = tenant("acme");
+        let guard = records::name_guard_item("name acme", &t.id);
+        assert_eq!(derive("r", None, Some(&guard), Timestamp::now()), None);
+        for (_, facet) in records::facet_items(&t) {
+            assert_eq!(derive("r", None, Some(&facet), Timestamp::now()), None);
+        }
+        let history = records::event_item(&AuditEvent::of(None, &t), t.created_at).unwrap();
+        assert_eq!(derive("r", None, Some(&history), Timestamp::now()), None);
+    }
+
+    #[test]
+    fn members_come_and_go() {
+        let member = crate::domain::member::Member {
+            tenant_id: TenantId::parse("acme").unwrap(),
+            user_id: crate::domain::UserId::parse("bob").unwrap(),
+            role: crate::auth::TenantRole::Viewer,
+            added_at: Timestamp::now(),
+            added_by: "alice".into(),
+        };
+        let stored = records::member_item(&member, Timestamp::now()).unwrap();
+        let added = derive("r", None, Some(&stored), Timestamp::now()).unwrap();
+        assert_eq!((added.kind.as_str(), added.subject.as_str()), ("member.added", "acme"));
+        assert_eq!(added.data["member"]["userId"], "bob");
+        let promoted = crate::domain::member::Member {
+            role: crate::auth::TenantRole::Admin,
+            ..member
+        };
+        let promoted = records::member_item(&promoted, Timestamp::now()).unwrap();
+        let updated = derive("r", Some(&stored), Some(&promoted), Timestamp::now()).unwrap();
+        assert_eq!(updated.kind, "member.updated");
+        assert_eq!(
+            updated.data["changes"]["role"],
+            json!({"before": "viewer", "after": "admin"})
+        );
+        assert_eq!(
+            derive("r", Some(&stored), None, Timestamp::now()).unwrap().kind,
+            "member.removed"
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The events feed (`GET /v1/events`): every change event the notifier
+//! published, kept 30 days, in the order it was recorded.
+//!
+//! - one partition per day, `FEED#<yyyy-mm-dd>`, sorted by
+//!   `<recorded at>#<event id>`;
+//! - recorded once per event id: a guard item `CHANGEEVENT#<id>` is written in
+//!   the same transaction, so a redelivered stream record adds nothing;
+//! - the feed serves an event only once it is [`SETTLE`] old: notifiers on
+//!   other stream shards may still be recording events of the same instant,
+//!   and a reader following its cursor must never step over one.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::records::{n, s, string_attr, Item, ENTITY_TYPE};
+use super::sdk::{classify, transact, TransactError};
+use super::table::{PK, SK, TTL_ATTRIBUTE};
+use super::Store;
+use crate::domain::{TenantId, Timestamp};
+use crate::error::{Error, Result};
+use crate::service::change_events::ChangeEvent;
+
+/// How long the feed keeps an event.
+pub const RETENTION_DAYS: i64 = 30;
+/// How old a recorded event must be before the feed serves it.
+pub const SETTLE: Duration = Duration::from_secs(5);
+/// Queries one page may make: enough to walk the whole retention window's
+/// day partitions (an empty day costs one small `Query`); a reader further
+/// behind gets a short page, `more`, and a cursor to go on from.
+const MAX_QUERIES: usize = 40;
+
+/// Where a reader is: the day partition and the sort key it has read up to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedPosition {
+    pub day: String,
+    pub after: String,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedPage {
+    pub events: Vec<FeedEvent>,
+    /// Where to go on from.
+    pub position: FeedPosition,
+    /// More settled events may follow right away (the page is full, or it
+    /// stopped at its query budget).
+    pub more: bool,
+}
+
+/// An event as the feed holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEvent {
+    /// `tenant.created`, …
+    pub kind: String,
+    pub subject: String,
+    /// The subject's path (root first): who may see it.
+    pub path: Vec<String>,
+    /// The CloudEvent, as published.
+    pub event: Value,
+}
+
+fn day_of(at: Timestamp) -> String {
+    at.to_string()[..10].to_owned()
+}
+
+fn partition(day: &str) -> String {
+    format!("FEED#{day}")
+}
+
+impl Store {
+    /// Records `event` (with the path that decides who sees it) unless an
+    /// event of that id was recorded before; whether it was new. One
+    /// `TransactWriteItems`.
+    pub async fn record_change_event(&self, event: &ChangeEvent, path: &[TenantId], now: Timestamp) -> Result<bool> {
+        let expires = now.plus(time::Duration::days(RETENTION_DAYS)).unix_seconds();
+        let mut guard = Item::new();
+        guard.insert(PK.into(), s(format!("CHANGEEVENT#{}", event.id)));
+        guard.insert(SK.into(), s("CHANGEEVENT"));
+        guard.insert(ENTITY_TYPE.into(), s("changeEventId"));
+        guard.insert(TTL_ATTRIBUTE.into(), n(expires));
+        let cloud = event.cloud_event();
+        let mut item = Item::new();
+        item.insert(PK.into(), s(partition(&day_of(now))));
+        item.insert(SK.into(), s(format!("{now}#{}", event.id)));
+        item.insert(ENTITY_TYPE.into(), s("changeEvent"));
+        item.insert("type".into(), s(&event.kind));
+        item.insert("subject".into(), s(event.subject.as_str()));
+        item.insert(
+            "path".into(),
+            aws_sdk_dynamodb::types::AttributeValue::L(path.iter().map(|id| s(id.as_str())).collect()),
+        );
+        item.insert("event".into(), s(cloud.to_string()));
+        item.insert(TTL_ATTRIBUTE.into(), n(expires));
+        let put = |item: Item, condition: Option<&str>| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_owned))
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(Error::internal)
+        };
+        let items = vec![put(guard, Some("attribute_not_exists(PK)"))?, put(item, None)?];
+        match transact(&self.client, items).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Up to `limit` settled events after `from` (from the start of the
+    /// retention window if `None`) that `keep` keeps, oldest first; the
+    /// position to go on from (always: a reader polls it for newer events);
+    /// and whether more settled events may follow at once.
+    pub async fn feed_page(
+        &self,
+        from: Option<&FeedPosition>,
+        now: Timestamp,
+        limit: usize,
+        keep: impl Fn(&FeedEvent) -> bool,
+    ) -> Result<FeedPage> {
+        let settled = now.plus(-time::Duration::try_from(SETTLE).unwrap_or_default());
+        let oldest = day_of(now.plus(time::Duration::days(-RETENTION_DAYS)));
+        let last_day = day_of(settled);
+        let mut position = match from {
+            Some(p) if p.day >= oldest => p.clone(),
+            _ => FeedPosition {
+                day: oldest,
+                after: String::new(),
+            },
+        };
+        let upper = format!("{settled}#");
+        let mut found = Vec::new();
+        let mut start = None;
+        let mut more = true;
+        for _ in 0..MAX_QUERIES {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(partition(&position.day)))
+                .expression_attribute_values(":from", s(format!("{}\u{1}", position.after)))
+                .expression_attribute_values(":to", s(&upper))
+                .consistent_read(true)
+                .limit((limit - found.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output.items.unwrap_or_default() {
+                let sk = string_attr(&item, SK).unwrap_or_default().to_owned();
+                let event = feed_event(&item)?;
+                position.after = sk;
+                if keep(&event) {
+                    found.push(event);
+                }
+            }
+            if found.len() >= limit {
+                break;
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None if position.day < last_day => {
+                    position = FeedPosition {
+                        day: next_day(&position.day),
+                        after: String::new(),
+                    };
+                }
+                None => {
+                    more = false;
+                    break;
+                }
+            }
+        }
+        Ok(FeedPage {
+            events: found,
+            position,
+            more,
+        })
+    }
+}
+
+fn next_day(day: &str) -> String {
+    Timestamp::parse(&format!("{day}T00:00:00.000Z"))
+        .map(|t| day_of(t.plus(time::Duration::days(1))))
+        .unwrap_or_else(|| day.to_owned())
+}
+
+fn feed_event(item: &Item) -> Result<FeedEvent> {
+    let text = string_attr(item, "event").unwrap_or_default();
+    let event = serde_json::from_str(text).map_err(|e| Error::internal(format!("unreadable feed event: {e}")))?;
+    let path = match item.get("path") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::L(ids)) => {
+            ids.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(FeedEvent {
+        kind: string_attr(item, "type").unwrap_or_default().to_owned(),
+        subject: string_attr(item, "subject").unwrap_or_default().to_owned(),
+        path,
+        event,
+    })
+}
