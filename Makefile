@@ -87,7 +87,7 @@ $(CARGO_LAMBDA): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q cargo-lambda
 
 build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release)
-	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin identity-providers --bin deployments --bin jobs --bin cleanup
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin identity-providers --bin deployments --bin jobs --bin cleanup --bin notifier
 
 watch: $(CARGO_LAMBDA) dynamodb-local ## Serve the functions with cargo lambda watch (for cargo lambda invoke)
 	PATH="$(abspath $(VENV))/bin:$$PATH" TABLE_NAME=tenancy DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \

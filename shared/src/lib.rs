@@ -7,7 +7,8 @@
 //! - [`store`]: the only module that talks to DynamoDB (keys, records, conditions);
 //! - [`http`]: the edge shared by every HTTP function (body and query parsing,
 //!   problem+json, cursors, claims, responses);
-//! - [`config`], [`telemetry`], [`app`]: what a function builds once at init.
+//! - [`config`], [`telemetry`], [`app`]: what a function builds once at init;
+//! - [`stream_filter`]: the stream functions' filter criteria, applied locally.
 
 pub mod app;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod http;
 pub mod openapi;
 pub mod service;
 pub mod store;
+pub mod stream_filter;
 pub mod telemetry;
 
 pub use app::App;

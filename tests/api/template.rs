@@ -190,10 +190,16 @@ fn the_table_in_the_template_is_the_table_the_code_creates() {
 }
 
 #[test]
-fn policies_grant_the_table_only() {
+fn policies_grant_the_table_only_and_the_notifier_its_bus() {
     let t = template();
     for (name, function) in functions(&t) {
         for policy in function["Properties"]["Policies"].as_vec().unwrap() {
+            if !policy["EventBridgePutEventsPolicy"].is_badvalue() {
+                // SAM's template: events:PutEvents on this bus, nothing else.
+                assert_eq!(name, "NotifierFunction");
+                assert_eq!(s(&policy["EventBridgePutEventsPolicy"]["EventBusName"]), "EventBus");
+                continue;
+            }
             for statement in policy["Statement"].as_vec().unwrap() {
                 let actions: Vec<&str> = statement["Action"].as_vec().unwrap().iter().map(s).collect();
                 assert!(
@@ -296,10 +302,18 @@ fn the_jobs_function_reads_queued_jobs_from_the_tables_stream() {
         s(&table["Properties"]["StreamSpecification"]["StreamViewType"]),
         "NEW_AND_OLD_IMAGES"
     );
-    let jobs = &functions(&t)["JobsFunction"];
-    assert_eq!(s(&jobs["Metadata"]["BuildProperties"]["Binary"]), "jobs");
-    let events = jobs["Properties"]["Events"].as_hash().unwrap();
-    assert_eq!(events.len(), 1, "the stream is its only trigger");
+    check_stream_function(&t, "JobsFunction", "jobs", &[jobs::FILTER_PATTERN]);
+    check_stream_function(&t, "NotifierFunction", "notifier", notifier::FILTER_PATTERNS);
+}
+
+/// A function the table's stream triggers: its only trigger, batches like the
+/// local poller's, failed records reported alone and sent to a queue in the
+/// end, and exactly the filters the code (and the local poller) applies.
+fn check_stream_function(t: &Yaml, name: &str, binary: &str, patterns: &[&str]) {
+    let function = &functions(t)[name];
+    assert_eq!(s(&function["Metadata"]["BuildProperties"]["Binary"]), binary);
+    let events = function["Properties"]["Events"].as_hash().unwrap();
+    assert_eq!(events.len(), 1, "{name}: the stream is its only trigger");
     let (_, event) = events.iter().next().unwrap();
     assert_eq!(s(&event["Type"]), "DynamoDB");
     let p = &event["Properties"];
@@ -321,19 +335,22 @@ fn the_jobs_function_reads_queued_jobs_from_the_tables_stream() {
     assert!((0..=10_000).contains(&retries));
     let types: Vec<&str> = p["FunctionResponseTypes"].as_vec().unwrap().iter().map(s).collect();
     assert_eq!(types, ["ReportBatchItemFailures"], "a failed record is reported alone");
-    let filters = p["FilterCriteria"]["Filters"].as_vec().unwrap();
-    assert_eq!(filters.len(), 1);
-    let declared: serde_json::Value = serde_json::from_str(s(&filters[0]["Pattern"])).unwrap();
-    let code: serde_json::Value = serde_json::from_str(jobs::FILTER_PATTERN).unwrap();
+    let declared: Vec<serde_json::Value> = p["FilterCriteria"]["Filters"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::from_str(s(&f["Pattern"])).unwrap())
+        .collect();
+    let code: Vec<serde_json::Value> = patterns.iter().map(|p| serde_json::from_str(p).unwrap()).collect();
     assert_eq!(
         declared, code,
-        "the template filters what the code (and the local poller) expects"
+        "{name}: the template filters what the code (and the local poller) expects"
     );
     let failure = &p["DestinationConfig"]["OnFailure"];
     assert_eq!(s(&failure["Type"]), "SQS");
     let queue = s(&failure["Destination"]).split('.').next().unwrap().to_owned();
-    assert_eq!(s(&resources(&t)[&queue]["Type"]), "AWS::SQS::Queue");
-    let timeout = jobs["Properties"]["Timeout"].as_i64().unwrap();
+    assert_eq!(s(&resources(t)[&queue]["Type"]), "AWS::SQS::Queue");
+    let timeout = function["Properties"]["Timeout"].as_i64().unwrap();
     assert!((10..=900).contains(&timeout));
 }
 

@@ -4,13 +4,12 @@
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use serde_json::Value;
 use shared::service::jobs::{self, Outcome};
 use shared::App;
 
 /// The event filter of the function's stream trigger: new job items that are
 /// queued. template.yaml declares exactly this (a test compares them), and
-/// the local poller applies it with [`matches_filter`].
+/// the local poller applies it with [`shared::stream_filter`].
 pub const FILTER_PATTERN: &str = r#"{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entityType": {"S": ["job"]}, "status": {"S": ["queued"]}}}}"#;
 
 /// Runs the job of each record, in order. At the first record that fails
@@ -47,24 +46,9 @@ fn job_id(record: &EventRecord) -> Option<String> {
     }
 }
 
-/// Whether a record (as the JSON Lambda filters) matches a filter pattern:
-/// every key of the pattern is in the record and matches; a list of values
-/// matches a value equal to one of them. (The subset of Lambda's filter
-/// syntax that [`FILTER_PATTERN`] uses.)
-pub fn matches_filter(pattern: &Value, record: &Value) -> bool {
-    match (pattern, record) {
-        (Value::Object(pattern), Value::Object(record)) => pattern
-            .iter()
-            .all(|(key, p)| record.get(key).is_some_and(|r| matches_filter(p, r))),
-        (Value::Array(choices), value) => choices.contains(value),
-        _ => false,
-    }
-}
-
-/// [`matches_filter`] with [`FILTER_PATTERN`], for one typed record.
+/// Whether [`FILTER_PATTERN`] lets a record through.
 pub fn is_queued_job(record: &EventRecord) -> bool {
-    let pattern: Value = serde_json::from_str(FILTER_PATTERN).expect("the filter pattern is JSON");
-    serde_json::to_value(record).is_ok_and(|r| matches_filter(&pattern, &r))
+    shared::stream_filter::matches_any(&[FILTER_PATTERN], record)
 }
 
 #[cfg(test)]

@@ -34,6 +34,13 @@ impl Timestamp {
         OffsetDateTime::parse(s, &Rfc3339).ok().map(Self::from_datetime)
     }
 
+    /// From milliseconds since the epoch (a stream record's time, say).
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(millis as i128 * 1_000_000)
+            .ok()
+            .map(Self::from_datetime)
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }
