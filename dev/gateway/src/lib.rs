@@ -7,12 +7,14 @@
 //! records template.yaml's filter would deliver.
 //! Development only; never deployed.
 
+pub mod background;
 pub mod dataset;
 pub mod docs;
 pub mod dynamodb_local;
 pub mod event;
 pub mod gateway;
 pub mod jwt;
+pub mod local_bus;
 pub mod routes;
 pub mod server;
 pub mod stream;

@@ -5,6 +5,9 @@
 //! `dev-gateway token [--sub S] [--roles a,b] [--scope "p q"] [--hours N]`
 //! prints a dev token (what `make token` runs).
 //!
+//! `dev-gateway events` prints the change events published locally (what
+//! `make events` runs).
+//!
 //! `dev-gateway check [--aws]` scans the table and lists every broken
 //! invariant (what `make check-table` runs).
 
@@ -13,6 +16,8 @@ use std::sync::Arc;
 
 use dev_gateway::dynamodb_local::{repo_root, DynamoDbLocal, Options};
 use dev_gateway::jwt::{dev_token, Verifier, DEV_SECRET};
+use dev_gateway::local_bus::LocalBus;
+use dev_gateway::stream::Consumer;
 use dev_gateway::{server, Gateway};
 use shared::{store, App, Config};
 
@@ -43,9 +48,10 @@ async fn main() -> ExitCode {
         Some("token") => token(&args[1..]),
         Some("cleanup") => cleanup(&args[1..]).await,
         Some("check") => check(&args[1..]).await,
+        Some("events") => events().await,
         Some(_) => Err(
             "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N] \
-             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws]"
+             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws] | dev-gateway events"
                 .into(),
         ),
     };
@@ -112,6 +118,55 @@ async fn cleanup(args: &[String]) -> Result<(), String> {
     let summary = cleanup::handle(&app, &settings, &event, deadline).await?;
     println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
     Ok(())
+}
+
+/// Prints the change events `make dev` publishes, as they arrive on the
+/// local bus's queue (one CloudEvent per line), until Ctrl-C.
+async fn events() -> Result<(), String> {
+    let port = env_or("EVENTBRIDGE_PORT", "4010");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let queue = env_or("EVENT_BUS_NAME", "tenancy");
+    let sqs = aws_sdk_sqs::Client::new(
+        &aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+                aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local"),
+            ))
+            .endpoint_url(&endpoint)
+            .build(),
+    );
+    let queue_url = sqs
+        .get_queue_url()
+        .queue_name(&queue)
+        .send()
+        .await
+        .map_err(|_| format!("no queue '{queue}' at {endpoint}: is make dev running?"))?
+        .queue_url
+        .unwrap_or_default();
+    eprintln!("waiting for change events on {queue_url} (Ctrl-C stops)");
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(10)
+            .send()
+            .await
+            .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
+        for message in output.messages.unwrap_or_default() {
+            let envelope: serde_json::Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or_default();
+            println!("{}", envelope["detail"]);
+            if let Some(handle) = message.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(&queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
 }
 
 /// The app over the dev table (`make dev`'s DynamoDB Local, or
@@ -206,6 +261,32 @@ async fn serve() -> Result<(), String> {
         }
     };
 
+    // The local event bus: moto's EventBridge, with a queue that receives
+    // every event (`make events` prints them).
+    let ephemeral = std::env::var("TENANCY_EPHEMERAL").is_ok_and(|v| v == "1");
+    let bus_port = if ephemeral {
+        None
+    } else {
+        Some(
+            env_or("EVENTBRIDGE_PORT", "4010")
+                .parse()
+                .map_err(|_| "EVENTBRIDGE_PORT must be a port number".to_owned())?,
+        )
+    };
+    let local_bus = tokio::task::spawn_blocking(move || LocalBus::start(bus_port))
+        .await
+        .map_err(|e| e.to_string())??;
+    let bus_name = env_or("EVENT_BUS_NAME", "tenancy");
+    let events_queue = local_bus.bus_and_queue(&bus_name).await?;
+    let sdk_config = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local"),
+        ))
+        .build();
+    let bus = notifier::Bus::new(notifier::bus::client(&sdk_config, Some(&local_bus.endpoint)), &bus_name);
+
     let connection = store::local_client(&endpoint);
     let poller = dev_gateway::stream::StreamPoller::new(&endpoint, connection.client.clone(), &table);
     let created = store::table::ensure(&connection.client, &table)
@@ -250,11 +331,20 @@ async fn serve() -> Result<(), String> {
     println!("  curl -s -X POST {base}/v1/tenants -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -d '{{\"name\": \"Acme\"}}'");
     println!("  curl -s {base}/v1/tenants -H \"Authorization: Bearer $TOKEN\"");
     println!();
-    println!("Ctrl-C stops the gateway and DynamoDB Local.");
+    println!(
+        "Change events go to the bus '{bus_name}' at {} and its queue {}: `make events` prints them.",
+        local_bus.endpoint, events_queue.queue_url
+    );
+    println!("Ctrl-C stops the gateway, DynamoDB Local and the local bus.");
 
-    // The jobs function's trigger, locally: clone jobs run as deployed.
-    let jobs_gateway = Arc::clone(&gateway);
-    tokio::spawn(async move { poller.run(jobs_gateway.app()).await });
+    // The stream functions' triggers, locally: clone jobs run and change
+    // events are published as deployed.
+    let stream_gateway = Arc::clone(&gateway);
+    let notifier_bus: &'static notifier::Bus = Box::leak(Box::new(bus));
+    tokio::spawn(async move {
+        let consumers = [Consumer::Jobs, Consumer::Notifier(notifier_bus)];
+        poller.run(stream_gateway.app(), &consumers).await
+    });
 
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;

@@ -1,13 +1,15 @@
-//! The local stand-in for the `jobs` function's event source mapping: reads
-//! the table's stream on DynamoDB Local, keeps the records template.yaml's
-//! filter lets through ([`jobs::FILTER_PATTERN`]), and hands them to the same
-//! handler Lambda calls, in batches of the template's size. A batch that
-//! reports a failed record is retried from that record, as Lambda does.
+//! The local stand-in for the stream functions' event source mappings
+//! (`jobs`, `notifier`): reads the table's stream on DynamoDB Local, keeps for
+//! each function the records template.yaml's filters let through
+//! ([`jobs::FILTER_PATTERN`], [`notifier::FILTER_PATTERNS`]), and hands them to
+//! the same handler Lambda calls, in batches of the template's size. A batch
+//! that reports a failed record is retried from that record, as Lambda does.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
@@ -18,6 +20,36 @@ pub const BATCH_SIZE: usize = 10;
 /// Retries of a batch with a failed record before it is given up (Lambda's
 /// `MaximumRetryAttempts`; deployed, the record then goes to the queue).
 const RETRIES: u32 = 3;
+
+/// A stream function the poller feeds.
+#[derive(Clone, Copy)]
+pub enum Consumer<'a> {
+    Jobs,
+    Notifier(&'a notifier::Bus),
+}
+
+impl Consumer<'_> {
+    fn wants(&self, record: &EventRecord) -> bool {
+        match self {
+            Self::Jobs => jobs::is_queued_job(record),
+            Self::Notifier(_) => notifier::is_for_the_notifier(record),
+        }
+    }
+
+    async fn handle(&self, app: &App, event: &Event) -> DynamoDbEventResponse {
+        match self {
+            Self::Jobs => jobs::handle(app, event).await,
+            Self::Notifier(bus) => notifier::handle(app, bus, event).await,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Jobs => "jobs",
+            Self::Notifier(_) => "notifier",
+        }
+    }
+}
 
 /// Follows one table's stream.
 pub struct StreamPoller {
@@ -49,9 +81,9 @@ impl StreamPoller {
     }
 
     /// Polls for ever, pausing when there is nothing new.
-    pub async fn run(mut self, app: &App) {
+    pub async fn run(mut self, app: &App, consumers: &[Consumer<'_>]) {
         loop {
-            match self.poll_once(app).await {
+            match self.poll_once(app, consumers).await {
                 Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
                 Ok(_) => {}
                 Err(e) => {
@@ -62,9 +94,10 @@ impl StreamPoller {
         }
     }
 
-    /// One pass over every shard: reads what is new, and runs the handler on
-    /// the records the filter keeps. Returns how many records it read.
-    pub async fn poll_once(&mut self, app: &App) -> Result<usize, String> {
+    /// One pass over every shard: reads what is new, and runs each
+    /// consumer's handler on the records its filter keeps. Returns how many
+    /// records it read.
+    pub async fn poll_once(&mut self, app: &App, consumers: &[Consumer<'_>]) -> Result<usize, String> {
         let arn = self.stream_arn().await?;
         self.discover_shards(&arn).await?;
         let mut read = 0;
@@ -93,13 +126,12 @@ impl StreamPoller {
             };
             let records = output.records.unwrap_or_default();
             read += records.len();
-            let kept: Vec<EventRecord> = records
-                .into_iter()
-                .map(|r| event_record(r, &arn))
-                .filter(jobs::is_queued_job)
-                .collect();
-            for batch in kept.chunks(BATCH_SIZE) {
-                invoke(app, batch.to_vec()).await;
+            let records: Vec<EventRecord> = records.into_iter().map(|r| event_record(r, &arn)).collect();
+            for consumer in consumers {
+                let kept: Vec<EventRecord> = records.iter().filter(|r| consumer.wants(r)).cloned().collect();
+                for batch in kept.chunks(BATCH_SIZE) {
+                    invoke(app, consumer, batch.to_vec()).await;
+                }
             }
             self.shards.insert(shard, output.next_shard_iterator);
         }
@@ -158,11 +190,11 @@ impl StreamPoller {
 
 /// Runs the handler on a batch; a reported failure is retried from the
 /// failed record, then given up (logged) after [`RETRIES`].
-async fn invoke(app: &App, mut records: Vec<EventRecord>) {
+async fn invoke(app: &App, consumer: &Consumer<'_>, mut records: Vec<EventRecord>) {
     for attempt in 0..=RETRIES {
         let mut event = Event::default();
         event.records = records.clone();
-        let response = jobs::handle(app, &event).await;
+        let response = consumer.handle(app, &event).await;
         let Some(failed) = response
             .batch_item_failures
             .first()
@@ -181,7 +213,8 @@ async fn invoke(app: &App, mut records: Vec<EventRecord>) {
     }
     tracing::error!(
         records = records.len(),
-        "a stream batch kept failing; deployed, it would go to the jobs dead-letter queue"
+        function = consumer.name(),
+        "a stream batch kept failing; deployed, it would go to the function's dead-letter queue"
     );
 }
 
