@@ -38,6 +38,14 @@ pub fn dynamodb() -> &'static DynamoDbLocal {
     })
 }
 
+static LOCAL_BUS: OnceLock<dev_gateway::local_bus::LocalBus> = OnceLock::new();
+
+/// The local event bus (moto) for this test binary, started on first use.
+#[allow(dead_code)] // the api binary's
+pub fn local_bus() -> &'static dev_gateway::local_bus::LocalBus {
+    LOCAL_BUS.get_or_init(|| dev_gateway::local_bus::LocalBus::start(None).expect("the local event bus starts"))
+}
+
 /// Records that a route answered a status, for the check (in `make test`,
 /// after the tests) that every status the OpenAPI document lists is
 /// answered by some test: one file per test process under target/tmp.

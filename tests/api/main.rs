@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authorization;
+mod change_events;
 mod cleanup;
 mod concurrency;
 mod create;

@@ -232,6 +232,12 @@ fn event_record(record: Record, arn: &str) -> EventRecord {
         event.change.new_image = change.new_image.unwrap_or_default().into();
         event.change.old_image = change.old_image.unwrap_or_default().into();
         event.change.sequence_number = change.sequence_number;
+        if let Some(at) = change
+            .approximate_creation_date_time
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+        {
+            event.change.approximate_creation_date_time = at;
+        }
         event.change.size_bytes = change.size_bytes.unwrap_or_default();
     }
     event

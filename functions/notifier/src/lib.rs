@@ -51,7 +51,8 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
             continue;
         };
         match record_in_feed(app, &change).await {
-            Ok(()) => recorded.push((record, change)),
+            Ok(true) => recorded.push((record, change)),
+            Ok(false) => {}
             Err(error) => {
                 tracing::error!(event_id = %record.event_id, ?error, "could not record a change event; retried from here");
                 failed_at = Some(record);
@@ -78,17 +79,59 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
 }
 
 /// Records `change` in the feed with the path that decides who sees it (the
-/// tenant's, looked up when the record does not carry it).
-async fn record_in_feed(app: &App, change: &ChangeEvent) -> shared::error::Result<()> {
+/// tenant's, looked up when the record does not carry it); whether it is an
+/// event at all. The removal of a subtenant, member or identity provider that
+/// went with its tenant is not: it is part of `tenant.deleted` or
+/// `tenant.purged`. Records of one tenant's items share its partition, so
+/// they reach the notifier in order: by the time such a removal comes, the
+/// tenant's own removal has left its mark.
+async fn record_in_feed(app: &App, change: &ChangeEvent) -> shared::error::Result<bool> {
+    let store = &app.store;
+    let tenant_gone = matches!(change.kind.as_str(), "tenant.deleted" | "tenant.purged");
+    if tenant_gone {
+        if let Some(incarnation) = change.data["tenant"]["createdAt"].as_str().and_then(Timestamp::parse) {
+            store
+                .record_tenant_gone(&change.subject, incarnation, change.time)
+                .await?;
+        }
+    }
     let path = match &change.path {
         Some(path) => path.clone(),
-        None => match app.store.get_tenant(&change.subject).await? {
-            Some(tenant) => tenant.path,
-            None => vec![change.subject.clone()],
-        },
+        None => {
+            let tenant = store.get_tenant(&change.subject).await?;
+            if is_removal(change) {
+                if let Some(born) = born(change) {
+                    let gone = store.tenant_gone_incarnation(&change.subject, born).await?;
+                    let of_the_live_tenant = tenant
+                        .as_ref()
+                        .is_some_and(|t| t.created_at <= born && gone.is_none_or(|g| t.created_at > g));
+                    if gone.is_some() && !of_the_live_tenant {
+                        return Ok(false);
+                    }
+                }
+            }
+            match tenant {
+                Some(tenant) => tenant.path,
+                None => vec![change.subject.clone()],
+            }
+        }
     };
-    app.store.record_change_event(change, &path, Timestamp::now()).await?;
-    Ok(())
+    store.record_change_event(change, &path, Timestamp::now()).await?;
+    Ok(true)
+}
+
+/// Whether `change` removes something that lives under a tenant.
+fn is_removal(change: &ChangeEvent) -> bool {
+    !change.kind.starts_with("tenant.") && (change.kind.ends_with(".deleted") || change.kind.ends_with(".removed"))
+}
+
+/// When the resource of `change` came to be (`createdAt`, or `addedAt` for a member).
+fn born(change: &ChangeEvent) -> Option<Timestamp> {
+    let resource = change.data.as_object()?.iter().find(|(name, _)| *name != "changes")?.1;
+    resource["createdAt"]
+        .as_str()
+        .or(resource["addedAt"].as_str())
+        .and_then(Timestamp::parse)
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@
 //!   the lists of identity providers and deployments) is no event: the change
 //!   that caused it has its own;
 //! - `subtenant.created|updated|deleted`, `identity_provider.created|updated|
-//!   deleted`, `member.added|updated|removed`, `deployment.created`;
+//!   deleted`, `member.added|updated|removed`, `deployment.created` (the
+//!   creator's membership, written with the tenant, is part of
+//!   `tenant.created`; what goes with a deleted or purged tenant is part of
+//!   its `tenant.deleted` or `tenant.purged`: see the notifier);
 //! - `clone.succeeded|failed` when a clone job finishes;
 //! - name guards, facets, history, idempotency records, pending work and the
 //!   like: nothing.
@@ -122,6 +125,14 @@ pub fn derive(record_id: &str, old: Option<&Item>, new: Option<&Item>, at: Times
         }
         "member" => {
             let (before, after) = decode(old, new, records::member_from_item)?;
+            // The creator's membership, written with the tenant (at its very
+            // time): part of `tenant.created`.
+            if let (None, Some(added)) = (&before, &after) {
+                let incarnation = new.and_then(|i| string_attr(i, records::INCARNATION));
+                if incarnation == Some(added.added_at.to_string().as_str()) {
+                    return None;
+                }
+            }
             let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
             let kind = lifecycle("member", &before, &after, ["added", "updated", "removed"])?;
             event(&kind, subject, None, at, resource_data("member", &before, &after)?)

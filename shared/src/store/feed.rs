@@ -111,6 +111,49 @@ impl Store {
         }
     }
 
+    /// Notes that the incarnation `incarnation` of tenant `id` went (deleted
+    /// or purged): what later records of its items' removal belong to.
+    pub async fn record_tenant_gone(&self, id: &TenantId, incarnation: Timestamp, now: Timestamp) -> Result<()> {
+        let expires = now.plus(time::Duration::days(RETENTION_DAYS)).unix_seconds();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(format!("GONE#{id}")))
+            .item(SK, s(incarnation.to_string()))
+            .item(ENTITY_TYPE, s("tenantGone"))
+            .item(TTL_ATTRIBUTE, n(expires))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The latest incarnation of tenant `id` born no later than `at` that is
+    /// known to have gone. One `Query`.
+    pub async fn tenant_gone_incarnation(&self, id: &TenantId, at: Timestamp) -> Result<Option<Timestamp>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk <= :at")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(format!("GONE#{id}")))
+            .expression_attribute_values(":at", s(at.to_string()))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .first()
+            .and_then(|item| string_attr(item, SK))
+            .and_then(Timestamp::parse))
+    }
+
     /// Up to `limit` settled events after `from` (from the start of the
     /// retention window if `None`) that `keep` keeps, oldest first; the
     /// position to go on from (always: a reader polls it for newer events);
