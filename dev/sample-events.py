@@ -206,12 +206,40 @@ def stream_event():
         f.write("\n")
 
 
+def notifier_event():
+    """What the notifier receives: a tenant's INSERT (one tenant.created event)."""
+    image = {
+        "PK": {"S": "TENANT#globex"}, "SK": {"S": "TENANT"}, "entityType": {"S": "tenant"},
+        "id": {"S": "globex"}, "name": {"S": "Globex"}, "type": {"S": "Enterprise"},
+        "environment": {"S": "production"}, "status": {"S": "active"}, "path": {"L": [{"S": "globex"}]},
+        "depth": {"N": "0"}, "childCount": {"N": "0"}, "subtenantCount": {"N": "0"}, "tags": {"L": []},
+        "externalIds": {"M": {}}, "metadata": {"M": {}}, "identityProviderIds": {"L": []},
+        "settings": {"M": {"useTenantLanguages": {"BOOL": False}, "useCustomRoutingProfile": {"BOOL": False}}},
+        "createdAt": {"S": "2026-11-23T09:00:00.000Z"}, "createdBy": {"S": "platform-admin"},
+        "updatedAt": {"S": "2026-11-23T09:00:00.000Z"}, "updatedBy": {"S": "platform-admin"},
+        "version": {"N": "1"}, "nameKey": {"S": "globex"},
+    }
+    record = {
+        "eventID": "a87ff679a2f3e71d9181a67b7542122c", "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+        "dynamodb": {"ApproximateCreationDateTime": 1795424400, "Keys": {"PK": image["PK"], "SK": image["SK"]},
+                     "NewImage": image, "SequenceNumber": "111100000000000000000002", "SizeBytes": 512,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/tenancy/stream/2026-11-23T09:00:00.000",
+    }
+    with open(os.path.join(OUT, "notifier-tenant-created.json"), "w") as f:
+        json.dump({"Records": [record]}, f, indent=2)
+        f.write("\n")
+
+
 stream_event()
+notifier_event()
 event("tenants-retire", "POST", "/v1/tenants/{id}/retire", "/v1/tenants/acme-corp/retire", params=ACME,
       body={"reason": "Contract ended"})
 event("tenants-restore", "POST", "/v1/tenants/{id}/restore", "/v1/tenants/acme-corp/restore", params=ACME)
 event("tenants-events", "GET", "/v1/tenants/{id}/events", "/v1/tenants/acme-corp/events",
       params=ACME, query="limit=10")
+event("events-feed", "GET", "/v1/events", "/v1/events", query="types=tenant.*,member.added&limit=50")
 event("tenants-delete", "DELETE", "/v1/tenants/{id}", "/v1/tenants/acme-corp", params=ACME, query="force=true")
 event("tenants-delete-clone", "DELETE", "/v1/tenants/{id}", "/v1/tenants/acme-corp-sandbox",
       params={"id": "acme-corp-sandbox"})

@@ -33,6 +33,7 @@ pub enum Permission {
     DeploymentsWrite,
     DeploymentsCloneTest,
     DeploymentsCloneProduction,
+    EventsRead,
 }
 
 impl Permission {
@@ -55,6 +56,7 @@ impl Permission {
         Self::DeploymentsWrite,
         Self::DeploymentsCloneTest,
         Self::DeploymentsCloneProduction,
+        Self::EventsRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Permission {
             Self::DeploymentsWrite => "deployments:write",
             Self::DeploymentsCloneTest => "deployments:cloneTest",
             Self::DeploymentsCloneProduction => "deployments:cloneProduction",
+            Self::EventsRead => "events:read",
         }
     }
 

@@ -238,6 +238,13 @@ fn cases() -> Vec<Case> {
             [200, 200, 200, 200, 200, 200, 200, 200, 403],
         ),
         case(
+            "GET /v1/events",
+            "GET",
+            "/v1/events",
+            None,
+            [200, 200, 200, 200, 200, 200, 200, 200, 403],
+        ),
+        case(
             "GET /v1/tenants/{id}/subtenants",
             "GET",
             "/v1/tenants/tenant/subtenants",

@@ -337,3 +337,24 @@ async fn the_delay_from_write_to_published_event() {
         delays.len()
     );
 }
+
+/// events/notifier-tenant-created.json (for `sam local invoke` and `cargo
+/// lambda invoke`) is what the notifier is made for: one tenant.created.
+#[tokio::test]
+async fn the_sample_stream_event_publishes_one_tenant_created() {
+    let api = spawn_app().await;
+    let (bus, queue) = bus().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/notifier-tenant-created.json"
+    ))
+    .unwrap();
+    let event: Event = serde_json::from_str(&text).unwrap();
+    assert!(event.records.iter().all(notifier::is_for_the_notifier));
+    let response = notifier::handle(api.app(), &bus, &event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let received = local_bus().receive(&queue, Duration::from_secs(2)).await.unwrap();
+    assert_eq!(types(&received), ["tenant.created"]);
+    assert_eq!(received[0]["subject"], "globex");
+    assert_eq!(received[0]["id"], "a87ff679a2f3e71d9181a67b7542122c");
+}

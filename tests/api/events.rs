@@ -55,6 +55,7 @@ const WALK_THROUGH: &[(&str, u16)] = &[
     ("tenants-retire", 200),
     ("tenants-restore", 200),
     ("tenants-events", 200),
+    ("events-feed", 200),
     ("tenants-delete", 200),
     ("tenants-delete-clone", 204),
 ];
@@ -158,7 +159,8 @@ async fn every_route_has_a_sample_and_every_sample_is_walked_through() {
         BTreeSet::from([
             "cleanup-dry-run".to_owned(),
             "cleanup-schedule".to_owned(),
-            "jobs-queued".to_owned()
+            "jobs-queued".to_owned(),
+            "notifier-tenant-created".to_owned()
         ])
     );
     let sampled: BTreeSet<String> = http

@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response};
 use shared::http::{self, claims, HttpResult, Invocation, Problem};
 use shared::App;
 
-use crate::{adapters, members};
+use crate::{adapters, feed, members};
 
 /// Every route this function serves, as template.yaml declares them.
 pub const ROUTES: &[&str] = &[
@@ -26,6 +26,7 @@ pub const ROUTES: &[&str] = &[
     "GET /v1/tenants/{id}/members/{userId}",
     "PUT /v1/tenants/{id}/members/{userId}",
     "DELETE /v1/tenants/{id}/members/{userId}",
+    "GET /v1/events",
     shared::openapi::ROUTE,
 ];
 
@@ -61,6 +62,7 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
         "GET /v1/tenants/{id}/members/{userId}" => members::get(app, req, &caller).await,
         "PUT /v1/tenants/{id}/members/{userId}" => members::put(app, req, &caller).await,
         "DELETE /v1/tenants/{id}/members/{userId}" => members::delete(app, req, &caller).await,
+        "GET /v1/events" => feed::feed(app, req, &caller).await,
         other => Err(Problem::not_found(format!(
             "route '{other}' is not served by the tenants function"
         ))),

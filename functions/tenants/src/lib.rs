@@ -3,6 +3,7 @@
 //! call exactly what Lambda calls.
 
 mod adapters;
+mod feed;
 mod handler;
 mod list_params;
 mod members;

@@ -32,6 +32,77 @@ pub const SOURCE: &str = "/tenancy";
 /// The prefix of every CloudEvents `type`: `io.tenancy.tenant.created`.
 pub const TYPE_PREFIX: &str = "io.tenancy.";
 
+/// Every event type (without [`TYPE_PREFIX`]).
+pub const KINDS: &[&str] = &[
+    "tenant.created",
+    "tenant.updated",
+    "tenant.moved",
+    "tenant.activated",
+    "tenant.deactivated",
+    "tenant.retired",
+    "tenant.restored",
+    "tenant.deleted",
+    "tenant.purged",
+    "subtenant.created",
+    "subtenant.updated",
+    "subtenant.deleted",
+    "identity_provider.created",
+    "identity_provider.updated",
+    "identity_provider.deleted",
+    "member.added",
+    "member.updated",
+    "member.removed",
+    "deployment.created",
+    "clone.succeeded",
+    "clone.failed",
+];
+
+/// A filter of event types: `tenant.created`, or all of a resource's with
+/// `tenant.*` (the `io.tenancy.` prefix may be given or not).
+pub fn parse_type_filter(raw: &str) -> Result<String, String> {
+    let kind = raw.trim().trim_start_matches(TYPE_PREFIX);
+    let known = KINDS.contains(&kind)
+        || kind
+            .strip_suffix(".*")
+            .is_some_and(|resource| KINDS.iter().any(|k| k.split('.').next() == Some(resource)));
+    if known {
+        Ok(kind.to_owned())
+    } else {
+        Err(format!("'{raw}' is not an event type (e.g. tenant.created, member.*)"))
+    }
+}
+
+/// Whether `kind` passes `filters` (none: everything does).
+pub fn type_matches(filters: &[String], kind: &str) -> bool {
+    filters.is_empty()
+        || filters.iter().any(|f| match f.strip_suffix(".*") {
+            Some(resource) => kind.split('.').next() == Some(resource),
+            None => f == kind,
+        })
+}
+
+/// A page of the events feed as `caller` may see it: a platform admin sees
+/// every event; anyone else the events of the tenants it is a member of and
+/// of their descendants (what it may read), among `types`.
+pub async fn feed(
+    store: &crate::store::Store,
+    caller: &crate::auth::Caller,
+    from: Option<&crate::store::feed::FeedPosition>,
+    limit: usize,
+    types: &[String],
+) -> crate::error::Result<crate::store::feed::FeedPage> {
+    let roots = super::access::visible_roots(store, caller).await?;
+    let visible = |path: &[String]| match &roots {
+        None => true,
+        Some(roots) => path.iter().any(|id| roots.iter().any(|r| r.as_str() == id)),
+    };
+    store
+        .feed_page(from, Timestamp::now(), limit, |e| {
+            type_matches(types, &e.kind) && visible(&e.path)
+        })
+        .await
+}
+
 /// One domain event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeEvent {

@@ -1,0 +1,72 @@
+//! `GET /v1/events`: the events feed, for consumers that missed a push or
+//! poll instead (WorkOS's Events API). `after` is the cursor of the last page
+//! (absent: from the start of the 30 days kept); the answer always carries
+//! the cursor to go on from, and `hasMore` when more events are ready now.
+
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde_json::Value;
+use shared::auth::{Caller, Permission};
+use shared::http::query::{integer_in, QueryReader, DEFAULT_LIMIT, MAX_LIMIT};
+use shared::http::{response, HttpResult};
+use shared::service::change_events;
+use shared::store::feed::FeedPosition;
+use shared::App;
+
+/// The cursors' scope: a feed cursor opens nowhere else.
+const SCOPE: &str = "feed";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedBody<'a> {
+    items: Vec<&'a Value>,
+    count: usize,
+    next_cursor: String,
+    has_more: bool,
+}
+
+pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+    caller.require(Permission::EventsRead)?;
+    let mut q = QueryReader::new(req);
+    let limit = q
+        .parsed("limit", integer_in(1, MAX_LIMIT))
+        .map_or(DEFAULT_LIMIT, |n| n as usize);
+    let from = match q.single("after") {
+        Some(raw) => match app.cursors.open::<FeedPosition>(SCOPE, &raw) {
+            Ok(position) => Some(position),
+            Err(e) => {
+                q.error("after", e.message);
+                None
+            }
+        },
+        None => None,
+    };
+    let mut types = Vec::new();
+    for raw in q
+        .all("types")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter(|t| !t.trim().is_empty())
+    {
+        match change_events::parse_type_filter(raw) {
+            Ok(kind) => types.push(kind),
+            Err(message) => q.error("types", message),
+        }
+    }
+    q.finish()?;
+    let page = change_events::feed(&app.store, caller, from.as_ref(), limit, &types).await?;
+    Ok(page_response(&page, app.cursors.seal(SCOPE, &page.position)))
+}
+
+fn page_response(page: &shared::store::feed::FeedPage, next_cursor: String) -> Response<Body> {
+    let items: Vec<&Value> = page.events.iter().map(|e| &e.event).collect();
+    response::json(
+        http::StatusCode::OK,
+        &FeedBody {
+            count: items.len(),
+            items,
+            next_cursor,
+            has_more: page.more,
+        },
+    )
+}
