@@ -100,6 +100,7 @@ build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release)
 watch: $(CARGO_LAMBDA) dynamodb-local ## Serve the functions with cargo lambda watch (for cargo lambda invoke)
 	PATH="$(abspath $(VENV))/bin:$$PATH" TABLE_NAME=tenancy DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \
 		CURSOR_SECRET=tenancy-local-cursor-secret AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
+		EVENT_BUS_NAME=tenancy EVENTBRIDGE_ENDPOINT=http://127.0.0.1:4010 \
 		cargo lambda watch
 
 invoke: $(CARGO_LAMBDA) ## Invoke a function with a sample event: make invoke FN=tenants EVENT=events/tenants-get.json

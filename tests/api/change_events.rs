@@ -39,12 +39,12 @@ async fn bus() -> (notifier::Bus, String) {
     (notifier::Bus::new(client, created.bus), created.queue_url)
 }
 
-/// Runs the notifier on what the stream holds, then reads the queue until
-/// `count` events came or `within` went by.
+/// Runs the stream functions `consumers` on what the stream holds, then
+/// reads the queue until `count` events came or `within` went by.
 async fn published(
     api: &TestApi,
     poller: &mut StreamPoller,
-    bus: &notifier::Bus,
+    consumers: &[Consumer<'_>],
     queue: &str,
     count: usize,
     within: Duration,
@@ -52,7 +52,7 @@ async fn published(
     let started = Instant::now();
     let mut events = Vec::new();
     while events.len() < count && started.elapsed() < within {
-        poller.poll_once(api.app(), &[Consumer::Notifier(bus)]).await.unwrap();
+        poller.poll_once(api.app(), consumers).await.unwrap();
         events.extend(local_bus().receive(queue, Duration::from_millis(200)).await.unwrap());
     }
     events
@@ -145,11 +145,27 @@ async fn each_mutating_route_publishes_exactly_one_event_of_its_type() {
     ok(204, api.delete("/v1/tenants/acme", &[]).await);
     step("tenant.deleted");
 
-    let events = published(&api, &mut poller, &bus, &queue, expected.len(), Duration::from_secs(20)).await;
+    let events = published(
+        &api,
+        &mut poller,
+        &[Consumer::Notifier(&bus)],
+        &queue,
+        expected.len(),
+        Duration::from_secs(20),
+    )
+    .await;
     // Nothing more comes: what the store kept up by itself (the parent's
     // child count, guards, facets, history, the creator's membership, what
     // went with the deleted tenant, the feed) made no event.
-    let late = published(&api, &mut poller, &bus, &queue, usize::MAX, Duration::from_secs(2)).await;
+    let late = published(
+        &api,
+        &mut poller,
+        &[Consumer::Notifier(&bus)],
+        &queue,
+        usize::MAX,
+        Duration::from_secs(2),
+    )
+    .await;
     assert!(late.is_empty(), "unexpected events: {late:#?}");
     assert_eq!(types(&events), expected, "one event per change, in order");
 
@@ -323,7 +339,15 @@ async fn the_delay_from_write_to_published_event() {
         let started = Instant::now();
         api.create_tenant(json!({"tenantId": format!("d-{i:02}"), "name": format!("Delay {i}")}))
             .await;
-        let events = published(&api, &mut poller, &bus, &queue, 1, Duration::from_secs(20)).await;
+        let events = published(
+            &api,
+            &mut poller,
+            &[Consumer::Notifier(&bus)],
+            &queue,
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
         assert_eq!(types(&events), ["tenant.created"]);
         delays.push(started.elapsed());
     }
@@ -357,4 +381,32 @@ async fn the_sample_stream_event_publishes_one_tenant_created() {
     assert_eq!(types(&received), ["tenant.created"]);
     assert_eq!(received[0]["subject"], "globex");
     assert_eq!(received[0]["id"], "a87ff679a2f3e71d9181a67b7542122c");
+}
+
+/// A clone, run by the jobs function from the stream (both stream functions
+/// fed as deployed): the new tenant is
+/// created (when its job succeeds, not while it is provisioning), its
+/// configuration deployed, and the job reports `clone.succeeded`.
+#[tokio::test]
+async fn a_clone_publishes_its_tenant_its_deployment_and_its_success() {
+    let api = spawn_app().await;
+    let (bus, queue) = bus().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    let deployed = api
+        .send_json("POST", "/v1/tenants/acme/deployments", &json!({"v": 1}), &[])
+        .await;
+    assert_eq!(deployed.status, 201);
+    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let both = [Consumer::Jobs, Consumer::Notifier(&bus)];
+    let before = published(&api, &mut poller, &both, &queue, 2, Duration::from_secs(20)).await;
+    assert_eq!(types(&before), ["tenant.created", "deployment.created"]);
+
+    let body = json!({"environment": "test", "name": "Acme Sandbox", "tenantId": "acme-sandbox"});
+    let accepted = api.post("/v1/tenants/acme/clone", &body).await;
+    assert_eq!(accepted.status, 202, "{}", String::from_utf8_lossy(&accepted.body));
+    let events = published(&api, &mut poller, &both, &queue, 3, Duration::from_secs(20)).await;
+    let mut kinds = types(&events);
+    kinds.sort();
+    assert_eq!(kinds, ["clone.succeeded", "deployment.created", "tenant.created"]);
+    assert!(events.iter().all(|e| e["subject"] == "acme-sandbox"), "{events:#?}");
 }
