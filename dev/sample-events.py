@@ -184,31 +184,35 @@ JOB_ID = "019ab000-0000-7000-8000-000000000001"
 event("jobs-get", "GET", "/v1/jobs/{jobId}", f"/v1/jobs/{JOB_ID}", params={"jobId": JOB_ID})
 
 
+def stream_insert(name, event_id, sequence, size, image):
+    """Writes events/<name>.json: a DynamoDB Streams event with one INSERT of `image`."""
+    record = {
+        "eventID": event_id, "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+        "dynamodb": {"ApproximateCreationDateTime": 1795424400, "Keys": {"PK": image["PK"], "SK": image["SK"]},
+                     "NewImage": image, "SequenceNumber": sequence, "SizeBytes": size,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/tenancy/stream/2026-11-23T09:00:00.000",
+    }
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump({"Records": [record]}, f, indent=2)
+        f.write("\n")
+
+
 def stream_event():
     """What the jobs function receives: the INSERT of a queued job item."""
-    image = {
+    stream_insert("jobs-queued", "c4ca4238a0b923820dcc509a6f75849b", "111100000000000000000001", 412, {
         "PK": {"S": f"JOB#{JOB_ID}"}, "SK": {"S": "JOB"}, "entityType": {"S": "job"}, "id": {"S": JOB_ID},
         "kind": {"S": "cloneTest"}, "sourceTenantId": {"S": "acme-corp"},
         "targetTenantId": {"S": "acme-corp-sandbox"}, "status": {"S": "queued"},
         "createdAt": {"S": "2026-11-23T09:00:00Z"}, "createdBy": {"S": "platform-admin"},
         "updatedAt": {"S": "2026-11-23T09:00:00Z"},
-    }
-    record = {
-        "eventID": "c4ca4238a0b923820dcc509a6f75849b", "eventName": "INSERT", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
-        "dynamodb": {"ApproximateCreationDateTime": 1795424400, "Keys": {"PK": image["PK"], "SK": image["SK"]},
-                     "NewImage": image, "SequenceNumber": "111100000000000000000001", "SizeBytes": 412,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/tenancy/stream/2026-11-23T09:00:00.000",
-    }
-    with open(os.path.join(OUT, "jobs-queued.json"), "w") as f:
-        json.dump({"Records": [record]}, f, indent=2)
-        f.write("\n")
+    })
 
 
 def notifier_event():
     """What the notifier receives: a tenant's INSERT (one tenant.created event)."""
-    image = {
+    stream_insert("notifier-tenant-created", "a87ff679a2f3e71d9181a67b7542122c", "111100000000000000000002", 512, {
         "PK": {"S": "TENANT#globex"}, "SK": {"S": "TENANT"}, "entityType": {"S": "tenant"},
         "id": {"S": "globex"}, "name": {"S": "Globex"}, "type": {"S": "Enterprise"},
         "environment": {"S": "production"}, "status": {"S": "active"}, "path": {"L": [{"S": "globex"}]},
@@ -218,18 +222,7 @@ def notifier_event():
         "createdAt": {"S": "2026-11-23T09:00:00.000Z"}, "createdBy": {"S": "platform-admin"},
         "updatedAt": {"S": "2026-11-23T09:00:00.000Z"}, "updatedBy": {"S": "platform-admin"},
         "version": {"N": "1"}, "nameKey": {"S": "globex"},
-    }
-    record = {
-        "eventID": "a87ff679a2f3e71d9181a67b7542122c", "eventName": "INSERT", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
-        "dynamodb": {"ApproximateCreationDateTime": 1795424400, "Keys": {"PK": image["PK"], "SK": image["SK"]},
-                     "NewImage": image, "SequenceNumber": "111100000000000000000002", "SizeBytes": 512,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/tenancy/stream/2026-11-23T09:00:00.000",
-    }
-    with open(os.path.join(OUT, "notifier-tenant-created.json"), "w") as f:
-        json.dump({"Records": [record]}, f, indent=2)
-        f.write("\n")
+    })
 
 
 stream_event()

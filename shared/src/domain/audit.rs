@@ -55,32 +55,38 @@ const NOT_CHANGES: &[&str] = &["version", "updatedAt", "updatedBy", "childCount"
 
 impl AuditEvent {
     pub fn of(before: Option<&Tenant>, after: &Tenant) -> Self {
-        let as_map = |t: &Tenant| match serde_json::to_value(t).expect("a tenant serialises to JSON") {
-            Value::Object(m) => m,
-            _ => unreachable!("a tenant is an object"),
-        };
-        let old = before.map(as_map).unwrap_or_default();
-        let new = as_map(after);
-        let mut changes = BTreeMap::new();
-        for key in old.keys().chain(new.keys()) {
-            if NOT_CHANGES.contains(&key.as_str()) || changes.contains_key(key) {
-                continue;
-            }
-            let (b, a) = (
-                old.get(key).cloned().unwrap_or(Value::Null),
-                new.get(key).cloned().unwrap_or(Value::Null),
-            );
-            if b != a {
-                changes.insert(key.clone(), FieldChange { before: b, after: a });
-            }
-        }
         Self {
             tenant_id: after.id.clone(),
             version: after.version,
             at: after.updated_at,
             actor: after.updated_by.clone(),
             action: Action::of(before, after),
-            changes,
+            changes: field_changes(before, after, NOT_CHANGES),
         }
     }
+}
+
+/// The public (serialised) fields of `after` that differ from `before`
+/// (everything, if there is no `before`), but for those in `skip`.
+pub fn field_changes<T: Serialize>(before: Option<&T>, after: &T, skip: &[&str]) -> BTreeMap<String, FieldChange> {
+    let as_map = |v: &T| match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let old = before.map(as_map).unwrap_or_default();
+    let new = as_map(after);
+    let mut changes = BTreeMap::new();
+    for key in old.keys().chain(new.keys()) {
+        if skip.contains(&key.as_str()) || changes.contains_key(key) {
+            continue;
+        }
+        let (b, a) = (
+            old.get(key).cloned().unwrap_or(Value::Null),
+            new.get(key).cloned().unwrap_or(Value::Null),
+        );
+        if b != a {
+            changes.insert(key.clone(), FieldChange { before: b, after: a });
+        }
+    }
+    changes
 }

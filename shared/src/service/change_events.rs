@@ -19,9 +19,9 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::domain::audit::{Action, AuditEvent, FieldChange};
+use crate::domain::audit::{field_changes, Action, AuditEvent, FieldChange};
 use crate::domain::deployment::JobStatus;
 use crate::domain::tenant::Status;
 use crate::domain::{Tenant, TenantId, Timestamp};
@@ -286,25 +286,8 @@ fn resource_data<T: serde::Serialize>(name: &str, before: &Option<T>, after: &Op
 
 /// The public fields that differ, but for the stamps and `skip`.
 fn changes<T: serde::Serialize>(before: &T, after: &T, skip: &[&str]) -> BTreeMap<String, FieldChange> {
-    let as_map = |v: &T| match serde_json::to_value(v) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    let (old, new) = (as_map(before), as_map(after));
-    let mut out = BTreeMap::new();
-    for key in old.keys().chain(new.keys()) {
-        if STAMPS.contains(&key.as_str()) || skip.contains(&key.as_str()) || out.contains_key(key) {
-            continue;
-        }
-        let (b, a) = (
-            old.get(key).cloned().unwrap_or(Value::Null),
-            new.get(key).cloned().unwrap_or(Value::Null),
-        );
-        if b != a {
-            out.insert(key.clone(), FieldChange { before: b, after: a });
-        }
-    }
-    out
+    let skip: Vec<&str> = STAMPS.iter().chain(skip).copied().collect();
+    field_changes(Some(before), after, &skip)
 }
 
 /// (kind, the tenant it is about, time, data) of a tenant item's change.
@@ -488,15 +471,16 @@ mod tests {
             added_at: Timestamp::now(),
             added_by: "alice".into(),
         };
-        let stored = records::member_item(&member, Timestamp::now()).unwrap();
+        let incarnation = member.added_at.plus(time::Duration::days(-3));
+        let stored = records::member_item(&member, incarnation).unwrap();
         let added = derive("r", None, Some(&stored), Timestamp::now()).unwrap();
         assert_eq!((added.kind.as_str(), added.subject.as_str()), ("member.added", "acme"));
         assert_eq!(added.data["member"]["userId"], "bob");
         let promoted = crate::domain::member::Member {
             role: crate::auth::TenantRole::Admin,
-            ..member
+            ..member.clone()
         };
-        let promoted = records::member_item(&promoted, Timestamp::now()).unwrap();
+        let promoted = records::member_item(&promoted, incarnation).unwrap();
         let updated = derive("r", Some(&stored), Some(&promoted), Timestamp::now()).unwrap();
         assert_eq!(updated.kind, "member.updated");
         assert_eq!(
@@ -507,5 +491,8 @@ mod tests {
             derive("r", Some(&stored), None, Timestamp::now()).unwrap().kind,
             "member.removed"
         );
+        // The creator's membership, written with the tenant at its very time.
+        let creators = records::member_item(&member, member.added_at).unwrap();
+        assert_eq!(derive("r", None, Some(&creators), Timestamp::now()), None);
     }
 }
