@@ -60,11 +60,11 @@ contract_run() {
 # ("AST constructor recursion depth mismatch", a SystemError of the ast
 # module, not a finding about the API). That one tool error, and only it, gets
 # a second run; any other failure fails at once.
-log="$report/schemathesis.log"
-if ! contract_run "$@" 2>&1 | tee "$log"; then
-  errors=$(grep -c '^Runtime Error$' "$log" || true)
-  ast_errors=$(grep -c '^AST constructor recursion depth mismatch' "$log" || true)
-  if [[ $ast_errors -gt 0 && $errors == "$ast_errors" ]] && ! grep -q '=== FAILURES ===' "$log"; then
+st_log="$report/schemathesis.log"
+if ! contract_run "$@" 2>&1 | tee "$st_log"; then
+  errors=$(grep -c '^Runtime Error$' "$st_log" || true)
+  ast_errors=$(grep -c '^AST constructor recursion depth mismatch' "$st_log" || true)
+  if [[ $ast_errors -gt 0 && $errors == "$ast_errors" ]] && ! grep -q '=== FAILURES ===' "$st_log"; then
     echo "contract tests: CPython's ast error inside hypothesis; running once more"
     contract_run "$@"
   else

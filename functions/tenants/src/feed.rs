@@ -42,12 +42,16 @@ pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
         None => None,
     };
     let mut types = Vec::new();
-    for raw in q
-        .all("types")
-        .iter()
-        .flat_map(|v| v.split(','))
-        .filter(|t| !t.trim().is_empty())
-    {
+    let mut asked = q.all("types");
+    // `types=` arrives as no value at all: still a filter that names nothing.
+    let given_empty = req
+        .uri()
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair == "types" || pair == "types="));
+    if asked.is_empty() && given_empty {
+        asked.push(String::new());
+    }
+    for raw in asked.iter().flat_map(|v| v.split(',')) {
         match change_events::parse_type_filter(raw) {
             Ok(kind) => types.push(kind),
             Err(message) => q.error("types", message),

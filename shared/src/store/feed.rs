@@ -177,7 +177,6 @@ impl Store {
         };
         let upper = format!("{settled}#");
         let mut found = Vec::new();
-        let mut start = None;
         let mut more = true;
         for _ in 0..MAX_QUERIES {
             let output = self
@@ -192,7 +191,6 @@ impl Store {
                 .expression_attribute_values(":to", s(&upper))
                 .consistent_read(true)
                 .limit((limit - found.len()).clamp(1, 1000) as i32)
-                .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(classify)?;
@@ -207,8 +205,10 @@ impl Store {
             if found.len() >= limit {
                 break;
             }
+            // No ExclusiveStartKey: `position.after` has moved past what was
+            // read, and the next Query starts after it.
             match output.last_evaluated_key {
-                Some(key) => start = Some(key),
+                Some(_) => {}
                 None if position.day < last_day => {
                     position = FeedPosition {
                         day: next_day(&position.day),
