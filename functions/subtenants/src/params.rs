@@ -8,8 +8,6 @@ use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
 use shared::store::subtenants::{SubtenantOrder, SubtenantPosition};
 
-pub const DEFAULT_LIMIT: usize = 25;
-const MAX_LIMIT: u64 = 100;
 const MAX_OFFSET: u64 = 10_000;
 
 pub struct ListParams {
@@ -47,9 +45,7 @@ impl ListParams {
         let mut q = QueryReader::new(req);
         let order = q.parsed("sortBy", sort_by).unwrap_or(SubtenantOrder::Created);
         let descending = q.parsed("orderBy", order_by).unwrap_or(false);
-        let limit = q
-            .parsed("limit", integer_in(1, MAX_LIMIT))
-            .map_or(DEFAULT_LIMIT, |n| n as usize);
+        let limit = q.limit();
         let offset = q.parsed("offset", integer_in(0, MAX_OFFSET)).map(|n| n as usize);
         let include_total = q.parsed("includeTotal", boolean).unwrap_or(false);
         let tenant_id = match path_tenant {
@@ -72,13 +68,7 @@ impl ListParams {
                 q.error("cursor", "cannot be combined with offset");
                 None
             }
-            Some(raw) => match cursors.open::<SubtenantPosition>(&scope, &raw) {
-                Ok(position) => Some(position),
-                Err(e) => {
-                    q.error(&e.field, e.message);
-                    None
-                }
-            },
+            Some(raw) => q.open_cursor("cursor", &raw, cursors, &scope),
             None => None,
         };
         q.finish()?;

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use serde_json::Value;
 use shared::auth::{Caller, Permission};
-use shared::http::query::{integer_in, QueryReader, DEFAULT_LIMIT, MAX_LIMIT};
+use shared::http::query::QueryReader;
 use shared::http::{response, HttpResult};
 use shared::service::change_events;
 use shared::store::feed::FeedPosition;
@@ -28,19 +28,10 @@ struct FeedBody<'a> {
 pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::EventsRead)?;
     let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let from = match q.single("after") {
-        Some(raw) => match app.cursors.open::<FeedPosition>(SCOPE, &raw) {
-            Ok(position) => Some(position),
-            Err(e) => {
-                q.error("after", e.message);
-                None
-            }
-        },
-        None => None,
-    };
+    let limit = q.limit();
+    let from = q
+        .single("after")
+        .and_then(|raw| q.open_cursor::<FeedPosition>("after", &raw, &app.cursors, SCOPE));
     let mut types = Vec::new();
     let mut asked = q.all("types");
     // `types=` arrives as no value at all: still a filter that names nothing.

@@ -11,7 +11,6 @@ use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
 use shared::store::ListPosition;
 
-pub use shared::http::query::{DEFAULT_LIMIT, MAX_LIMIT};
 /// Deepest `offset` (or `page` × `limit`) served; cursors go further.
 pub const MAX_OFFSET: u64 = 10_000;
 
@@ -97,9 +96,7 @@ impl ListParams {
     /// Reads the list parameters; `parent` fixes `parentId` (the children route).
     pub fn read(req: &Request, cursors: &CursorKey, parent: Option<TenantId>) -> Result<Self, Problem> {
         let mut q = QueryReader::new(req);
-        let limit = q
-            .parsed("limit", integer_in(1, MAX_LIMIT))
-            .map_or(DEFAULT_LIMIT, |n| n as usize);
+        let limit = q.limit();
         let (sort, descending) = q.parsed("sort", sort).unwrap_or((SortField::Name, false));
         let name_prefix = q.parsed("name", prefix);
         let mut status = q.parsed("status", |r| {
@@ -178,13 +175,9 @@ impl ListParams {
                 q.error("cursor", "cannot be combined with page or offset");
                 Start::First
             }
-            (Some(raw), None) => match cursors.open::<ListPosition>(&scope, &raw) {
-                Ok(position) => Start::Cursor(position),
-                Err(e) => {
-                    q.error(&e.field, e.message);
-                    Start::First
-                }
-            },
+            (Some(raw), None) => q
+                .open_cursor("cursor", &raw, cursors, &scope)
+                .map_or(Start::First, Start::Cursor),
             (None, Some(skip)) => Start::Offset(skip as usize),
             (None, None) => Start::First,
         };

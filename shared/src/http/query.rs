@@ -19,19 +19,10 @@ pub fn page<T: serde::de::DeserializeOwned>(
     scope: &str,
 ) -> Result<(usize, Option<T>), Problem> {
     let mut q = QueryReader::new(req);
-    let limit = q
-        .parsed("limit", integer_in(1, MAX_LIMIT))
-        .map_or(DEFAULT_LIMIT, |n| n as usize);
-    let after = match q.single("cursor") {
-        Some(raw) => match cursors.open::<T>(scope, &raw) {
-            Ok(position) => Some(position),
-            Err(e) => {
-                q.error(&e.field, e.message);
-                None
-            }
-        },
-        None => None,
-    };
+    let limit = q.limit();
+    let after = q
+        .single("cursor")
+        .and_then(|raw| q.open_cursor("cursor", &raw, cursors, scope));
     q.finish()?;
     Ok((limit, after))
 }
@@ -71,6 +62,30 @@ impl QueryReader {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// A page's size: `limit`, 1–100, [`DEFAULT_LIMIT`] when not given.
+    pub fn limit(&mut self) -> usize {
+        self.parsed("limit", integer_in(1, MAX_LIMIT))
+            .map_or(DEFAULT_LIMIT, |n| n as usize)
+    }
+
+    /// Opens `raw`, the value of parameter `name`: a position sealed for
+    /// `scope`. One that is not is recorded as an error of `name`.
+    pub fn open_cursor<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &str,
+        raw: &str,
+        cursors: &CursorKey,
+        scope: &str,
+    ) -> Option<T> {
+        match cursors.open::<T>(scope, raw) {
+            Ok(position) => Some(position),
+            Err(e) => {
+                self.error(name, e.message);
+                None
+            }
+        }
     }
 
     /// A parameter parsed by `parse`; its error message is recorded.
