@@ -11,14 +11,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::records::{n, s, string_attr, Item, ENTITY_TYPE};
+use super::records::{self, s, string_attr, Item};
 use super::sdk::{classify, transact, TransactError};
-use super::table::{PK, SK, TTL_ATTRIBUTE};
-use super::Store;
+use super::table::{PK, SK};
+use super::{keys, Store};
 use crate::domain::{TenantId, Timestamp};
 use crate::error::{Error, Result};
 use crate::service::change_events::ChangeEvent;
@@ -62,48 +61,18 @@ pub struct FeedEvent {
     pub event: Value,
 }
 
-fn day_of(at: Timestamp) -> String {
-    at.to_string()[..10].to_owned()
-}
-
-fn partition(day: &str) -> String {
-    format!("FEED#{day}")
-}
-
 impl Store {
     /// Records `event` (with the path that decides who sees it) unless an
     /// event of that id was recorded before; whether it was new. One
     /// `TransactWriteItems`.
     pub async fn record_change_event(&self, event: &ChangeEvent, path: &[TenantId], now: Timestamp) -> Result<bool> {
-        let expires = now.plus(time::Duration::days(RETENTION_DAYS)).unix_seconds();
-        let mut guard = Item::new();
-        guard.insert(PK.into(), s(format!("CHANGEEVENT#{}", event.id)));
-        guard.insert(SK.into(), s("CHANGEEVENT"));
-        guard.insert(ENTITY_TYPE.into(), s("changeEventId"));
-        guard.insert(TTL_ATTRIBUTE.into(), n(expires));
-        let cloud = event.cloud_event();
-        let mut item = Item::new();
-        item.insert(PK.into(), s(partition(&day_of(now))));
-        item.insert(SK.into(), s(format!("{now}#{}", event.id)));
-        item.insert(ENTITY_TYPE.into(), s("changeEvent"));
-        item.insert("type".into(), s(&event.kind));
-        item.insert("subject".into(), s(event.subject.as_str()));
-        item.insert(
-            "path".into(),
-            aws_sdk_dynamodb::types::AttributeValue::L(path.iter().map(|id| s(id.as_str())).collect()),
-        );
-        item.insert("event".into(), s(cloud.to_string()));
-        item.insert(TTL_ATTRIBUTE.into(), n(expires));
-        let put = |item: Item, condition: Option<&str>| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .set_condition_expression(condition.map(str::to_owned))
-                .build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(Error::internal)
-        };
-        let items = vec![put(guard, Some("attribute_not_exists(PK)"))?, put(item, None)?];
+        let expires = now.plus(time::Duration::days(RETENTION_DAYS));
+        let key = keys::feed_event(now, &event.id);
+        let item = records::feed_event_item(&key, &event.kind, &event.subject, path, &event.cloud_event(), expires);
+        let items = vec![
+            self.put_new(records::change_event_guard_item(&event.id, expires))?,
+            self.put_action(item)?,
+        ];
         match transact(&self.client, items).await {
             Ok(()) => Ok(true),
             Err(TransactError::ConditionFailed(_)) => Ok(false),
@@ -114,14 +83,11 @@ impl Store {
     /// Notes that the incarnation `incarnation` of tenant `id` went (deleted
     /// or purged): what later records of its items' removal belong to.
     pub async fn record_tenant_gone(&self, id: &TenantId, incarnation: Timestamp, now: Timestamp) -> Result<()> {
-        let expires = now.plus(time::Duration::days(RETENTION_DAYS)).unix_seconds();
+        let expires = now.plus(time::Duration::days(RETENTION_DAYS));
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(PK, s(format!("GONE#{id}")))
-            .item(SK, s(incarnation.to_string()))
-            .item(ENTITY_TYPE, s("tenantGone"))
-            .item(TTL_ATTRIBUTE, n(expires))
+            .set_item(Some(records::tenant_gone_item(id, incarnation, expires)))
             .send()
             .await
             .map_err(classify)?;
@@ -138,7 +104,7 @@ impl Store {
             .key_condition_expression("#pk = :pk AND #sk <= :at")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(format!("GONE#{id}")))
+            .expression_attribute_values(":pk", s(keys::tenant_gone_of(id)))
             .expression_attribute_values(":at", s(at.to_string()))
             .scan_index_forward(false)
             .limit(1)
@@ -166,8 +132,8 @@ impl Store {
         keep: impl Fn(&FeedEvent) -> bool,
     ) -> Result<FeedPage> {
         let settled = now.plus(-time::Duration::try_from(SETTLE).unwrap_or_default());
-        let oldest = day_of(now.plus(time::Duration::days(-RETENTION_DAYS)));
-        let last_day = day_of(settled);
+        let oldest = keys::feed_day(now.plus(time::Duration::days(-RETENTION_DAYS)));
+        let last_day = keys::feed_day(settled);
         let mut position = match from {
             Some(p) if p.day >= oldest => p.clone(),
             _ => FeedPosition {
@@ -186,7 +152,7 @@ impl Store {
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(partition(&position.day)))
+                .expression_attribute_values(":pk", s(keys::feed_partition(&position.day)))
                 .expression_attribute_values(":from", s(format!("{}\u{1}", position.after)))
                 .expression_attribute_values(":to", s(&upper))
                 .consistent_read(true)
@@ -231,7 +197,7 @@ impl Store {
 
 fn next_day(day: &str) -> String {
     Timestamp::parse(&format!("{day}T00:00:00.000Z"))
-        .map(|t| day_of(t.plus(time::Duration::days(1))))
+        .map(|t| keys::feed_day(t.plus(time::Duration::days(1))))
         .unwrap_or_else(|| day.to_owned())
 }
 

@@ -319,6 +319,46 @@ pub fn tenant_id_of(pk: &str) -> Option<&str> {
     pk.strip_prefix("TENANT#")
 }
 
+/// The guard that records a change event's id once.
+pub fn change_event_guard(event_id: &str) -> Key {
+    Key {
+        pk: format!("CHANGEEVENT#{event_id}"),
+        sk: "CHANGEEVENT".to_owned(),
+    }
+}
+
+/// The day (`yyyy-mm-dd`, UTC) whose feed partition holds what is recorded at `at`.
+pub fn feed_day(at: Timestamp) -> String {
+    at.to_string()[..10].to_owned()
+}
+
+/// The events feed's partition of one day (`yyyy-mm-dd`).
+pub fn feed_partition(day: &str) -> String {
+    format!("FEED#{day}")
+}
+
+/// A change event in the feed: its day's partition, sorted by when it was
+/// recorded, then by id.
+pub fn feed_event(recorded_at: Timestamp, event_id: &str) -> Key {
+    Key {
+        pk: feed_partition(&feed_day(recorded_at)),
+        sk: format!("{recorded_at}#{event_id}"),
+    }
+}
+
+/// The partition of the marks of a tenant id's gone incarnations.
+pub fn tenant_gone_of(id: &TenantId) -> String {
+    format!("GONE#{id}")
+}
+
+/// The mark of a gone incarnation (sorted by its `createdAt`).
+pub fn tenant_gone(id: &TenantId, incarnation: Timestamp) -> Key {
+    Key {
+        pk: tenant_gone_of(id),
+        sk: incarnation.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

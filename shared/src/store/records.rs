@@ -304,6 +304,42 @@ pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> R
 }
 
 /// A stored answer to a create, replayed for a retry with the same key.
+/// The guard of a recorded change event (kept as long as the feed keeps it).
+pub fn change_event_guard_item(event_id: &str, expires_at: Timestamp) -> Item {
+    let mut item = with_key(&keys::change_event_guard(event_id), "changeEventId");
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
+}
+
+/// A change event in the feed: its CloudEvent, its type and subject, and the
+/// subject's path (who may see it).
+pub fn feed_event_item(
+    key: &keys::Key,
+    kind: &str,
+    subject: &TenantId,
+    path: &[TenantId],
+    cloud_event: &serde_json::Value,
+    expires_at: Timestamp,
+) -> Item {
+    let mut item = with_key(key, "changeEvent");
+    item.insert("type".into(), s(kind));
+    item.insert("subject".into(), s(subject.as_str()));
+    item.insert(
+        "path".into(),
+        AttributeValue::L(path.iter().map(|id| s(id.as_str())).collect()),
+    );
+    item.insert("event".into(), s(cloud_event.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
+}
+
+/// The mark of a gone tenant incarnation.
+pub fn tenant_gone_item(id: &TenantId, incarnation: Timestamp, expires_at: Timestamp) -> Item {
+    let mut item = with_key(&keys::tenant_gone(id, incarnation), "tenantGone");
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
+}
+
 pub fn idempotency_item(key: &Key, fingerprint: &str, status: u16, body: &str, expires_at: Timestamp) -> Item {
     let mut item = with_key(key, "idempotency");
     item.insert("fingerprint".into(), s(fingerprint));
