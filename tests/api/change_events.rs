@@ -19,24 +19,12 @@ use crate::helpers::{dynamodb, local_bus, spawn_app, TestApi};
 
 static QUEUES: AtomicUsize = AtomicUsize::new(0);
 
-fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local"),
-        ))
-        .endpoint_url(endpoint)
-        .build()
-}
-
 /// A bus of the test's own, its queue, and the notifier publishing to it.
 async fn bus() -> (notifier::Bus, String) {
     let name = format!("test-{}-{}", std::process::id(), QUEUES.fetch_add(1, Ordering::Relaxed));
     let local = local_bus();
     let created = local.bus_and_queue(&name).await.unwrap();
-    let client = notifier::bus::client(&local_sdk_config(&local.endpoint), Some(&local.endpoint));
-    (notifier::Bus::new(client, created.bus), created.queue_url)
+    (local.notifier_bus(&created.bus), created.queue_url)
 }
 
 /// Runs the stream functions `consumers` on what the stream holds, then
@@ -312,7 +300,7 @@ async fn a_refused_entry_is_sent_again_alone() {
     let api = spawn_app().await;
     let (endpoint, calls) = refusing_bus().await;
     let bus = notifier::Bus::new(
-        notifier::bus::client(&local_sdk_config(&endpoint), Some(&endpoint)),
+        notifier::bus::client(&shared::store::local_sdk_config(), Some(&endpoint)),
         "stand-in",
     );
     let mut event = Event::default();

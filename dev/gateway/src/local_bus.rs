@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_eventbridge::types::Target;
 use serde_json::Value;
 
@@ -26,14 +25,42 @@ pub struct BusAndQueue {
 }
 
 fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_eventbridge::config::SharedCredentialsProvider::new(
-            Credentials::new("local", "local", None, None, "local"),
-        ))
+    shared::store::local_sdk_config()
+        .to_builder()
         .endpoint_url(endpoint)
         .build()
+}
+
+/// An SQS client of the local bus's server at `endpoint`.
+pub fn sqs_at(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config(endpoint))
+}
+
+/// The CloudEvents that arrived on a queue the bus's rule fills (waiting up
+/// to `wait`, at most 20 s, for the first), removed from it.
+pub async fn receive_from(sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Duration) -> Result<Vec<Value>, String> {
+    let output = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait.as_secs().min(20) as i32)
+        .send()
+        .await
+        .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
+    let mut events = Vec::new();
+    for message in output.messages.unwrap_or_default() {
+        let envelope: Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or_default();
+        events.push(envelope["detail"].clone());
+        if let Some(handle) = message.receipt_handle() {
+            let _ = sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await;
+        }
+    }
+    Ok(events)
 }
 
 impl LocalBus {
@@ -61,7 +88,7 @@ impl LocalBus {
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        aws_sdk_sqs::Client::new(&sdk_config(&self.endpoint))
+        sqs_at(&self.endpoint)
     }
 
     /// Creates the bus `name` (if absent) and a queue `name` with a rule that
@@ -121,31 +148,15 @@ impl LocalBus {
         })
     }
 
+    /// The notifier's bus `name` on this server (as the notifier builds it).
+    pub fn notifier_bus(&self, name: &str) -> notifier::Bus {
+        let client = notifier::bus::client(&shared::store::local_sdk_config(), Some(&self.endpoint));
+        notifier::Bus::new(client, name)
+    }
+
     /// The CloudEvents that arrived on the queue (waiting up to `wait` for
     /// the first), removed from it.
     pub async fn receive(&self, queue_url: &str, wait: Duration) -> Result<Vec<Value>, String> {
-        let sqs = self.sqs();
-        let output = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait.as_secs().min(20) as i32)
-            .send()
-            .await
-            .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
-        let mut events = Vec::new();
-        for message in output.messages.unwrap_or_default() {
-            let envelope: Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or_default();
-            events.push(envelope["detail"].clone());
-            if let Some(handle) = message.receipt_handle() {
-                let _ = sqs
-                    .delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await;
-            }
-        }
-        Ok(events)
+        receive_from(&self.sqs(), queue_url, wait).await
     }
 }

@@ -13,6 +13,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dev_gateway::dynamodb_local::{repo_root, DynamoDbLocal, Options};
 use dev_gateway::jwt::{dev_token, Verifier, DEV_SECRET};
@@ -126,16 +127,7 @@ async fn events() -> Result<(), String> {
     let port = env_or("EVENTBRIDGE_PORT", "4010");
     let endpoint = format!("http://127.0.0.1:{port}");
     let queue = env_or("EVENT_BUS_NAME", "tenancy");
-    let sqs = aws_sdk_sqs::Client::new(
-        &aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-                aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local"),
-            ))
-            .endpoint_url(&endpoint)
-            .build(),
-    );
+    let sqs = dev_gateway::local_bus::sqs_at(&endpoint);
     let queue_url = sqs
         .get_queue_url()
         .queue_name(&queue)
@@ -146,25 +138,8 @@ async fn events() -> Result<(), String> {
         .unwrap_or_default();
     eprintln!("waiting for change events on {queue_url} (Ctrl-C stops)");
     loop {
-        let output = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(10)
-            .send()
-            .await
-            .map_err(|e| format!("ReceiveMessage: {e:?}"))?;
-        for message in output.messages.unwrap_or_default() {
-            let envelope: serde_json::Value = serde_json::from_str(message.body().unwrap_or("{}")).unwrap_or_default();
-            println!("{}", envelope["detail"]);
-            if let Some(handle) = message.receipt_handle() {
-                let _ = sqs
-                    .delete_message()
-                    .queue_url(&queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await;
-            }
+        for event in dev_gateway::local_bus::receive_from(&sqs, &queue_url, Duration::from_secs(10)).await? {
+            println!("{event}");
         }
     }
 }
@@ -278,14 +253,7 @@ async fn serve() -> Result<(), String> {
         .map_err(|e| e.to_string())??;
     let bus_name = env_or("EVENT_BUS_NAME", "tenancy");
     let events_queue = local_bus.bus_and_queue(&bus_name).await?;
-    let sdk_config = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "local"),
-        ))
-        .build();
-    let bus = notifier::Bus::new(notifier::bus::client(&sdk_config, Some(&local_bus.endpoint)), &bus_name);
+    let bus = local_bus.notifier_bus(&bus_name);
 
     let connection = store::local_client(&endpoint);
     let poller = dev_gateway::stream::StreamPoller::new(&endpoint, connection.client.clone(), &table);

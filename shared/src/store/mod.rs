@@ -135,16 +135,21 @@ pub fn client(sdk_config: &aws_config::SdkConfig, endpoint: Option<&str>) -> Con
     }
 }
 
-/// A client for DynamoDB Local (or any endpoint that ignores signatures):
-/// fixed region and dummy credentials, nothing read from the environment.
-pub fn local_client(endpoint: &str) -> Connection {
+/// The SDK configuration of local stand-ins (DynamoDB Local, the local
+/// event bus), which ignore signatures: fixed region and dummy credentials,
+/// nothing read from the environment.
+pub fn local_sdk_config() -> aws_config::SdkConfig {
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
-    let sdk_config = aws_config::SdkConfig::builder()
+    aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "local", "local", None, None, "local",
         )))
-        .build();
-    client(&sdk_config, Some(endpoint))
+        .build()
+}
+
+/// A client for DynamoDB Local (or any endpoint that ignores signatures).
+pub fn local_client(endpoint: &str) -> Connection {
+    client(&local_sdk_config(), Some(endpoint))
 }
