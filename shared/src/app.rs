@@ -20,9 +20,15 @@ impl App {
     /// Reads the configuration and builds the DynamoDB client: the whole of
     /// a function's init.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
         let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let connection = store::client(&sdk_config, config.dynamodb_endpoint.as_deref());
+        Self::from_env_with(&sdk_config)
+    }
+
+    /// [`App::from_env`] over an SDK configuration already loaded (a
+    /// function that builds other clients from it loads it once).
+    pub fn from_env_with(sdk_config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let config = Config::from_env()?;
+        let connection = store::client(sdk_config, config.dynamodb_endpoint.as_deref());
         Ok(Self::new(config, connection))
     }
 }

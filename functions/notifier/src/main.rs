@@ -2,9 +2,6 @@
 //! that can mean a change event): init once, then record and publish each
 //! batch's change events, reporting only the record to retry from.
 
-// The layout of the two SDKs' nested futures needs more than the default.
-#![recursion_limit = "256"]
-
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_http::lambda_runtime::{run, service_fn, LambdaEvent};
 use lambda_http::Error;
@@ -16,7 +13,7 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env_with(&sdk_config)?));
     let bus: &'static notifier::Bus = Box::leak(Box::new(notifier::Bus::from_env(&sdk_config)?));
     run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(notifier::handle(app, bus, &event.payload).await)
