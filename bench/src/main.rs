@@ -22,13 +22,13 @@ mod scale;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 
 use dynamodb_proxy::DynamoDbProxy;
-use runtime_api::RuntimeApi;
+use runtime_api::Started;
 
 /// (function, the sample event of its most common route).
 const SCENARIOS: &[(&str, &str)] = &[
@@ -164,21 +164,16 @@ async fn measure(
     let limit = Duration::from_secs(20);
     let (mut init, mut init_cpu) = (Vec::new(), Duration::ZERO);
     for _ in 0..args.cold_starts {
-        let api = RuntimeApi::start().await.expect("the Runtime API listens");
-        let started = Instant::now();
-        let child = process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
-        let ready = api.first_next(limit).await.expect("the function asks for work");
-        init.push(ready.duration_since(started));
-        init_cpu += process::kill_and_reap(child).cpu;
+        let cold = Started::start(command, env).await;
+        init.push(cold.init);
+        init_cpu += cold.stop().cpu;
     }
     let init_cpu = init_cpu / args.cold_starts.max(1) as u32;
-    let api = RuntimeApi::start().await.expect("the Runtime API listens");
-    let child = process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
-    api.first_next(limit).await.expect("the function asks for work");
+    let function = Started::start(command, env).await;
     let (mut warm, mut dynamodb, mut overhead, mut failures) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for i in 0..args.invocations + 1 {
         proxy.take();
-        let outcome = api.invoke(payload.clone(), limit).await;
+        let outcome = function.api.invoke(payload.clone(), limit).await;
         let in_dynamodb = proxy.take().time;
         match outcome {
             Some(o) if o.ok && !is_not_2xx(&o.body) => {
@@ -198,7 +193,7 @@ async fn measure(
             None => failures += 1,
         }
     }
-    let usage = process::kill_and_reap(child);
+    let usage = function.stop();
     warm.sort();
     dynamodb.sort();
     overhead.sort();

@@ -167,3 +167,36 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
     }
     Ok(reply(StatusCode::NOT_FOUND, "unknown route"))
 }
+
+/// A function started under its own Runtime API, once it has asked for
+/// work (its init is over).
+pub struct Started {
+    pub api: RuntimeApi,
+    child: std::process::Child,
+    /// Spawn → first `/next`.
+    pub init: Duration,
+}
+
+impl Started {
+    /// Starts `command` with Lambda's environment plus `env`, and waits (up
+    /// to 20 s) for its first `/next`.
+    pub async fn start(command: &[String], env: &[(String, String)]) -> Self {
+        let api = RuntimeApi::start().await.expect("the Runtime API listens");
+        let started = Instant::now();
+        let child = crate::process::spawn(command, &api.addr.to_string(), env).expect("the function starts");
+        let ready = api
+            .first_next(Duration::from_secs(20))
+            .await
+            .expect("the function asks for work");
+        Self {
+            api,
+            child,
+            init: ready.duration_since(started),
+        }
+    }
+
+    /// Stops it; what the kernel counted for it.
+    pub fn stop(self) -> crate::process::Usage {
+        crate::process::kill_and_reap(self.child)
+    }
+}

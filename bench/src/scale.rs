@@ -14,8 +14,8 @@ use shared::domain::Timestamp;
 use shared::store::table::{self, Stream};
 
 use crate::dynamodb_proxy::DynamoDbProxy;
-use crate::runtime_api::RuntimeApi;
-use crate::{percentile, process};
+use crate::percentile;
+use crate::runtime_api::Started;
 
 /// The path of the `k`-th call of a kind.
 type PathOf = fn(usize) -> String;
@@ -81,32 +81,16 @@ fn admin_claims() -> serde_json::Map<String, Value> {
         .expect("a fresh dev token")
 }
 
-/// A release function as a warm Lambda over `proxy`, with `table` as its table.
-struct Warm {
-    api: RuntimeApi,
-    child: std::process::Child,
-}
-
-impl Warm {
-    async fn start(function: &str, table: &str, env: &[(String, String)]) -> Self {
-        let mut env = env.to_vec();
-        env.push(("TABLE_NAME".into(), table.into()));
-        let binary = crate::root()
-            .join("target/release")
-            .join(function)
-            .display()
-            .to_string();
-        let api = RuntimeApi::start().await.expect("the Runtime API listens");
-        let child = process::spawn(&[binary], &api.addr.to_string(), &env).expect("the function starts");
-        api.first_next(Duration::from_secs(20))
-            .await
-            .expect("the function asks for work");
-        Self { api, child }
-    }
-
-    fn stop(self) {
-        process::kill_and_reap(self.child);
-    }
+/// The release `function` started as a warm Lambda, with `table` as its table.
+async fn warm(function: &str, table: &str, env: &[(String, String)]) -> Started {
+    let mut env = env.to_vec();
+    env.push(("TABLE_NAME".into(), table.into()));
+    let binary = crate::root()
+        .join("target/release")
+        .join(function)
+        .display()
+        .to_string();
+    Started::start(&[binary], &env).await
 }
 
 /// Seeds the scale table up to each of `sizes` in turn and measures every
@@ -141,7 +125,7 @@ pub async fn run(
             started.elapsed().as_secs_f64()
         );
         seeded = size;
-        let warm = Warm::start("tenants", name, env).await;
+        let warm = warm("tenants", name, env).await;
         for (call, path) in CALLS {
             let (mut latency, mut requests, mut capacity, mut failures) = (Vec::new(), 0, 0.0, 0);
             for j in 0..samples + 5 {
@@ -196,7 +180,7 @@ pub async fn purge(client: &aws_sdk_dynamodb::Client, env: &[(String, String)], 
     dataset::put_items(client, name, &items)
         .await
         .expect("the clean-up table is seeded");
-    let warm = Warm::start("cleanup", name, env).await;
+    let warm = warm("cleanup", name, env).await;
     let schedule =
         Bytes::from(std::fs::read(crate::root().join("events/cleanup-schedule.json")).expect("the sample event"));
     let started = Instant::now();
