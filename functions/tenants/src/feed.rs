@@ -33,16 +33,7 @@ pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
         .single("after")
         .and_then(|raw| q.open_cursor::<FeedPosition>("after", &raw, &app.cursors, SCOPE));
     let mut types = Vec::new();
-    let mut asked = q.all("types");
-    // `types=` arrives as no value at all: still a filter that names nothing.
-    let given_empty = req
-        .uri()
-        .query()
-        .is_some_and(|query| query.split('&').any(|pair| pair == "types" || pair == "types="));
-    if asked.is_empty() && given_empty {
-        asked.push(String::new());
-    }
-    for raw in asked.iter().flat_map(|v| v.split(',')) {
+    for raw in q.all_or_empty("types").iter().flat_map(|v| v.split(',')) {
         match change_events::parse_type_filter(raw) {
             Ok(kind) => types.push(kind),
             Err(message) => q.error("types", message),

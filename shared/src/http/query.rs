@@ -29,6 +29,8 @@ pub fn page<T: serde::de::DeserializeOwned>(
 
 pub struct QueryReader {
     params: lambda_http::aws_lambda_events::query_map::QueryMap,
+    /// The query string as sent (which still shows `name=` with no value).
+    raw: String,
     asked: Vec<&'static str>,
     errors: Vec<FieldError>,
 }
@@ -37,6 +39,7 @@ impl QueryReader {
     pub fn new(req: &Request) -> Self {
         Self {
             params: req.query_string_parameters(),
+            raw: req.uri().query().unwrap_or_default().to_owned(),
             asked: Vec::new(),
             errors: Vec::new(),
         }
@@ -62,6 +65,21 @@ impl QueryReader {
             .into_iter()
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Every value of a repeatable parameter, and one empty value for a
+    /// `name=` that gives none (which the parsed parameters leave out), so a
+    /// parameter that must name something can refuse it.
+    pub fn all_or_empty(&mut self, name: &'static str) -> Vec<String> {
+        let values = self.all(name);
+        let given_empty = self
+            .raw
+            .split('&')
+            .any(|pair| pair == name || pair.strip_suffix('=') == Some(name));
+        if values.is_empty() && given_empty {
+            return vec![String::new()];
+        }
+        values
     }
 
     /// A page's size: `limit`, 1–100, [`DEFAULT_LIMIT`] when not given.
