@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use super::records::{self, string_attr, Item, ENTITY_TYPE, INCARNATION, NAME_KEY, TENANT_ID};
 use super::table::{INDEXES, PK, SK, TTL_ATTRIBUTE};
 use super::{keys, Store};
-use crate::domain::{Tenant, TenantId};
+use crate::domain::{SubtenantCode, Tenant, TenantId};
 use crate::error::Result;
 use crate::store::sdk::classify;
 
@@ -293,12 +293,10 @@ fn check_owned(
         report.add(item, format!("{kind} of an earlier tenant with the id {}", tenant.id));
     }
     if kind == "subtenant" {
-        let code = string_attr(item, "code").unwrap_or("");
-        let guard = format!("SUBCODE#{code}");
-        let held = by_key
-            .iter()
-            .find(|((pk, sk), _)| Some(*pk) == string_attr(item, PK) && sk.eq_ignore_ascii_case(&guard))
-            .map(|(_, g)| *g);
+        let guard = string_attr(item, "code")
+            .and_then(|code| SubtenantCode::parse(code).ok())
+            .map(|code| keys::subtenant_code(&tenant.id, &code));
+        let held = guard.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied());
         match held {
             Some(g) if string_attr(g, "subtenantId") == string_attr(item, "id") => {}
             Some(_) => report.add(item, "its code guard holds the code for another subtenant"),
@@ -308,10 +306,12 @@ fn check_owned(
 }
 
 fn check_code_guard(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str), &Item>) {
-    let pk = string_attr(item, PK).unwrap_or("");
+    let tenant_id = string_attr(item, PK)
+        .and_then(keys::tenant_id_of)
+        .and_then(|id| TenantId::parse(id).ok());
     let id = string_attr(item, "subtenantId").unwrap_or("");
-    let subtenant_sk = format!("{}{id}", keys::SUBTENANT_SK_PREFIX);
-    match by_key.get(&(pk, subtenant_sk.as_str())) {
+    let subtenant = tenant_id.map(|tenant_id| keys::subtenant(&tenant_id, id));
+    match subtenant.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied()) {
         Some(subtenant) => {
             let code = string_attr(subtenant, "code").unwrap_or("");
             let held = string_attr(item, SK).and_then(|sk| sk.split_once('#')).map(|(_, c)| c);
@@ -484,6 +484,43 @@ mod tests {
         );
         assert!(
             found.iter().any(|p| p.contains("member of an earlier tenant")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_subtenant_and_its_code_guard_answer_for_each_other() {
+        let (parent, child) = family();
+        let mut items = table(&[&parent, &child]);
+        let input = crate::domain::subtenant::SubtenantInput {
+            name: crate::domain::TenantName::parse("Sales").unwrap(),
+            code: None,
+            description: None,
+            reseller_id: None,
+        };
+        let code = SubtenantCode::parse("sales").unwrap();
+        let change = Change {
+            actor: "test".into(),
+            at: Timestamp::now(),
+        };
+        let sales = crate::domain::subtenant::Subtenant::create(parent.id.clone(), input, code.clone(), &change);
+        items.push(records::subtenant_item(&sales).unwrap());
+        assert_eq!(
+            problems(&items),
+            vec!["TENANT#parent / ".to_owned() + &format!("SUBTENANT#{}: no code guard holds its code", sales.id)]
+        );
+        items.push(records::subtenant_code_item(&parent.id, &code, &sales.id));
+        assert_eq!(problems(&items), Vec::<String>::new());
+        items.push(records::subtenant_code_item(
+            &parent.id,
+            &SubtenantCode::parse("stale").unwrap(),
+            &sales.id,
+        ));
+        let found = problems(&items);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains("SUBCODE#stale: code guard of a subtenant that has another code")),
             "{found:?}"
         );
     }
