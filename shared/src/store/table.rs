@@ -134,7 +134,14 @@ pub async fn create(client: &Client, table: &str, stream: Stream) -> Result<()> 
     for index in INDEXES {
         request = request.global_secondary_indexes(index.definition());
     }
-    request.send().await.map_err(Error::internal)?;
+    match request.send().await {
+        Ok(_) => {}
+        // A retried call whose first attempt landed (DynamoDB Local under
+        // load answers late, and the SDK retries): the table is there. The
+        // callers create fresh names, so it is this call's table.
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(Error::internal(e)),
+    }
     let ttl = client
         .update_time_to_live()
         .table_name(table)
