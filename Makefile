@@ -53,8 +53,8 @@ lint: ## rustfmt and clippy, as CI would want them
 fmt: ## Format the code
 	cargo fmt --all
 
-token: ## Mint a dev token: make token SUB=alice ROLES=viewer SCOPE="tenants:read"
-	@cargo run -q -p dev-gateway -- token --sub "$${SUB:-dev-admin}" --roles "$${ROLES-admin}" \
+token: ## Mint a dev token: make token SUB=alice ROLES=viewer SCOPE="tenants:read" (default ROLES=tenancy:admin)
+	@cargo run -q -p dev-gateway -- token --sub "$${SUB:-dev-admin}" --roles "$${ROLES-tenancy:admin}" \
 		--scope "$${SCOPE:-tenants:* subtenants:* identity-providers:* deployments:* members:* events:*}"
 
 cleanup: ## Run the clean-up once against the dev table (make dev must be running): make cleanup [DRY_RUN=1] [RETENTION_DAYS=n]
@@ -63,7 +63,7 @@ cleanup: ## Run the clean-up once against the dev table (make dev must be runnin
 events: ## Print the change events make dev publishes (its local bus's queue), one CloudEvent per line
 	cargo run -q -p dev-gateway -- events
 
-check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS
+check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS; ARGS=--migrate-names moves old-form name guards
 	cargo run -q -p dev-gateway -- check $(ARGS)
 
 tools: ## Check for cargo; install Java and npm with apt if missing

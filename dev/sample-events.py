@@ -17,7 +17,7 @@ OUT = os.path.join(HERE, "..", "events")
 
 CLAIMS = {
     "sub": "platform-admin", "iss": "https://auth.example.com/", "aud": "tenancy",
-    "roles": "[admin]",
+    "roles": "[tenancy:admin]",
     "scope": "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*",
     "iat": "1795440000", "exp": "1795526400",
 }
@@ -130,7 +130,7 @@ IDP = {"id": "acme-corp", "ipId": "azure-ad"}
 IDP_BASE = "/v1/tenants/acme-corp/identity-providers/azure-ad"
 IDP_TEMPLATE = "/v1/tenants/{id}/identity-providers/{ipId}"
 # A directory group id needs encoding in the path; pathParameters hold it decoded.
-GROUP = {**IDP, "from": "CN=Admins,OU=Groups", "to": "tenant-admins"}
+GROUP = {**IDP, "from": "CN=Admins,OU=Groups", "to": "group:tenant-admins"}
 GROUP_PATH = IDP_BASE + "/groups/CN%3DAdmins%2COU%3DGroups"
 event("identity-providers-put", "PUT", IDP_TEMPLATE, IDP_BASE, params=IDP, body={
     "type": "oidc", "issuer": "https://login.microsoftonline.com/acme-tenant/v2.0", "clientId": "6f1c2a3b-acme",
@@ -142,7 +142,7 @@ event("identity-providers-by-domain", "GET", "/v1/identity-providers/by-domain/{
       "/v1/identity-providers/by-domain/acme.example", params={"domain": "acme.example"})
 event("tenants-list-by-identity-provider", "GET", "/v1/tenants", "/v1/tenants", query="identityProviderId=azure-ad")
 event("identity-providers-groups-put", "PUT", IDP_TEMPLATE + "/groups/{from}/{to}",
-      GROUP_PATH + "/tenant-admins", params=GROUP)
+      GROUP_PATH + "/group:tenant-admins", params=GROUP)
 event("identity-providers-groups-get", "GET", IDP_TEMPLATE + "/groups/{from}", GROUP_PATH,
       params={k: v for k, v in GROUP.items() if k != "to"})
 event("identity-providers-groups-list", "GET", IDP_TEMPLATE + "/groups", IDP_BASE + "/groups", params=IDP,

@@ -75,7 +75,7 @@ fn admin_claims() -> serde_json::Map<String, Value> {
     let secret = b"bench-secret";
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let scope = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";
-    let token = jwt::dev_token(secret, "bench-admin", &["admin".into()], scope, now, 3600);
+    let token = jwt::dev_token(secret, "bench-admin", &["tenancy:admin".into()], scope, now, 3600);
     jwt::Verifier::dev(secret)
         .verify(&token, now)
         .expect("a fresh dev token")

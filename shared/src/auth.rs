@@ -118,24 +118,50 @@ impl TenantRole {
 }
 
 /// How roles are read from the token and what they mean.
+///
+/// The admin and creator roles are namespaced tokens (`tenancy:admin`,
+/// `tenancy:creator`) and are matched only as whole roles: no split of an
+/// ordinary role name ("not admin", "viewer admin") produces one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     /// `ROLES_CLAIM`: the claim that lists the caller's roles (default `roles`).
     pub roles_claim: String,
-    /// `ADMIN_ROLE`: the platform admin role (default `admin`).
+    /// `ADMIN_ROLE`: the platform admin role (default `tenancy:admin`).
     pub admin_role: String,
-    /// `CREATOR_ROLE`: a role that may also create top-level tenants (none by default).
+    /// `CREATOR_ROLE`: a role that may also create top-level tenants
+    /// (default `tenancy:creator`; set it empty for none).
     pub creator_role: Option<String>,
+    /// `GROUP_PREFIX`: what every identity-provider group mapping target
+    /// starts with (default `group:`), so that a mapping names one of the
+    /// platform's groups and never a role.
+    pub group_prefix: String,
 }
+
+/// The default platform admin role.
+pub const DEFAULT_ADMIN_ROLE: &str = "tenancy:admin";
+/// The default creator role.
+pub const DEFAULT_CREATOR_ROLE: &str = "tenancy:creator";
+/// The default prefix of the platform's groups.
+pub const DEFAULT_GROUP_PREFIX: &str = "group:";
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             roles_claim: "roles".into(),
-            admin_role: "admin".into(),
-            creator_role: None,
+            admin_role: DEFAULT_ADMIN_ROLE.into(),
+            creator_role: Some(DEFAULT_CREATOR_ROLE.into()),
+            group_prefix: DEFAULT_GROUP_PREFIX.into(),
         }
     }
+}
+
+/// Whether `role` can be a role at all: one token of visible characters,
+/// without brackets or quotes (what the claims parser keeps whole).
+pub fn is_role_token(role: &str) -> bool {
+    !role.is_empty()
+        && !role
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "[]\"'".contains(c))
 }
 
 /// The verified caller.
@@ -207,14 +233,30 @@ mod tests {
 
     #[test]
     fn roles_make_platform_admins_and_creators() {
-        assert!(caller(&["admin"], &[]).platform_admin);
-        assert!(!caller(&["operator"], &[]).platform_admin);
+        assert!(caller(&["tenancy:admin"], &[]).platform_admin);
+        for not_admin in [
+            "admin",
+            "operator",
+            "tenancy:creator",
+            "Tenancy:Admin",
+            "tenancy:admin ",
+        ] {
+            assert!(!caller(&[not_admin], &[]).platform_admin, "{not_admin}");
+        }
+        let creator = caller(&["tenancy:creator"], &[]);
+        assert!(creator.may_create_top_level && !creator.platform_admin);
+        assert!(!caller(&["creator"], &[]).may_create_top_level);
         let config = AuthConfig {
             creator_role: Some("onboarding".into()),
             ..Default::default()
         };
         let c = Caller::new("u".into(), vec!["onboarding".into()], vec![], &config);
         assert!(c.may_create_top_level && !c.platform_admin);
+        let none = AuthConfig {
+            creator_role: None,
+            ..Default::default()
+        };
+        assert!(!Caller::new("u".into(), vec!["tenancy:creator".into()], vec![], &none).may_create_top_level);
         assert!(TenantRole::Admin > TenantRole::Operator && TenantRole::Operator > TenantRole::Viewer);
     }
 }

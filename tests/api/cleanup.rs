@@ -70,7 +70,7 @@ async fn rich_tenant(api: &TestApi, id: &str, name: &str) {
     let base = format!("/v1/tenants/{id}/identity-providers/sso");
     assert_eq!(api.send_json("PUT", &base, &idp, &[]).await.status, 201);
     assert_eq!(
-        api.call("PUT", &format!("{base}/groups/staff/members"), None, &[])
+        api.call("PUT", &format!("{base}/groups/staff/group:members"), None, &[])
             .await
             .status,
         201

@@ -478,7 +478,7 @@ async fn a_job_whose_source_was_deleted_fails_and_leaves_nothing_behind() {
 #[tokio::test]
 async fn who_may_deploy_clone_and_follow_a_job() {
     let api = with_acme().await;
-    let token = |scope: &str| format!("Bearer {}", token_for("test-admin", &["admin"], scope));
+    let token = |scope: &str| format!("Bearer {}", token_for("test-admin", &["tenancy:admin"], scope));
     let body = json!({"environment": "production", "name": "Prod copy"});
     let as_ = |scope: &str, environment: &str| {
         let auth = token(scope);

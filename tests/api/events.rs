@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, SAMPLE_JOB_ID};
 
 /// The samples in the order a user would try them, with the status each answers.
-const WALK_THROUGH: &[(&str, u16)] = &[
+pub(crate) const WALK_THROUGH: &[(&str, u16)] = &[
     ("tenants-create", 201),
     ("tenants-create-child", 201),
     ("tenants-get", 200),

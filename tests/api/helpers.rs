@@ -138,7 +138,7 @@ async fn spawn_at(endpoint: String, shards: u16, stream: Stream, faults: Option<
         client,
         table,
         endpoint,
-        token: token_for("test-admin", &["admin"], ADMIN_SCOPE),
+        token: token_for("test-admin", &["tenancy:admin"], ADMIN_SCOPE),
     }
 }
 

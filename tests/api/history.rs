@@ -89,3 +89,42 @@ async fn history_pages_and_goes_with_the_tenant() {
     api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
     assert_eq!(actions(&api.get("/v1/tenants/acme/events").await.json()), ["created"]);
 }
+
+/// A tenant item near DynamoDB's 400 KB (50 metadata entries at their
+/// longest, in 4-byte characters) can still change: the history records a
+/// side of a change that large by its size and digest, so its item stays
+/// writable (it once answered 500).
+#[tokio::test]
+async fn a_change_to_the_largest_tenant_is_recorded_by_size_and_digest() {
+    let api = spawn_app().await;
+    let wide = |n: usize, c: char| std::iter::repeat_n(c, n).collect::<String>();
+    let metadata = |c: char| -> serde_json::Map<String, Value> {
+        (0..50)
+            .map(|i| (format!("{i:02}{}", wide(126, '𝄞')), json!(wide(1024, c))))
+            .collect()
+    };
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme", "metadata": metadata('😀')}))
+        .await;
+    let reply = api
+        .patch(
+            "/v1/tenants/acme",
+            &json!({"metadata": metadata('😎'), "description": "d"}),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+
+    let page = api.get("/v1/tenants/acme/events").await.json();
+    assert_eq!(actions(&page), ["updated", "created"]);
+    let changes = &page["items"][0]["changes"];
+    assert_eq!(changes["description"], json!({"before": null, "after": "d"}));
+    let (before, after) = (&changes["metadata"]["before"], &changes["metadata"]["after"]);
+    for side in [before, after] {
+        assert_eq!(side["omitted"], true);
+        assert!(side["bytes"].as_u64().unwrap() > 200_000, "{side}");
+        assert_eq!(side["sha256"].as_str().unwrap().len(), 64);
+    }
+    assert_ne!(before["sha256"], after["sha256"]);
+    let whole = api.get("/v1/tenants/acme").await.json();
+    assert_eq!(whole["metadata"], json!(metadata('😎')));
+}

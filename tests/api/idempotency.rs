@@ -57,7 +57,7 @@ async fn keys_belong_to_their_caller_and_are_validated() {
     let api = spawn_app().await;
     api.send_json("POST", "/v1/tenants", &json!({"name": "Acme"}), &[KEY])
         .await;
-    let bob = format!("Bearer {}", token_for("bob", &["admin"], ADMIN_SCOPE));
+    let bob = format!("Bearer {}", token_for("bob", &["tenancy:admin"], ADMIN_SCOPE));
     let other_caller = api
         .send_json(
             "POST",

@@ -280,36 +280,37 @@ async fn group_mappings_are_added_replaced_paged_and_deleted_with_encoded_ids() 
     // A directory DN with `,` `=` and an encoded `/`, and a non-ASCII id with a space.
     let dn = "CN%3DAdmins%2COU%3DGroups%2FEU";
     let created = api
-        .call("PUT", &format!("{groups}/{dn}/tenant-admins"), None, &[])
+        .call("PUT", &format!("{groups}/{dn}/group:tenant-admins"), None, &[])
         .await;
     let mapping = status(&created, 201);
     assert_eq!(
         (&mapping["from"], &mapping["to"], &mapping["identityProviderId"]),
         (
             &json!("CN=Admins,OU=Groups/EU"),
-            &json!("tenant-admins"),
+            &json!("group:tenant-admins"),
             &json!("okta")
         )
     );
     let replaced = api
-        .call("PUT", &format!("{groups}/{dn}/platform%20admins"), None, &[])
+        .call("PUT", &format!("{groups}/{dn}/group:platform-admins"), None, &[])
         .await;
     assert_eq!(
         status(&replaced, 200)["to"],
-        "platform admins",
+        "group:platform-admins",
         "a second PUT of a group replaces its target"
     );
     let again = api
-        .call("PUT", &format!("{groups}/{dn}/platform%20admins"), None, &[])
+        .call("PUT", &format!("{groups}/{dn}/group:platform-admins"), None, &[])
         .await;
     status(&again, 200);
     assert_eq!(
         status(&api.get(&format!("{groups}/{dn}")).await, 200)["to"],
-        "platform admins"
+        "group:platform-admins"
     );
     let unicode = "gr%C3%BCppe%201";
     status(
-        &api.call("PUT", &format!("{groups}/{unicode}/viewers"), None, &[]).await,
+        &api.call("PUT", &format!("{groups}/{unicode}/group:viewers"), None, &[])
+            .await,
         201,
     );
     assert_eq!(
@@ -318,7 +319,7 @@ async fn group_mappings_are_added_replaced_paged_and_deleted_with_encoded_ids() 
     );
     for i in 0..4 {
         status(
-            &api.call("PUT", &format!("{groups}/team-{i}/operators"), None, &[])
+            &api.call("PUT", &format!("{groups}/team-{i}/group:operators"), None, &[])
                 .await,
             201,
         );
@@ -373,7 +374,7 @@ async fn group_mappings_are_added_replaced_paged_and_deleted_with_encoded_ids() 
     assert_eq!(reply.error_fields(), ["from", "to"]);
     api.call(
         "PUT",
-        "/v1/tenants/acme/identity-providers/missing/groups/a/b",
+        "/v1/tenants/acme/identity-providers/missing/groups/a/group:b",
         None,
         &[],
     )
@@ -387,7 +388,8 @@ async fn deleting_a_provider_removes_its_mappings_claims_and_query_hits() {
     let api = acme_and_globex_with_okta().await;
     for group in ["a", "b", "c"] {
         status(
-            &api.call("PUT", &format!("{OKTA}/groups/{group}/x"), None, &[]).await,
+            &api.call("PUT", &format!("{OKTA}/groups/{group}/group:x"), None, &[])
+                .await,
             201,
         );
     }
@@ -449,7 +451,10 @@ async fn deleting_a_provider_removes_its_mappings_claims_and_query_hits() {
 async fn deleting_a_tenant_removes_its_providers_and_frees_its_domains() {
     let api = with_tenants(&["acme", "globex"]).await;
     status(&put(&api, OKTA, &oidc(&["acme.example"])).await, 201);
-    status(&api.call("PUT", &format!("{OKTA}/groups/a/b"), None, &[]).await, 201);
+    status(
+        &api.call("PUT", &format!("{OKTA}/groups/a/group:b"), None, &[]).await,
+        201,
+    );
     status(&api.delete("/v1/tenants/acme", &[]).await, 204);
     let counts = api.entity_counts().await;
     for kind in ["identityProvider", "groupMapping", "domainClaim", "pending"] {

@@ -182,7 +182,7 @@ pub fn sample_path(route: &str, tenant: &str) -> String {
         ("{subtenantId}", "team"),
         ("{ipId}", "okta"),
         ("{from}", "admins"),
-        ("{to}", "tenant-admins"),
+        ("{to}", "group:tenant-admins"),
         ("{domain}", "acme.example"),
         ("{version}", "1"),
         ("{jobId}", crate::helpers::SAMPLE_JOB_ID),
@@ -197,9 +197,25 @@ async fn each_operation_names_the_permission_the_code_asks_for() {
     let api = spawn_app().await;
     api.create_tenant(serde_json::json!({"tenantId": "acme", "name": "Acme"}))
         .await;
+    // Visibility goes first (issue 17): a route that names its resource by
+    // path alone (a login domain, a job) answers 404 for one that does not
+    // exist, token or no token; these exist.
+    let idp = serde_json::json!({"type": "oidc", "issuer": "https://acme.okta.example", "clientId": "c", "domains": ["acme.example"]});
+    let put = api
+        .send_json("PUT", "/v1/tenants/acme/identity-providers/okta", &idp, &[])
+        .await;
+    assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));
+    let clone = api
+        .post(
+            "/v1/tenants/acme/clone",
+            &serde_json::json!({"environment": "test", "name": "Acme Copy"}),
+        )
+        .await;
+    assert_eq!(clone.status, 202, "{}", String::from_utf8_lossy(&clone.body));
+    let job = clone.json()["jobId"].as_str().unwrap().to_owned();
     // A platform admin whose token grants nothing: every route refuses it,
     // naming the permission it needs.
-    let auth = format!("Bearer {}", token_for("root", &["admin"], ""));
+    let auth = format!("Bearer {}", token_for("root", &["tenancy:admin"], ""));
     let mut wrong = Vec::new();
     for (route, operation) in operations() {
         if dev_gateway::routes::PUBLIC.contains(&route.as_str()) {
@@ -216,9 +232,8 @@ async fn each_operation_names_the_permission_the_code_asks_for() {
         }
         let method = route.split_once(' ').unwrap().0;
         let body = (method != "GET" && method != "DELETE").then_some(("application/json", b"{}".as_slice()));
-        let reply = api
-            .call(method, &sample_path(&route, "acme"), body, &[("authorization", &auth)])
-            .await;
+        let path = sample_path(&route, "acme").replace(crate::helpers::SAMPLE_JOB_ID, &job);
+        let reply = api.call(method, &path, body, &[("authorization", &auth)]).await;
         let detail = reply.problem(403)["detail"].as_str().unwrap().to_owned();
         if !permissions(&operation)
             .iter()

@@ -106,7 +106,16 @@ fn every_reference_names_a_resource_or_parameter() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
     let mut known: BTreeSet<String> = resources(&t).keys().cloned().collect();
     known.extend(t["Parameters"].as_hash().unwrap().keys().map(|k| s(k).to_owned()));
-    known.extend(["AWS::Region", "AWS::URLSuffix", "AWS::AccountId", "AWS::StackName"].map(String::from));
+    known.extend(
+        [
+            "AWS::Region",
+            "AWS::URLSuffix",
+            "AWS::AccountId",
+            "AWS::StackName",
+            "AWS::NoValue",
+        ]
+        .map(String::from),
+    );
     let mut referenced = BTreeSet::new();
     for (i, _) in text.match_indices("!Ref ") {
         let name: String = text[i + 5..]
@@ -202,6 +211,11 @@ fn policies_grant_the_table_only_and_the_notifier_its_bus() {
             }
             for statement in policy["Statement"].as_vec().unwrap() {
                 let actions: Vec<&str> = statement["Action"].as_vec().unwrap().iter().map(s).collect();
+                // The cursor secret, read at init (see security_cursors.rs).
+                if actions == ["secretsmanager:GetSecretValue"] {
+                    assert_eq!(s(&statement["Resource"]), "CursorSecret", "{name}");
+                    continue;
+                }
                 assert!(
                     actions.iter().all(|a| a.starts_with("dynamodb:") && !a.contains('*')),
                     "{name}: {actions:?}"
@@ -375,5 +389,124 @@ fn only_the_public_routes_go_without_the_authoriser() {
     assert_eq!(
         s(&t["Resources"]["Api"]["Properties"]["Auth"]["DefaultAuthorizer"]),
         "Jwt"
+    );
+}
+
+/// A parameter's default, as a number.
+fn number_default(t: &Yaml, name: &str) -> i64 {
+    let parameter = &t["Parameters"][name];
+    assert_eq!(s(&parameter["Type"]), "Number", "{name}");
+    parameter["Default"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{name} has a numeric default"))
+}
+
+/// Issue 17, item 12: every route is throttled (stage default route
+/// settings, from parameters), and the routes that do the most work per
+/// call (forced delete, clone, deployment upload) tighter still.
+#[test]
+fn the_api_throttles_every_route_and_the_expensive_ones_tighter() {
+    let t = template();
+    let settings = &t["Resources"]["Api"]["Properties"]["DefaultRouteSettings"];
+    assert_eq!(s(&settings["ThrottlingRateLimit"]), "ApiThrottlingRateLimit");
+    assert_eq!(s(&settings["ThrottlingBurstLimit"]), "ApiThrottlingBurstLimit");
+    let (rate, burst) = (
+        number_default(&t, "ApiThrottlingRateLimit"),
+        number_default(&t, "ApiThrottlingBurstLimit"),
+    );
+    assert!(rate >= 1 && burst >= rate, "{rate}/s, burst {burst}");
+    for name in [
+        "ApiThrottlingRateLimit",
+        "ApiThrottlingBurstLimit",
+        "ExpensiveRoutesRateLimit",
+        "ExpensiveRoutesBurstLimit",
+    ] {
+        assert!(
+            t["Parameters"][name]["MinValue"].as_i64() >= Some(1),
+            "{name}: 0 would refuse every request"
+        );
+    }
+    let (tight_rate, tight_burst) = (
+        number_default(&t, "ExpensiveRoutesRateLimit"),
+        number_default(&t, "ExpensiveRoutesBurstLimit"),
+    );
+    assert!(tight_rate < rate && tight_burst < burst && tight_burst >= tight_rate);
+    let mut tightened = BTreeSet::new();
+    for (name, function) in functions(&t) {
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            let p = &event["Properties"];
+            if s(&event["Type"]) != "HttpApi" || p["RouteSettings"].is_badvalue() {
+                continue;
+            }
+            assert_eq!(
+                s(&p["RouteSettings"]["ThrottlingRateLimit"]),
+                "ExpensiveRoutesRateLimit",
+                "{name}"
+            );
+            assert_eq!(
+                s(&p["RouteSettings"]["ThrottlingBurstLimit"]),
+                "ExpensiveRoutesBurstLimit",
+                "{name}"
+            );
+            tightened.insert(format!("{} {}", s(&p["Method"]), s(&p["Path"])));
+        }
+    }
+    let expensive: BTreeSet<String> = [
+        "DELETE /v1/tenants/{id}",
+        "POST /v1/tenants/{id}/clone",
+        "POST /v1/tenants/{id}/deployments",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(tightened, expensive);
+}
+
+/// Issue 17, item 12: each function's concurrency is reserved (a flood on
+/// one route cannot take the account's concurrency from the others, nor
+/// run up the table's bill), from a parameter per function whose 0 means
+/// "unreserved" (accounts with a low concurrency quota cannot reserve any).
+#[test]
+fn every_function_reserves_its_concurrency_unless_its_parameter_is_0() {
+    let t = template();
+    let mut total = 0;
+    for (name, function) in functions(&t) {
+        let stem = name.trim_end_matches("Function");
+        let parameter = format!("{stem}ReservedConcurrency");
+        let condition = format!("{stem}HasReservedConcurrency");
+        let reserved = function["Properties"]["ReservedConcurrentExecutions"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("{name}: ReservedConcurrentExecutions is !If [{condition}, ...]"));
+        let reserved: Vec<&str> = reserved.iter().map(s).collect();
+        assert_eq!(
+            reserved,
+            [condition.as_str(), parameter.as_str(), "AWS::NoValue"],
+            "{name}"
+        );
+        // !Not [!Equals [!Ref <parameter>, 0]]
+        let test = &t["Conditions"][condition.as_str()];
+        let equals = &test.as_vec().unwrap_or_else(|| panic!("{condition}"))[0];
+        let operands = equals.as_vec().unwrap();
+        assert_eq!(s(&operands[0]), parameter, "{condition}");
+        assert_eq!(
+            operands[1].as_i64().or_else(|| operands[1].as_str()?.parse().ok()),
+            Some(0)
+        );
+        let default = number_default(&t, &parameter);
+        assert!(default >= 1, "{parameter}: reserved by default");
+        assert_eq!(
+            t["Parameters"][parameter.as_str()]["MinValue"].as_i64(),
+            Some(0),
+            "{parameter}"
+        );
+        total += default;
+    }
+    assert!(
+        total <= 200,
+        "the defaults ({total}) leave an account with the default quota (1000) most of it"
+    );
+    assert_eq!(
+        number_default(&t, "CleanupReservedConcurrency"),
+        1,
+        "one clean-up at a time"
     );
 }

@@ -27,6 +27,7 @@ fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, content_type)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
         .body(body.into())
         .expect("status and headers are valid")
 }

@@ -38,8 +38,13 @@ fn gateway_error(status: StatusCode, message: &str) -> Response<Bytes> {
 }
 
 impl Gateway {
-    /// `host` is what handlers see as `Host` (the gateway's address).
+    /// `host` is what handlers see as `Host` (the gateway's address). The
+    /// functions' DynamoDB requests are held to template.yaml's policies from
+    /// now on (see [`crate::iam`]).
     pub fn new(app: App, verifier: Verifier, host: impl Into<String>) -> Self {
+        if let Some(grants) = crate::iam::template_grants() {
+            app.store.requests().enforce(grants);
+        }
         Self {
             app,
             verifier,

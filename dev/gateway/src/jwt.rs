@@ -111,23 +111,13 @@ impl Verifier {
 
 /// Renders claims as the HTTP API JWT authoriser passes them to Lambda:
 /// every value a string; arrays as `[a b]`, objects as `map[k:v]` (its Go
-/// formatting), numbers and booleans as their text.
+/// formatting), numbers and booleans as their text. The functions' claims
+/// parser compares a bearer token with this rendering, so both use one
+/// definition ([`shared::http::claims::rendered`]).
 pub fn authoriser_claims(claims: &Map<String, Value>) -> Map<String, Value> {
-    fn render(value: &Value) -> String {
-        match value {
-            Value::String(s) => s.clone(),
-            Value::Array(items) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(" ")),
-            Value::Object(members) => {
-                let inner: Vec<String> = members.iter().map(|(k, v)| format!("{k}:{}", render(v))).collect();
-                format!("map[{}]", inner.join(" "))
-            }
-            Value::Null => String::new(),
-            other => other.to_string(),
-        }
-    }
     claims
         .iter()
-        .map(|(k, v)| (k.clone(), Value::String(render(v))))
+        .map(|(k, v)| (k.clone(), Value::String(shared::http::claims::rendered(v))))
         .collect()
 }
 
@@ -139,7 +129,7 @@ mod tests {
 
     #[test]
     fn signs_and_verifies() {
-        let token = dev_token(b"secret", "alice", &["admin".into()], "tenants:read", NOW, 60);
+        let token = dev_token(b"secret", "alice", &["tenancy:admin".into()], "tenants:read", NOW, 60);
         let claims = Verifier::dev(b"secret").verify(&token, NOW).unwrap();
         assert_eq!(claims["sub"], "alice");
     }
@@ -165,9 +155,10 @@ mod tests {
 
     #[test]
     fn renders_claims_like_the_http_api_authoriser() {
-        let claims = json!({"sub": "a", "roles": ["admin", "operator"], "exp": 12, "flag": true, "o": {"k": "v"}});
+        let claims = json!({"sub": "a", "roles": ["tenancy:admin", "operator"], "nested": [["x"]], "exp": 12, "flag": true, "o": {"k": "v"}});
         let rendered = authoriser_claims(claims.as_object().unwrap());
-        assert_eq!(rendered["roles"], "[admin operator]");
+        assert_eq!(rendered["roles"], "[tenancy:admin operator]");
+        assert_eq!(rendered["nested"], "[[x]]");
         assert_eq!(rendered["exp"], "12");
         assert_eq!(rendered["flag"], "true");
         assert_eq!(rendered["o"], "map[k:v]");

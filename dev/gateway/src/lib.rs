@@ -13,6 +13,7 @@ pub mod docs;
 pub mod dynamodb_local;
 pub mod event;
 pub mod gateway;
+pub mod iam;
 pub mod jwt;
 pub mod local_bus;
 pub mod routes;

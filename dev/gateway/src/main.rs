@@ -3,13 +3,15 @@
 //! API on http://127.0.0.1:3000 until Ctrl-C, which stops everything it started.
 //!
 //! `dev-gateway token [--sub S] [--roles a,b] [--scope "p q"] [--hours N]`
-//! prints a dev token (what `make token` runs).
+//! prints a dev token (what `make token` runs; roles default to `tenancy:admin`).
 //!
 //! `dev-gateway events` prints the change events published locally (what
 //! `make events` runs).
 //!
-//! `dev-gateway check [--aws]` scans the table and lists every broken
-//! invariant (what `make check-table` runs).
+//! `dev-gateway check [--aws] [--migrate-names]` scans the table and lists
+//! every broken invariant (what `make check-table` runs); with
+//! `--migrate-names` it first moves tenants written with the old name key
+//! to today's (see `Store::migrate_name_keys`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use dev_gateway::jwt::{dev_token, Verifier, DEV_SECRET};
 use dev_gateway::local_bus::LocalBus;
 use dev_gateway::stream::Consumer;
 use dev_gateway::{server, Gateway};
+use shared::auth::DEFAULT_ADMIN_ROLE;
 use shared::{store, App, Config};
 
 /// Every permission group, for the admin token `make dev` prints.
@@ -52,7 +55,7 @@ async fn main() -> ExitCode {
         Some("events") => events().await,
         Some(_) => Err(
             "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N] \
-             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws] | dev-gateway events"
+             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws] [--migrate-names] | dev-gateway events"
                 .into(),
         ),
     };
@@ -66,8 +69,12 @@ async fn main() -> ExitCode {
 }
 
 fn token(args: &[String]) -> Result<(), String> {
-    let (mut sub, mut roles, mut scope, mut hours) =
-        ("dev-admin".to_owned(), "admin".to_owned(), ALL_SCOPES.to_owned(), 24i64);
+    let (mut sub, mut roles, mut scope, mut hours) = (
+        "dev-admin".to_owned(),
+        DEFAULT_ADMIN_ROLE.to_owned(),
+        ALL_SCOPES.to_owned(),
+        24i64,
+    );
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
@@ -166,22 +173,49 @@ fn dev_table_app() -> Result<App, String> {
 /// `--aws` reads the table `TABLE_NAME` in AWS (the usual credential chain)
 /// instead of the dev table.
 async fn check(args: &[String]) -> Result<(), String> {
-    let store = match args.first().map(String::as_str) {
+    let migrate = args.iter().any(|a| a == "--migrate-names");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--migrate-names").collect();
+    let (store, auth) = match args.first().map(|a| a.as_str()) {
         Some("--aws") => {
             let table = std::env::var("TABLE_NAME").map_err(|_| "--aws needs TABLE_NAME")?;
             let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let shards = env_or("LIST_SHARDS", "1")
                 .parse()
                 .map_err(|_| "LIST_SHARDS: a number")?;
-            store::Store::new(store::client(&sdk_config, None), table, shards)
+            // The group rule as the stack's functions read it (ADMIN_ROLE, CREATOR_ROLE, GROUP_PREFIX).
+            let auth =
+                shared::auth::AuthConfig::from_lookup(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+            (store::Store::new(store::client(&sdk_config, None), table, shards), auth)
         }
-        None => dev_table_app()?.store,
+        None => {
+            let app = dev_table_app()?;
+            (app.store, app.config.auth)
+        }
         Some(other) => return Err(format!("unknown flag {other}")),
     };
-    let violations = store.check_invariants().await.map_err(|e| e.to_string())?;
+    if migrate {
+        let moved = store.migrate_name_keys().await.map_err(|e| e.to_string())?;
+        for id in &moved.migrated {
+            println!("moved to the new name key: {id}");
+        }
+        for why in &moved.left {
+            println!("not moved: {why}");
+        }
+        println!(
+            "name keys: {} tenants moved, {} left",
+            moved.migrated.len(),
+            moved.left.len()
+        );
+    }
+    let scanned = store.scan_all().await.map_err(|e| e.to_string())?;
+    let violations = store::invariants::check(&scanned, store.list_shards());
     let items = store.requests().snapshot().get("Scan").copied().unwrap_or(0);
     for violation in &violations {
         println!("{violation}");
+    }
+    // Advice, not broken invariants: mappings written before the group rule.
+    for finding in store::invariants::group_mapping_findings(&scanned, &auth) {
+        println!("advice: {finding}");
     }
     match violations.len() {
         0 => {
@@ -272,6 +306,8 @@ async fn serve() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e} (set TENANCY_PORT to use another port)"))?;
     let base = format!("http://127.0.0.1:{port}");
+    // The printed token carries the admin role the functions are configured with.
+    let config_admin_role = config.auth.admin_role.clone();
     let gateway = Arc::new(Gateway::new(
         App::new(config, connection),
         Verifier::dev(&secret()),
@@ -280,7 +316,7 @@ async fn serve() -> Result<(), String> {
     let admin = dev_token(
         &secret(),
         "dev-admin",
-        &["admin".to_owned()],
+        &[config_admin_role],
         ALL_SCOPES,
         now(),
         24 * 3600,

@@ -38,18 +38,22 @@ impl Function {
         }
     }
 
-    /// Calls the function's handler, in-process, as Lambda would.
+    /// Calls the function's handler, in-process, as Lambda would; its
+    /// DynamoDB requests are the function's own (see `shared::store::iam`).
     pub async fn invoke(
         self,
         app: &shared::App,
         request: lambda_http::Request,
     ) -> lambda_http::Response<lambda_http::Body> {
-        match self {
-            Self::Tenants => tenants::handle(app, request).await,
-            Self::Subtenants => subtenants::handle(app, request).await,
-            Self::IdentityProviders => identity_providers::handle(app, request).await,
-            Self::Deployments => deployments::handle(app, request).await,
-        }
+        let handled = async {
+            match self {
+                Self::Tenants => tenants::handle(app, request).await,
+                Self::Subtenants => subtenants::handle(app, request).await,
+                Self::IdentityProviders => identity_providers::handle(app, request).await,
+                Self::Deployments => deployments::handle(app, request).await,
+            }
+        };
+        shared::store::iam::as_function(self.name(), handled).await
     }
 
     /// The function serving `route_key`, if any.

@@ -36,14 +36,19 @@ impl Consumer<'_> {
         }
     }
 
-    async fn handle(&self, app: &App, event: &Event) -> DynamoDbEventResponse {
-        match self {
-            Self::Jobs => jobs::handle(app, event).await,
-            Self::Notifier(bus) => notifier::handle(app, bus, event).await,
-        }
+    /// Runs the function's handler, as that function (see `shared::store::iam`).
+    pub async fn handle(&self, app: &App, event: &Event) -> DynamoDbEventResponse {
+        let handled = async {
+            match self {
+                Self::Jobs => jobs::handle(app, event).await,
+                Self::Notifier(bus) => notifier::handle(app, bus, event).await,
+            }
+        };
+        shared::store::iam::as_function(self.name(), handled).await
     }
 
-    fn name(&self) -> &'static str {
+    /// The function's name (its binary's, as template.yaml gives it).
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Jobs => "jobs",
             Self::Notifier(_) => "notifier",

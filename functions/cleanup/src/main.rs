@@ -11,7 +11,7 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::worker_from_env().await?));
     let settings: &'static cleanup::Settings = Box::leak(Box::new(cleanup::Settings::from_env()?));
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = cleanup::deadline_instant(event.context.deadline);

@@ -13,7 +13,7 @@ use shared::domain::{Environment, Tenant, TenantId, Timestamp};
 use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
 use shared::http::{path_param, response, HttpResult, Problem};
-use shared::service::deployments;
+use shared::service::{access, deployments};
 use shared::{App, FieldError};
 
 const ZIP: &str = "application/zip";
@@ -36,17 +36,33 @@ fn location(tenant_id: &TenantId, version: u64) -> String {
 
 /// `application/json` (an object) or `application/zip`, ≤ 256 KiB.
 pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::DeploymentsWrite)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsWrite)).await?;
     QueryReader::new(req).finish()?;
     let (media, bytes) = body::upload(req, &[JSON, ZIP], MAX_CONFIGURATION_BYTES)?;
     let parsed = match media.as_str() {
         ZIP => Configuration::zip(bytes.to_vec()),
-        _ => Configuration::json(bytes.to_vec()),
+        _ => match body::first_duplicate_key(bytes) {
+            Some(path) => return Err(body::duplicate_key(path)),
+            None => Configuration::json(bytes.to_vec()),
+        },
     };
     let configuration = parsed.map_err(|e| match e {
         ConfigurationError::TooLarge(_) => Problem::payload_too_large(e.message()),
         ConfigurationError::Invalid(_) => Problem::bad_request(e.message()),
+        ConfigurationError::ExpandsTooMuch(reasons) => Problem {
+            errors: reasons.into_iter().map(|r| FieldError::new("body", r)).collect(),
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "zip-expands-too-much",
+                "Zip expands too much",
+                format!(
+                    "the zip declares more than it may unpack to: at most {} bytes in all, and {}:1 per entry and overall; see errors",
+                    shared::domain::zip::MAX_UNCOMPRESSED_BYTES,
+                    shared::domain::zip::MAX_RATIO
+                ),
+            )
+        },
     })?;
     let deployed = deployments::deploy(&app.store, caller, &id, configuration, &change(caller)).await?;
     let version = deployed.deployment.version;
@@ -59,17 +75,17 @@ pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 
 /// Newest first; `limit` and `cursor` (the last version of the previous page, sealed).
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::DeploymentsRead)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsRead)).await?;
     let scope = format!("deployments|{id}");
-    let (limit, before) = page::<u64>(req, &app.cursors, &scope)?;
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, before) = page::<u64>(req, &cursors, &scope)?;
     let (items, next) = deployments::list(&app.store, caller, &id, limit, before).await?;
-    Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))
+    Ok(response::list(&items, next.map(|n| cursors.seal(&scope, &n)), None))
 }
 
 /// The metadata, or with `download=true` the original bytes.
 pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::DeploymentsRead)?;
     let id = path_param(req, "id").unwrap_or_default();
     let raw_version = path_param(req, "version").unwrap_or_default();
     let mut errors = Vec::new();
@@ -82,6 +98,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let (Some(id), Some(version)) = (id, version) else {
         return Err(Problem::validation(errors));
     };
+    access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsRead)).await?;
     let mut q = QueryReader::new(req);
     let download = q.parsed("download", boolean).unwrap_or(false);
     q.finish()?;
@@ -126,18 +143,22 @@ struct CloneStarted<'a> {
 }
 
 pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    // Which of the two it needs depends on the body; without either, no body helps.
-    if !caller.has(Permission::DeploymentsCloneTest) {
-        caller.require(Permission::DeploymentsCloneProduction)?;
-    }
     let id = tenant_id(req)?;
+    // Which of the two it needs depends on the body; without either, no body
+    // helps (visibility first all the same).
+    let either = match caller.has(Permission::DeploymentsCloneTest) {
+        true => Ok(()),
+        false => caller.require(Permission::DeploymentsCloneProduction),
+    };
+    access::permit(&app.store, caller, &id, either).await?;
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let input = CloneInput::parse(&body).map_err(Problem::validation)?;
-    caller.require(match input.environment {
+    let granted = caller.require(match input.environment {
         Environment::Test => Permission::DeploymentsCloneTest,
         Environment::Production => Permission::DeploymentsCloneProduction,
-    })?;
+    });
+    access::permit(&app.store, caller, &id, granted).await?;
     let (tenant, job) = deployments::clone(&app.store, caller, &id, input, &change(caller)).await?;
     let started = CloneStarted {
         tenant_id: &tenant.id,
@@ -154,10 +175,14 @@ pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn job(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::DeploymentsRead)?;
     let raw = path_param(req, "jobId").unwrap_or_default();
     let id = parse_job_id(&raw).map_err(|m| Problem::validation(vec![FieldError::new("jobId", m)]))?;
     QueryReader::new(req).finish()?;
+    if let Err(refused) = caller.require(Permission::DeploymentsRead) {
+        // Visibility first: a job the caller cannot see is 404.
+        deployments::job(&app.store, caller, &id).await?;
+        return Err(refused.into());
+    }
     let job = deployments::job(&app.store, caller, &id).await?;
     Ok(response::json(StatusCode::OK, &job))
 }

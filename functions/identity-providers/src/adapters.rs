@@ -4,14 +4,16 @@
 use http::StatusCode;
 use lambda_http::Request;
 use serde::Serialize;
+use shared::auth::AuthConfig;
 use shared::auth::{Caller, Permission};
-use shared::domain::identity_provider::{parse_group, IdentityProvider, IdpId, IdpInput};
+use shared::domain::identity_provider::{parse_group, parse_group_target, IdentityProvider, IdpId, IdpInput};
 use shared::domain::tenant::Change;
 use shared::domain::{DomainName, Status, TenantId, Timestamp};
 use shared::error::Error;
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
 use shared::http::{conditional, path_param, response, HttpResult, Problem};
+use shared::service::access;
 use shared::service::identity_providers as providers;
 use shared::service::Expected;
 use shared::{App, FieldError};
@@ -24,7 +26,9 @@ struct PathIds {
     to: Option<String>,
 }
 
-fn path_ids(req: &Request) -> Result<PathIds, Problem> {
+/// `{to}`, where a route has it, must be one of the platform's groups (see
+/// [`parse_group_target`]): `auth` says which.
+fn path_ids(req: &Request, auth: &AuthConfig) -> Result<PathIds, Problem> {
     let mut errors = Vec::new();
     let raw = |name: &str| path_param(req, name).unwrap_or_default();
     let tenant = TenantId::parse(&raw("id"))
@@ -44,7 +48,12 @@ fn path_ids(req: &Request) -> Result<PathIds, Problem> {
             Err(_) => None,
         }
     };
-    let (from, to) = (group("from"), group("to"));
+    let from = group("from");
+    let to = group("to").and_then(|to| {
+        parse_group_target(&to, auth)
+            .map_err(|m| errors.push(FieldError::new("to", m)))
+            .ok()
+    });
     match (tenant, provider) {
         (Some(tenant), Some(provider)) if errors.is_empty() => Ok(PathIds {
             tenant,
@@ -72,8 +81,14 @@ fn location(ids: &PathIds) -> String {
 }
 
 pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersWrite)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersWrite),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
@@ -97,8 +112,14 @@ pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersRead)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersRead),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let if_none_match = conditional::if_none_match(req)?;
     let provider = providers::get(&app.store, caller, &ids.tenant, &ids.provider).await?;
@@ -109,17 +130,29 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersRead)?;
     let raw = path_param(req, "id").unwrap_or_default();
     let tenant = TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))?;
+    access::permit(
+        &app.store,
+        caller,
+        &tenant,
+        caller.require(Permission::IdentityProvidersRead),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let items = providers::list(&app.store, caller, &tenant).await?;
     Ok(response::list(&items, None, Some(items.len() as u64)))
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersWrite)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersWrite),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     providers::delete(
@@ -135,8 +168,14 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersWrite)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersWrite),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let (Some(from), Some(to)) = (ids.from.clone(), ids.to.clone()) else {
         return Err(Problem::bad_request("the path names no group"));
@@ -156,8 +195,14 @@ pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResul
 }
 
 pub async fn get_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersRead)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersRead),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let from = ids.from.as_deref().unwrap_or_default();
     let mapping = providers::get_mapping(&app.store, caller, &ids.tenant, &ids.provider, from).await?;
@@ -165,8 +210,14 @@ pub async fn get_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResul
 }
 
 pub async fn delete_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersWrite)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersWrite),
+    )
+    .await?;
     QueryReader::new(req).finish()?;
     let from = ids.from.as_deref().unwrap_or_default();
     providers::delete_mapping(&app.store, caller, &ids.tenant, &ids.provider, from).await?;
@@ -175,13 +226,20 @@ pub async fn delete_mapping(app: &App, req: &Request, caller: &Caller) -> HttpRe
 
 /// `limit` and `cursor` (the last group id of the previous page, sealed).
 pub async fn list_mappings(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersRead)?;
-    let ids = path_ids(req)?;
+    let ids = path_ids(req, &app.config.auth)?;
+    access::permit(
+        &app.store,
+        caller,
+        &ids.tenant,
+        caller.require(Permission::IdentityProvidersRead),
+    )
+    .await?;
     let scope = format!("groups|{}|{}", ids.tenant, ids.provider);
-    let (limit, after) = page::<String>(req, &app.cursors, &scope)?;
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, after) = page::<String>(req, &cursors, &scope)?;
     let (items, next) =
         providers::list_mappings(&app.store, caller, &ids.tenant, &ids.provider, limit, after.as_deref()).await?;
-    Ok(response::list(&items, next.map(|n| app.cursors.seal(&scope, &n)), None))
+    Ok(response::list(&items, next.map(|n| cursors.seal(&scope, &n)), None))
 }
 
 /// What a login page needs to send a user to their identity provider.
@@ -196,10 +254,14 @@ struct DomainOwner<'a> {
 }
 
 pub async fn by_domain(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::IdentityProvidersRead)?;
     let raw = path_param(req, "domain").unwrap_or_default();
     let domain = DomainName::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("domain", m)]))?;
     QueryReader::new(req).finish()?;
+    if let Err(refused) = caller.require(Permission::IdentityProvidersRead) {
+        // Visibility first: a domain of a tenant the caller cannot see is 404.
+        providers::by_domain(&app.store, caller, &domain).await?;
+        return Err(refused.into());
+    }
     let (tenant, provider) = providers::by_domain(&app.store, caller, &domain).await?;
     let owner = DomainOwner {
         domain: &domain,

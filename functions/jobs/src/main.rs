@@ -11,7 +11,7 @@ use lambda_http::Error;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::worker_from_env().await?));
     run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(jobs::handle(app, &event.payload).await)
     }))

@@ -86,16 +86,44 @@ impl Bus {
     }
 
     fn entry(&self, event: &ChangeEvent) -> PutEventsRequestEntry {
-        let cloud = event.cloud_event();
-        let millis = (event.time.datetime().unix_timestamp_nanos() / 1_000_000) as i64;
-        PutEventsRequestEntry::builder()
-            .event_bus_name(&self.name)
-            .source(SOURCE)
-            .detail_type(cloud["type"].as_str().unwrap_or_default())
-            .detail(cloud.to_string())
-            .time(DateTime::from_millis(millis))
-            .build()
+        let entry = entry(&self.name, event);
+        // Events carry a bounded payload (see change_events::MAX_EVENT_BYTES):
+        // every event a test publishes is checked here.
+        debug_assert!(
+            entry_size(&entry) <= MAX_ENTRY_BYTES,
+            "a {} byte EventBridge entry ({}): EventBridge refuses it",
+            entry_size(&entry),
+            event.kind
+        );
+        entry
     }
+}
+
+/// EventBridge refuses an entry larger than this (see [`entry_size`]).
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
+
+/// The `PutEvents` entry of `event` on the bus `bus_name`.
+pub fn entry(bus_name: &str, event: &ChangeEvent) -> PutEventsRequestEntry {
+    let cloud = event.cloud_event();
+    let millis = (event.time.datetime().unix_timestamp_nanos() / 1_000_000) as i64;
+    PutEventsRequestEntry::builder()
+        .event_bus_name(bus_name)
+        .source(SOURCE)
+        .detail_type(cloud["type"].as_str().unwrap_or_default())
+        .detail(cloud.to_string())
+        .time(DateTime::from_millis(millis))
+        .build()
+}
+
+/// An entry's size as EventBridge counts it: 14 bytes for `Time`, then the
+/// UTF-8 bytes of `Source`, `DetailType`, `Detail` and each of `Resources`.
+pub fn entry_size(entry: &PutEventsRequestEntry) -> usize {
+    let text = |s: Option<&str>| s.map_or(0, str::len);
+    usize::from(entry.time().is_some()) * 14
+        + text(entry.source())
+        + text(entry.detail_type())
+        + text(entry.detail())
+        + entry.resources().iter().map(String::len).sum::<usize>()
 }
 
 /// An EventBridge client: 1 s to connect, 3 s per attempt, the standard

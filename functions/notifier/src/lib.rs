@@ -10,7 +10,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use shared::domain::Timestamp;
 use shared::service::change_events::{self, ChangeEvent};
-use shared::store::records::Item;
+use shared::store::records::{self, Item};
 use shared::App;
 
 pub use bus::Bus;
@@ -50,7 +50,7 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
         let Some(change) = change_event(record) else {
             continue;
         };
-        match record_in_feed(app, &change).await {
+        match record_in_feed(app, &change, incarnation(record)).await {
             Ok(true) => recorded.push((record, change)),
             Ok(false) => {}
             Err(error) => {
@@ -79,13 +79,22 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
 }
 
 /// Records `change` in the feed with the path that decides who sees it (the
-/// tenant's, looked up when the record does not carry it); whether it is an
-/// event at all. The removal of a subtenant, member or identity provider that
-/// went with its tenant is not: it is part of `tenant.deleted` or
-/// `tenant.purged`. Records of one tenant's items share its partition, so
-/// they reach the notifier in order: by the time such a removal comes, the
-/// tenant's own removal has left its mark.
-async fn record_in_feed(app: &App, change: &ChangeEvent) -> shared::error::Result<bool> {
+/// tenant's, looked up when the record does not carry it) and the moment that
+/// path held; whether it is an event at all. The removal of a subtenant,
+/// member or identity provider that went with its tenant is not: it is part
+/// of `tenant.deleted` or `tenant.purged`. Records of one tenant's items
+/// share its partition, so they reach the notifier in order: by the time such
+/// a removal comes, the tenant's own removal has left its mark.
+///
+/// `incarnation`: the `createdAt` of the tenant the record's item belongs to,
+/// when the item says. A change of an earlier tenant of the id, recorded
+/// after a new tenant took it, keeps only its own id as its path, at its own
+/// time: no later tenant's members see it.
+async fn record_in_feed(
+    app: &App,
+    change: &ChangeEvent,
+    incarnation: Option<Timestamp>,
+) -> shared::error::Result<bool> {
     let store = &app.store;
     let tenant_gone = matches!(change.kind.as_str(), "tenant.deleted" | "tenant.purged");
     if tenant_gone {
@@ -95,9 +104,12 @@ async fn record_in_feed(app: &App, change: &ChangeEvent) -> shared::error::Resul
                 .await?;
         }
     }
-    let path = match &change.path {
-        Some(path) => path.clone(),
+    let (path, path_at) = match &change.path {
+        // The image's path, as it stood when the change was made.
+        Some(path) => (path.clone(), change.time),
         None => {
+            // Taken before the read: the path read held at this moment or later.
+            let looked_up_at = Timestamp::now();
             let tenant = store.get_tenant(&change.subject).await?;
             if is_removal(change) {
                 if let Some(born) = born(change) {
@@ -111,13 +123,38 @@ async fn record_in_feed(app: &App, change: &ChangeEvent) -> shared::error::Resul
                 }
             }
             match tenant {
-                Some(tenant) => tenant.path,
-                None => vec![change.subject.clone()],
+                Some(tenant) if is_of(change, incarnation, &tenant) => (tenant.path, looked_up_at),
+                _ => (vec![change.subject.clone()], change.time),
             }
         }
     };
-    store.record_change_event(change, &path, Timestamp::now()).await?;
+    store
+        .record_change_event_seen(change, &path, path_at, Timestamp::now())
+        .await?;
     Ok(true)
+}
+
+/// The `createdAt` of the tenant incarnation a record's item belongs to:
+/// `tenantCreatedAt` (members, identity providers, deployments) or, for a
+/// clone job (whose event is about its new tenant), `targetCreatedAt`.
+fn incarnation(record: &EventRecord) -> Option<Timestamp> {
+    [&record.change.new_image, &record.change.old_image]
+        .into_iter()
+        .map(|image| Item::from(image.clone()))
+        .find_map(|item| {
+            [records::INCARNATION, "targetCreatedAt"]
+                .into_iter()
+                .find_map(|name| records::string_attr(&item, name).and_then(Timestamp::parse))
+        })
+}
+
+/// Whether `change` is about the incarnation `tenant` of its subject: the
+/// one its item names, else (subtenants) the one live when it was born.
+fn is_of(change: &ChangeEvent, incarnation: Option<Timestamp>, tenant: &shared::domain::Tenant) -> bool {
+    match incarnation {
+        Some(at) => at == tenant.created_at,
+        None => born(change).unwrap_or(change.time) >= tenant.created_at,
+    }
 }
 
 /// Whether `change` removes something that lives under a tenant.

@@ -13,7 +13,7 @@ use lambda_http::Error;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env_with(&sdk_config)?));
+    let app: &'static shared::App = Box::leak(Box::new(shared::App::worker_from_env_with(&sdk_config)?));
     let bus: &'static notifier::Bus = Box::leak(Box::new(notifier::Bus::from_env(&sdk_config)?));
     run(service_fn(move |event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(notifier::handle(app, bus, &event.payload).await)

@@ -10,7 +10,7 @@ use shared::domain::{Tenant, TenantId, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::QueryReader;
 use shared::http::{conditional, path_param, response, HttpResult, Problem};
-use shared::service::{subtenants, Expected};
+use shared::service::{access, subtenants, Expected};
 use shared::{App, FieldError};
 
 use crate::params::ListParams;
@@ -49,8 +49,8 @@ fn one(status: StatusCode, subtenant: &Subtenant, tenant: &Tenant) -> lambda_htt
 }
 
 pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsWrite)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let input = SubtenantInput::parse(&body).map_err(Problem::validation)?;
@@ -64,8 +64,8 @@ pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsRead)?;
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsRead)).await?;
     QueryReader::new(req).finish()?;
     let if_none_match = conditional::if_none_match(req)?;
     let (subtenant, tenant) = subtenants::get(&app.store, caller, &id, &sub).await?;
@@ -76,47 +76,51 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsList)?;
     let id = tenant_id(req)?;
-    let params = ListParams::read(req, &app.cursors, Some(&id))?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsList)).await?;
+    let params = ListParams::read(req, &app.cursors.for_caller(caller), Some(&id))?;
     tenant_page(app, caller, &id, &params).await
+}
+
+/// Whether the query names a `tenantId` (whose visibility then goes first).
+fn has_tenant_id(req: &Request) -> bool {
+    use lambda_http::RequestExt;
+    req.query_string_parameters_ref()
+        .is_some_and(|q| q.first("tenantId").is_some())
 }
 
 /// A page of one tenant's subtenants.
 async fn tenant_page(app: &App, caller: &Caller, id: &TenantId, params: &ListParams) -> HttpResult {
     let store = &app.store;
-    let from = match params.offset {
-        Some(offset) => match subtenants::position_at(store, id, params.order, params.descending, offset).await? {
-            Some(from) => from,
-            None => {
-                subtenants::get_tenant_for_list(store, caller, id).await?;
-                return Ok(response::list::<SubtenantView<'_>>(&[], None, None));
-            }
-        },
-        None => params.from.clone(),
-    };
     let request = subtenants::ListRequest {
         order: params.order,
         descending: params.descending,
         limit: params.limit,
-        from: from.as_ref(),
+        from: params.from.as_ref(),
+        offset: params.offset,
         include_total: params.include_total,
     };
     let ((items, next), total, tenant) = subtenants::list(store, caller, id, request).await?;
     let views: Vec<SubtenantView<'_>> = items.iter().map(|s| view(s, &tenant)).collect();
     Ok(response::list(
         &views,
-        next.map(|p| params.seal(&app.cursors, &p)),
+        next.map(|p| params.seal(&app.cursors.for_caller(caller), &p)),
         total,
     ))
 }
 
 pub async fn list_all(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsList)?;
-    let params = ListParams::read(req, &app.cursors, None)?;
+    // With a `tenantId`, its visibility goes first.
+    let granted = match (caller.require(Permission::SubtenantsList), has_tenant_id(req)) {
+        (Err(refused), false) => return Err(refused.into()),
+        (granted, _) => granted,
+    };
+    let params = ListParams::read(req, &app.cursors.for_caller(caller), None)?;
     if let Some(id) = &params.tenant_id {
+        access::permit(&app.store, caller, id, granted).await?;
         return tenant_page(app, caller, id, &params).await;
     }
+    granted?;
     if params.offset.is_some() {
         return Err(Problem::validation(vec![FieldError::new(
             "offset",
@@ -134,14 +138,14 @@ pub async fn list_all(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let views: Vec<SubtenantView<'_>> = items.iter().map(|(s, t)| view(s, t)).collect();
     Ok(response::list(
         &views,
-        next.map(|p| params.seal(&app.cursors, &p)),
+        next.map(|p| params.seal(&app.cursors.for_caller(caller), &p)),
         None,
     ))
 }
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsWrite)?;
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
@@ -152,8 +156,8 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsWrite)?;
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
@@ -171,8 +175,8 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::SubtenantsDelete)?;
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsDelete)).await?;
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     subtenants::delete(&app.store, caller, &id, &sub, expected.as_ref()).await?;

@@ -3,7 +3,7 @@
 
 use lambda_http::Request;
 use shared::domain::TenantId;
-use shared::http::cursor::CursorKey;
+use shared::http::cursor::Cursors;
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
 use shared::store::subtenants::{SubtenantOrder, SubtenantPosition};
@@ -41,7 +41,7 @@ fn order_by(raw: &str) -> Result<bool, String> {
 
 impl ListParams {
     /// `global`: the `/v1/subtenants` route, which takes `tenantId`.
-    pub fn read(req: &Request, cursors: &CursorKey, path_tenant: Option<&TenantId>) -> Result<Self, Problem> {
+    pub fn read(req: &Request, cursors: &Cursors<'_>, path_tenant: Option<&TenantId>) -> Result<Self, Problem> {
         let mut q = QueryReader::new(req);
         let order = q.parsed("sortBy", sort_by).unwrap_or(SubtenantOrder::Created);
         let descending = q.parsed("orderBy", order_by).unwrap_or(false);
@@ -84,7 +84,7 @@ impl ListParams {
         })
     }
 
-    pub fn seal(&self, cursors: &CursorKey, position: &SubtenantPosition) -> String {
+    pub fn seal(&self, cursors: &Cursors<'_>, position: &SubtenantPosition) -> String {
         cursors.seal(&self.scope, position)
     }
 }

@@ -1,5 +1,9 @@
 //! One adapter per tenant route: check the token's permission, parse the
 //! request, call the use case, shape the response. No rules live here.
+//!
+//! A route about one tenant checks the permission after visibility
+//! ([`access::permit`]): without it, a tenant the caller cannot see is 404,
+//! one it sees 403.
 
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
@@ -10,6 +14,7 @@ use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
 use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
+use shared::service::access;
 use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
 use shared::service::Expected;
 use shared::{App, FieldError};
@@ -91,8 +96,8 @@ fn replayed(status: u16, body: String) -> Response<Body> {
 }
 
 pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
     let if_none_match = conditional::if_none_match(req)?;
     let tenant = tenants::get(&app.store, caller, &id).await?;
@@ -103,23 +108,27 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRead)?;
     no_query(req)?;
     let name = path_param(req, "name").unwrap_or_default();
+    if let Err(refused) = caller.require(Permission::TenantsRead) {
+        // Visibility first: a name the caller cannot see is 404.
+        tenants::get_by_name(&app.store, caller, &name).await?;
+        return Err(refused.into());
+    }
     let tenant = tenants::get_by_name(&app.store, caller, &name).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
-    let params = ListParams::read(req, &app.cursors, None)?;
+    let params = ListParams::read(req, &app.cursors.for_caller(caller), None)?;
     list_page(app, caller, params).await
 }
 
 pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsList)?;
     let id = tenant_id(req)?;
-    let params = ListParams::read(req, &app.cursors, Some(id.clone()))?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsList)).await?;
+    let params = ListParams::read(req, &app.cursors.for_caller(caller), Some(id.clone()))?;
     tenants::get(&app.store, caller, &id).await?;
     list_page(app, caller, params).await
 }
@@ -138,25 +147,27 @@ async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult
     } else {
         None
     };
-    let next_cursor = page.next.as_ref().map(|position| params.seal(&app.cursors, position));
+    let cursors = app.cursors.for_caller(caller);
+    let next_cursor = page.next.as_ref().map(|position| params.seal(&cursors, position));
     Ok(response::list(&page.items, next_cursor, total))
 }
 
 pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
     let ancestors = tenants::ancestors(&app.store, caller, &id).await?;
     Ok(response::list(&ancestors, None, None))
 }
 
 pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRead)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     let scope = format!("events|{id}");
-    let (limit, before) = page::<u64>(req, &app.cursors, &scope)?;
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, before) = page::<u64>(req, &cursors, &scope)?;
     let (events, next) = tenants::history(&app.store, caller, &id, limit, before).await?;
-    let next_cursor = next.map(|version| app.cursors.seal(&scope, &version));
+    let next_cursor = next.map(|version| cursors.seal(&scope, &version));
     Ok(response::list(&events, next_cursor, None))
 }
 
@@ -189,8 +200,8 @@ fn updated(updated: Updated) -> Response<Body> {
 pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
 
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let policy = reseller_policy(req)?;
     let expected = expected(req)?;
     let body = body::json_object(req, &[JSON])?;
@@ -209,8 +220,8 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsWrite)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let policy = reseller_policy(req)?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
@@ -228,8 +239,8 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsDelete)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsDelete)).await?;
     let expected = expected(req)?;
     let mut q = QueryReader::new(req);
     let force = q.parsed("force", boolean);
@@ -248,8 +259,8 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRetire)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
     let expected = expected(req)?;
     let body = body::optional_json_object(req, &[JSON])?;
@@ -259,8 +270,8 @@ pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::TenantsRetire)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
     let expected = expected(req)?;
     body::optional_json_object(req, &[JSON])?;

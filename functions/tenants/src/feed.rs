@@ -27,11 +27,12 @@ struct FeedBody<'a> {
 
 pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::EventsRead)?;
+    let cursors = app.cursors.for_caller(caller);
     let mut q = QueryReader::new(req);
     let limit = q.limit();
     let from = q
         .single("after")
-        .and_then(|raw| q.open_cursor::<FeedPosition>("after", &raw, &app.cursors, SCOPE));
+        .and_then(|raw| q.open_cursor::<FeedPosition>("after", &raw, &cursors, SCOPE));
     let mut types = Vec::new();
     for raw in q.all_or_empty("types").iter().flat_map(|v| v.split(',')) {
         match change_events::parse_type_filter(raw) {
@@ -41,7 +42,7 @@ pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     }
     q.finish()?;
     let page = change_events::feed(&app.store, caller, from.as_ref(), limit, &types).await?;
-    Ok(page_response(&page, app.cursors.seal(SCOPE, &page.position)))
+    Ok(page_response(&page, cursors.seal(SCOPE, &page.position)))
 }
 
 fn page_response(page: &shared::store::feed::FeedPage, next_cursor: String) -> Response<Body> {

@@ -4,9 +4,9 @@
 use lambda_http::Request;
 use shared::domain::identity_provider::IdpId;
 use shared::domain::query::{SortField, TenantQuery};
-use shared::domain::values::name_key;
+use shared::domain::values::name_prefix_key;
 use shared::domain::{Environment, Status, Tag, TenantId, TenantType};
-use shared::http::cursor::CursorKey;
+use shared::http::cursor::Cursors;
 use shared::http::query::{boolean, integer_in, QueryReader};
 use shared::http::Problem;
 use shared::store::ListPosition;
@@ -78,7 +78,12 @@ fn prefix(raw: &str) -> Result<String, String> {
     if raw.is_empty() || raw.chars().count() > 128 {
         return Err("must have 1 to 128 characters".into());
     }
-    Ok(name_key(raw))
+    // Compared with the names' keys: the prefix's own normal form.
+    let key = name_prefix_key(raw);
+    if key.is_empty() {
+        return Err("must have a character that is not a space or invisible".into());
+    }
+    Ok(key)
 }
 
 fn external_id(raw: &str) -> Result<(String, String), String> {
@@ -94,7 +99,7 @@ fn tenant_id(raw: &str) -> Result<TenantId, String> {
 
 impl ListParams {
     /// Reads the list parameters; `parent` fixes `parentId` (the children route).
-    pub fn read(req: &Request, cursors: &CursorKey, parent: Option<TenantId>) -> Result<Self, Problem> {
+    pub fn read(req: &Request, cursors: &Cursors<'_>, parent: Option<TenantId>) -> Result<Self, Problem> {
         let mut q = QueryReader::new(req);
         let limit = q.limit();
         let (sort, descending) = q.parsed("sort", sort).unwrap_or((SortField::Name, false));
@@ -190,7 +195,7 @@ impl ListParams {
         })
     }
 
-    pub fn seal(&self, cursors: &CursorKey, position: &ListPosition) -> String {
+    pub fn seal(&self, cursors: &Cursors<'_>, position: &ListPosition) -> String {
         cursors.seal(&self.scope, position)
     }
 }

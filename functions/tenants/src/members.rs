@@ -10,7 +10,7 @@ use shared::domain::{Tenant, TenantId, Timestamp, UserId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
 use shared::http::{path_param, response, HttpResult, Problem};
-use shared::service::members;
+use shared::service::{access, members};
 use shared::{App, FieldError};
 
 fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
@@ -24,8 +24,8 @@ fn user_id(req: &Request) -> Result<UserId, Problem> {
 }
 
 pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::MembersWrite)?;
     let (id, user) = (tenant_id(req)?, user_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::MembersWrite)).await?;
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let role = parse_role(&body).map_err(Problem::validation)?;
@@ -46,30 +46,31 @@ pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::MembersRead)?;
     let (id, user) = (tenant_id(req)?, user_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::MembersRead)).await?;
     QueryReader::new(req).finish()?;
     let member = members::get(&app.store, caller, &id, &user).await?;
     Ok(response::json(StatusCode::OK, &member))
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::MembersWrite)?;
     let (id, user) = (tenant_id(req)?, user_id(req)?);
+    access::permit(&app.store, caller, &id, caller.require(Permission::MembersWrite)).await?;
     QueryReader::new(req).finish()?;
     members::delete(&app.store, caller, &id, &user).await?;
     Ok(response::no_content())
 }
 
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    caller.require(Permission::MembersRead)?;
     let id = tenant_id(req)?;
+    access::permit(&app.store, caller, &id, caller.require(Permission::MembersRead)).await?;
     let scope = format!("members|{id}");
-    let (limit, after) = page::<UserId>(req, &app.cursors, &scope)?;
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, after) = page::<UserId>(req, &cursors, &scope)?;
     let (items, next) = members::list(&app.store, caller, &id, limit, after.as_ref()).await?;
     Ok(response::list(
         &items,
-        next.map(|user| app.cursors.seal(&scope, &user)),
+        next.map(|user| cursors.seal(&scope, &user)),
         None,
     ))
 }
@@ -85,17 +86,14 @@ struct MyTenant<'a> {
 pub async fn mine(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
     let scope = format!("mine|{}", caller.subject);
-    let (limit, after) = page::<TenantId>(req, &app.cursors, &scope)?;
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, after) = page::<TenantId>(req, &cursors, &scope)?;
     let (items, next) = members::mine(&app.store, caller, limit, after.as_ref()).await?;
     let items: Vec<MyTenant<'_>> = items
         .iter()
         .map(|(tenant, role)| MyTenant { tenant, role: *role })
         .collect();
-    Ok(response::list(
-        &items,
-        next.map(|id| app.cursors.seal(&scope, &id)),
-        None,
-    ))
+    Ok(response::list(&items, next.map(|id| cursors.seal(&scope, &id)), None))
 }
 
 /// Percent-encodes a path segment.

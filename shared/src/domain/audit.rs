@@ -61,9 +61,43 @@ impl AuditEvent {
             at: after.updated_at,
             actor: after.updated_by.clone(),
             action: Action::of(before, after),
-            changes: field_changes(before, after, NOT_CHANGES),
+            changes: bounded(field_changes(before, after, NOT_CHANGES)),
         }
     }
+}
+
+/// The largest JSON one side of a recorded change keeps. A tenant item may
+/// be near DynamoDB's 400 KB (50 metadata entries in 4-byte characters),
+/// and a change records a field twice: kept whole, the history item of such
+/// a change would pass the limit and the change could never be written.
+pub const MAX_CHANGE_SIDE_BYTES: usize = 32 * 1024;
+
+/// What stands for a value left out of a record: its size and SHA-256 (of a
+/// string's UTF-8 bytes, or of the value's compact JSON), so a reader still
+/// sees that, and how much, it changed.
+pub fn omitted(value: &Value) -> Value {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    serde_json::json!({
+        "omitted": true,
+        "bytes": text.len(),
+        "sha256": super::deployment::sha256_hex(text.as_bytes()),
+    })
+}
+
+/// `changes` with every side over [`MAX_CHANGE_SIDE_BYTES`] replaced by a
+/// reference ([`omitted`]).
+fn bounded(mut changes: BTreeMap<String, FieldChange>) -> BTreeMap<String, FieldChange> {
+    for change in changes.values_mut() {
+        for side in [&mut change.before, &mut change.after] {
+            if side.to_string().len() > MAX_CHANGE_SIDE_BYTES {
+                *side = omitted(side);
+            }
+        }
+    }
+    changes
 }
 
 /// The public (serialised) fields of `after` that differ from `before`

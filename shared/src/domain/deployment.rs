@@ -59,6 +59,9 @@ pub enum ConfigurationError {
     TooLarge(usize),
     /// Not a JSON object, or not a zip this API accepts (the reason is given).
     Invalid(String),
+    /// A zip that declares it unpacks to too much, or at too high a ratio
+    /// (each reason is given): see [`zip::MAX_UNCOMPRESSED_BYTES`], [`zip::MAX_RATIO`].
+    ExpandsTooMuch(Vec<String>),
 }
 
 impl ConfigurationError {
@@ -68,6 +71,7 @@ impl ConfigurationError {
                 format!("the configuration has {size} bytes; the limit is {MAX_CONFIGURATION_BYTES} bytes (256 KiB)")
             }
             Self::Invalid(reason) => reason.clone(),
+            Self::ExpandsTooMuch(reasons) => reasons.join("; "),
         }
     }
 }
@@ -119,6 +123,9 @@ impl Configuration {
     pub fn zip(bytes: Vec<u8>) -> Result<Self, ConfigurationError> {
         check_size(&bytes)?;
         let listing = zip::list(&bytes).map_err(ConfigurationError::Invalid)?;
+        if !listing.expansion.is_empty() {
+            return Err(ConfigurationError::ExpandsTooMuch(listing.expansion));
+        }
         // The listing is stored with the version (one item, ≤ 400 KB).
         let names: usize = listing.files.iter().map(|f| f.path.len()).sum::<usize>()
             + listing.rejected.iter().map(|r| r.path.len()).sum::<usize>();
@@ -164,7 +171,7 @@ fn check_size(bytes: &[u8]) -> Result<(), ConfigurationError> {
     Ok(())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 

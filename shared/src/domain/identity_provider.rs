@@ -320,9 +320,38 @@ pub fn parse_group(field: &str, raw: &str) -> Result<String, Error> {
     Ok(raw.to_owned())
 }
 
+/// A mapping's target: one of the platform's groups, which is
+/// `auth.group_prefix` (`GROUP_PREFIX`, default `group:`) followed by
+/// letters, digits and `. _ : -`, at most 256 bytes in all; never the
+/// platform admin or creator role, in any case. So no mapping mints a
+/// privilege, and no target holds what a claims parser would split.
+///
+/// Mappings stored before this rule are read as they are (a tightened rule
+/// never makes old data unreadable); only new targets are checked.
+pub fn parse_group_target(raw: &str, auth: &crate::auth::AuthConfig) -> Result<String, String> {
+    let is_role = |role: &str| raw.eq_ignore_ascii_case(role);
+    if is_role(&auth.admin_role) || auth.creator_role.as_deref().is_some_and(is_role) {
+        return Err("must be one of the platform's groups, not a role".into());
+    }
+    let name = raw.strip_prefix(auth.group_prefix.as_str()).unwrap_or_default();
+    let ok = !name.is_empty()
+        && raw.len() <= MAX_GROUP_BYTES
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!(
+            "must be one of the platform's groups: '{}' followed by 1 or more letters, digits and . _ : - \
+             (at most {MAX_GROUP_BYTES} bytes in all)",
+            auth.group_prefix
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AuthConfig;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -355,6 +384,58 @@ mod tests {
                     let fields: Vec<String> = errors.iter().map(|e| e.field.clone()).collect();
                     prop_assert_eq!(fields, bad);
                 }
+            }
+        }
+    }
+
+    /// Issue 17, item 2: a mapping target is one of the platform's groups,
+    /// never a role and never something a claims parser would split.
+    #[test]
+    fn group_targets_are_platform_groups_never_roles() {
+        let auth = AuthConfig::default();
+        for ok in ["group:tenant-admins", "group:ops.eu_west:1", "group:A-Z"] {
+            assert_eq!(parse_group_target(ok, &auth).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in [
+            "tenancy:admin",
+            "tenancy:creator",
+            "admin",
+            "a b",
+            "[x]",
+            "\"group:x\"",
+            "group:",
+            "group:a b",
+            "group:[x]",
+            "group:x\"",
+            "group:x\u{200b}",
+            "Group:x",
+            "groupx",
+            "",
+        ] {
+            assert!(parse_group_target(bad, &auth).is_err(), "{bad:?}");
+        }
+        assert!(parse_group_target(&format!("group:{}", "a".repeat(MAX_GROUP_BYTES)), &auth).is_err());
+        // A prefix that roles share: the roles themselves stay out.
+        let shared_prefix = AuthConfig {
+            group_prefix: "tenancy:".into(),
+            ..AuthConfig::default()
+        };
+        assert!(parse_group_target("tenancy:ops", &shared_prefix).is_ok());
+        for role in ["tenancy:admin", "tenancy:creator", "TENANCY:ADMIN"] {
+            let err = parse_group_target(role, &shared_prefix).unwrap_err();
+            assert!(err.contains("role"), "{role}: {err}");
+        }
+    }
+
+    proptest! {
+        /// Whatever is accepted starts with the prefix, is one whole token and is no role.
+        #[test]
+        fn accepted_targets_are_whole_tokens(raw in "(group:)?[a-z:. \\[\\]\"'_-]{0,20}") {
+            let auth = AuthConfig::default();
+            if let Ok(target) = parse_group_target(&raw, &auth) {
+                prop_assert!(target.starts_with("group:") && target.len() > "group:".len());
+                prop_assert!(crate::auth::is_role_token(&target));
+                prop_assert!(target != auth.admin_role && Some(&target) != auth.creator_role.as_ref());
             }
         }
     }

@@ -31,9 +31,12 @@ pub struct TenantQuery {
     pub identity_provider_id: Option<String>,
     /// Only tenants within these subtrees (what a non-admin may see).
     pub within: Option<Vec<TenantId>>,
-    /// Only tenants whose ancestors are all active (an inactive or retired
-    /// ancestor hides its subtree from non-admins).
+    /// Only tenants none of whose [gatekeepers](Self::gatekeepers) is
+    /// inactive or retired (what `service::access` lets a non-admin see).
     pub active_ancestors: bool,
+    /// Of `within`, the roots the caller is admin of: an inactive or retired
+    /// one of them does not hide its subtree from the caller.
+    pub see_through: Vec<TenantId>,
     pub limit: usize,
 }
 
@@ -53,6 +56,7 @@ impl Default for TenantQuery {
             identity_provider_id: None,
             within: None,
             active_ancestors: false,
+            see_through: Vec::new(),
             limit: 25,
         }
     }
@@ -93,6 +97,24 @@ impl TenantQuery {
                 .within
                 .as_ref()
                 .is_none_or(|roots| tenant.path.iter().any(|a| roots.contains(a)))
+    }
+
+    /// The proper ancestors of `tenant` that must be active for a non-admin
+    /// to see it (`service::access`): those above its root in `within` (the
+    /// caller's topmost membership on its path), and that root itself unless
+    /// it is in `see_through`. An inactive tenant further down does not hide
+    /// its subtree from members above it.
+    pub fn gatekeepers(&self, tenant: &Tenant) -> Vec<TenantId> {
+        let proper = &tenant.path[..tenant.path.len().saturating_sub(1)];
+        let root = self
+            .within
+            .as_ref()
+            .and_then(|roots| proper.iter().position(|id| roots.contains(id)));
+        match root {
+            Some(at) if self.see_through.contains(&proper[at]) => proper[..at].to_vec(),
+            Some(at) => proper[..=at].to_vec(),
+            None => proper.to_vec(),
+        }
     }
 
     /// Whether retired tenants are the ones asked for.

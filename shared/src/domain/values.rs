@@ -78,12 +78,17 @@ impl TenantId {
 
 string_value!(
     /// A tenant's display name: 1–128 characters after trimming, no control
-    /// characters. Unique among tenants, compared by [`TenantName::key`].
+    /// characters and no format characters (zero-width spaces, the BOM,
+    /// bidi controls: they make names that look alike but differ). Unique
+    /// among tenants, compared by [`TenantName::key`].
     TenantName
 );
 
 impl TenantName {
     pub const MAX: usize = 128;
+    /// Longest key, in UTF-8 bytes: NFKC spells a few characters with many
+    /// (U+FDFA with eighteen), and the key is part of table keys.
+    pub const MAX_KEY_BYTES: usize = 512;
 
     pub fn parse(s: &str) -> Result<Self, String> {
         let trimmed = s.trim();
@@ -94,21 +99,114 @@ impl TenantName {
         if len > Self::MAX {
             return Err(format!("must have at most {} characters (has {len})", Self::MAX));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
+        if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+            return Err(format!("must not contain control characters (has U+{:04X})", c as u32));
         }
-        Ok(Self(trimmed.to_owned()))
+        if let Some(c) = trimmed.chars().find(|c| is_format(*c)) {
+            return Err(format!(
+                "must not contain invisible format characters such as zero-width spaces, \
+                 the byte order mark or bidi controls (has U+{:04X})",
+                c as u32
+            ));
+        }
+        let name = Self(trimmed.to_owned());
+        let key_bytes = name.key().len();
+        if key_bytes > Self::MAX_KEY_BYTES {
+            return Err(format!(
+                "is too long once normalised: {key_bytes} bytes, at most {}",
+                Self::MAX_KEY_BYTES
+            ));
+        }
+        Ok(name)
     }
 
-    /// The form uniqueness and sorting use: names that differ only in case
-    /// have the same key.
+    /// The form uniqueness, lookups and sorting use: see [`name_key`].
     pub fn key(&self) -> String {
         name_key(&self.0)
     }
 }
 
-/// The case-insensitive form of a name or of a name prefix.
+/// A format character (general category Cf): zero-width spaces and joiners,
+/// the word joiner, the BOM, bidi marks, embeddings, overrides and isolates,
+/// the soft hyphen, tag characters.
+fn is_format(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+}
+
+/// What renders as nothing: format characters and the rest of Unicode's
+/// default-ignorable code points (variation selectors, the combining
+/// grapheme joiner, Hangul fillers), which a key leaves out.
+fn is_ignorable(c: char) -> bool {
+    is_format(c)
+        || matches!(
+            c,
+            '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FFA0}'
+                | '\u{E0100}'..='\u{E01EF}'
+        )
+}
+
+/// One pass of the key: NFKC, without what renders as nothing, fully case
+/// folded (`ß` → `ss`), NFKC again (folding can leave text un-normalised),
+/// every run of Unicode whitespace one ASCII space.
+fn fold_once(text: &str, keep_trailing_space: bool) -> String {
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    let folded: String = text
+        .nfkc()
+        .filter(|c| !is_ignorable(*c))
+        .default_case_fold()
+        .nfkc()
+        .collect();
+    let mut key = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    if keep_trailing_space && !key.is_empty() && folded.ends_with(char::is_whitespace) {
+        key.push(' ');
+    }
+    key
+}
+
+fn fold(text: &str, keep_trailing_space: bool) -> String {
+    let mut key = fold_once(text, keep_trailing_space);
+    // A pass or two reaches the fixed point; the bound only guards the loop.
+    for _ in 0..4 {
+        let next = fold_once(&key, keep_trailing_space);
+        if next == key {
+            break;
+        }
+        key = next;
+    }
+    key
+}
+
+/// The key of a name: NFKC, full case folding and collapsed whitespace
+/// (trimmed), without default-ignorable characters. Names that differ only
+/// in case, width (`Ａｃｍｅ`), compatibility forms (`ﬁ`), composition,
+/// `ß`/`SS` or spacing (NBSP, ideographic space, doubled spaces) have one
+/// key. Idempotent: the key of a key is itself.
 pub fn name_key(name: &str) -> String {
+    fold(name, false)
+}
+
+/// The key of a name prefix (the `name` filter): as [`name_key`], except
+/// that trailing whitespace stays one space, so `Acme ` does not match
+/// `Acmeville`.
+pub fn name_prefix_key(prefix: &str) -> String {
+    fold(prefix, true)
+}
+
+/// The key names had before NFKC, case folding and whitespace collapsing
+/// (lower case only). Name guards written with it are old-form guards: the
+/// invariant checker reports them, and `make check-table ARGS=--migrate-names`
+/// rewrites them.
+pub fn legacy_name_key(name: &str) -> String {
     name.to_lowercase()
 }
 
@@ -152,12 +250,14 @@ impl SubtenantCode {
         Ok(Self(s.to_owned()))
     }
 
-    /// The code a name suggests: lowercase ASCII letters and digits, every
-    /// other run of characters one '-', at most 50 characters (room for a
-    /// numeric suffix); `subtenant` when nothing is left.
+    /// The code a name suggests: from the name's key (so full-width letters,
+    /// ligatures and `ß` slug as their plain spelling), lowercase ASCII
+    /// letters and digits, every other run of characters one '-', at most
+    /// 50 characters (room for a numeric suffix); `subtenant` when nothing
+    /// is left.
     pub fn slug(name: &str) -> Self {
         let mut slug = String::new();
-        for c in name.chars().flat_map(char::to_lowercase) {
+        for c in name_key(name).chars() {
             if c.is_ascii_lowercase() || c.is_ascii_digit() {
                 slug.push(c);
             } else if !slug.ends_with('-') {
@@ -290,6 +390,99 @@ mod tests {
         assert!(TenantName::parse(&"é".repeat(129)).is_err());
     }
 
+    /// How a look-alike of a name fares: it shares the name's key (so a
+    /// create answers 409), or it is refused as a name (400).
+    #[derive(Debug, PartialEq)]
+    enum Fate {
+        Collides,
+        Refused,
+    }
+
+    /// Issue 17, item 8: every listed look-alike pair collides or is refused.
+    #[test]
+    fn look_alike_names_collide_or_are_refused() {
+        use Fate::*;
+        let pairs: &[(&str, &str, &str, Fate)] = &[
+            ("zero-width space", "Acme Corp", "Acme\u{200B} Corp", Refused),
+            ("zero-width non-joiner", "Acme", "Ac\u{200C}me", Refused),
+            ("zero-width joiner", "Acme", "Ac\u{200D}me", Refused),
+            ("word joiner", "Acme", "Ac\u{2060}me", Refused),
+            ("BOM", "Acme", "\u{FEFF}Acme", Refused),
+            ("left-to-right mark", "Acme", "Acme\u{200E}", Refused),
+            ("right-to-left mark", "Acme", "Acme\u{200F}", Refused),
+            ("right-to-left override", "Acme", "\u{202E}emcA", Refused),
+            ("bidi embedding", "Acme", "\u{202A}Acme\u{202C}", Refused),
+            ("bidi isolate", "Acme", "\u{2066}Acme\u{2069}", Refused),
+            ("Arabic letter mark", "Acme", "Ac\u{061C}me", Refused),
+            (
+                "soft hyphen (another format character)",
+                "Acme",
+                "Ac\u{00AD}me",
+                Refused,
+            ),
+            ("NBSP", "Acme Corp", "Acme\u{00A0}Corp", Collides),
+            ("ideographic space", "Acme Corp", "Acme\u{3000}Corp", Collides),
+            ("narrow NBSP", "Acme Corp", "Acme\u{202F}Corp", Collides),
+            (
+                "full-width letters",
+                "Acme",
+                "\u{FF21}\u{FF43}\u{FF4D}\u{FF45}",
+                Collides,
+            ),
+            ("doubled spaces", "Acme Corp", "Acme  Corp", Collides),
+            ("sharp s", "Straße", "STRASSE", Collides),
+            ("capital sharp s", "straße", "STRAẞE", Collides),
+            ("ligature", "Fine", "\u{FB01}ne", Collides),
+            ("decomposed accent", "Café", "Cafe\u{0301}", Collides),
+            ("Kelvin sign", "Kilo", "\u{212A}ilo", Collides),
+            ("final sigma", "ΟΔΟΣ", "οδος", Collides),
+            ("variation selector", "Acme", "A\u{FE0F}cme", Collides),
+        ];
+        for (what, name, look_alike, fate) in pairs {
+            let name = TenantName::parse(name).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let found = match TenantName::parse(look_alike) {
+                Ok(other) if other.key() == name.key() => Collides,
+                Ok(other) => panic!(
+                    "{what}: {look_alike:?} has the key {:?}, {:?} has {:?}",
+                    other.key(),
+                    name.as_str(),
+                    name.key()
+                ),
+                Err(message) => {
+                    assert!(
+                        message.contains("U+"),
+                        "{what}: the message names the character: {message}"
+                    );
+                    Refused
+                }
+            };
+            assert_eq!(&found, fate, "{what}");
+        }
+        assert_ne!(
+            TenantName::parse("Acme").unwrap().key(),
+            TenantName::parse("Acme 2").unwrap().key()
+        );
+        assert_eq!(name_key("  Acme \u{3000}\u{00A0} Corp\u{2028}"), "acme corp");
+    }
+
+    #[test]
+    fn normalised_keys_stay_within_the_table_key_limits() {
+        // U+FDFA is one character that NFKC spells with eighteen.
+        let long = "\u{FDFA}".repeat(TenantName::MAX);
+        assert!(TenantName::parse(&long).unwrap_err().contains("normalised"));
+        assert!(TenantName::parse(&"\u{FDFA}".repeat(10)).is_ok());
+        assert!(TenantName::parse(&"é".repeat(TenantName::MAX)).unwrap().key().len() <= TenantName::MAX_KEY_BYTES);
+    }
+
+    #[test]
+    fn prefixes_and_the_old_key() {
+        assert_eq!(name_prefix_key("ＡＣＭＥ\u{3000}"), "acme ");
+        assert_eq!(name_prefix_key("Straße  C"), "strasse c");
+        assert_eq!(legacy_name_key("Straße  Corp"), "straße  corp");
+        // ASCII names with single spaces keep the key they had.
+        assert_eq!(name_key("Acme Corp 2"), legacy_name_key("Acme Corp 2"));
+    }
+
     #[test]
     fn domains_and_emails() {
         assert_eq!(DomainName::parse("Example.COM").unwrap().as_str(), "example.com");
@@ -323,6 +516,11 @@ mod tests {
             "sales-marketing-emea"
         );
         assert_eq!(SubtenantCode::slug("Ünïcode Café").as_str(), "n-code-caf");
+        // Slugged from the name's normal form: look-alike names slug alike.
+        assert_eq!(
+            SubtenantCode::slug("\u{FF33}\u{FF41}\u{FF4C}\u{FF45}\u{FF53} Straße \u{FB01}ne").as_str(),
+            "sales-strasse-fine"
+        );
         assert_eq!(SubtenantCode::slug("***").as_str(), "subtenant");
         assert_eq!(SubtenantCode::slug(&"x".repeat(80)).as_str().len(), 50);
         assert_eq!(SubtenantCode::slug("Acme").with_suffix(3).as_str(), "acme-3");
@@ -356,6 +554,31 @@ mod tests {
         #[test]
         fn generated_tenant_ids_parse(s in "[a-z0-9][a-z0-9-]{1,62}") {
             prop_assert!(TenantId::parse(&s).is_ok());
+        }
+
+        /// The key of a key is itself, for any text (old names included:
+        /// what was stored before the rules tightened has a key too), and
+        /// a key is a name with the same key.
+        #[test]
+        fn name_keys_are_idempotent(s in "\\PC{0,64}|[ \\u{a0}\\u{3000}\\u{200b}\\u{fb01}\\u{df}\\u{1e9e}\\u{212a}\\u{ff21}-\\u{ff3a}a-zA-Z\\u{301}\\u{345}\\u{3a3}\\u{3c2}\\u{fdfa}]{0,32}") {
+            let key = name_key(&s);
+            prop_assert_eq!(name_key(&key), key.clone());
+            prop_assert_eq!(key.trim(), key.as_str());
+            prop_assert!(!key.contains("  "));
+            if let Ok(name) = TenantName::parse(&s) {
+                prop_assert_eq!(name.key(), key.clone());
+                if let Ok(from_key) = TenantName::parse(&key) {
+                    prop_assert_eq!(from_key.key(), key);
+                }
+            }
+        }
+
+        /// Any run of any Unicode spaces between words is one space in the key.
+        #[test]
+        fn whitespace_runs_collapse(words in proptest::collection::vec("[a-zA-Z]{1,8}", 1..5), gap in "[ \\u{a0}\\u{2000}-\\u{200a}\\u{202f}\\u{205f}\\u{3000}]{1,4}") {
+            let single = TenantName::parse(&words.join(" ")).unwrap();
+            let spaced = TenantName::parse(&words.join(&gap)).unwrap();
+            prop_assert_eq!(single.key(), spaced.key());
         }
 
         /// The name key is case-insensitive and stable: equal keys for any

@@ -3,7 +3,10 @@
 //! anything is unpacked.
 //!
 //! Nothing is decompressed and CRCs are not checked: a deployment that unpacks the
-//! archive later does that. Every offset read from the data is bounds-checked, so
+//! archive later does that. What the archive declares it unpacks to is bounded
+//! ([`MAX_UNCOMPRESSED_BYTES`] in all, [`MAX_RATIO`] per entry and overall), so an
+//! unpacker that trusts the declared sizes is safe; one that does not must still
+//! cap what it writes (declared sizes can lie). Every offset read from the data is bounds-checked, so
 //! any input gives a [`Listing`] or an error message, never a panic.
 
 use std::collections::HashSet;
@@ -33,12 +36,28 @@ pub struct Rejected {
 pub struct Listing {
     pub files: Vec<ZipFile>,
     pub rejected: Vec<Rejected>,
+    /// Why unpacking the archive as it declares would write too much (see
+    /// [`MAX_UNCOMPRESSED_BYTES`], [`MAX_RATIO`]); empty: within the limits.
+    pub expansion: Vec<String>,
 }
 
 /// Most entries an archive may list.
 ///
 /// Configuration archives are small; the bound keeps the work one upload causes small too.
 pub const MAX_ENTRIES: usize = 1000;
+
+/// Most bytes all the entries of an archive may declare, uncompressed.
+pub const MAX_UNCOMPRESSED_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Highest compression ratio (uncompressed : compressed) an entry, or the
+/// archive as a whole, may declare, once it declares more than
+/// [`RATIO_FLOOR`]: deflate gives 5–20:1 on configuration files; a bomb
+/// runs at 1000:1.
+pub const MAX_RATIO: u64 = 100;
+
+/// Below this many declared bytes nothing is a bomb, whatever its ratio (a
+/// few KB of blanks compress 500:1).
+pub const RATIO_FLOOR: u64 = 1024 * 1024;
 
 const END_SIGNATURE: u32 = 0x0605_4b50;
 const CENTRAL_SIGNATURE: u32 = 0x0201_4b50;
@@ -84,6 +103,7 @@ pub fn list(bytes: &[u8]) -> Result<Listing, String> {
     let mut seen = HashSet::new();
     let mut offsets = HashSet::new();
     let mut pos = 0usize;
+    let mut declared_total = 0u64;
     for (walked, number) in (1..=total).enumerate() {
         let rest = directory.get(pos..).filter(|rest| !rest.is_empty()).ok_or_else(|| {
             format!(
@@ -112,6 +132,23 @@ pub fn list(bytes: &[u8]) -> Result<Listing, String> {
         if !offsets.insert(entry.local_offset) {
             return Err(format!(
                 "corrupt zip archive: entry {number} shares its local header with another entry"
+            ));
+        }
+        // The compressed size is what the ratio is judged by: it must be
+        // data the archive really holds.
+        if local_data_end(bytes, entry.local_offset, entry.compressed_size).is_none_or(|end| end > offset) {
+            return Err(format!(
+                "corrupt zip archive: entry {number}'s data reaches past the central directory"
+            ));
+        }
+        declared_total += u64::from(entry.uncompressed_size);
+        let ratio = ratio(entry.uncompressed_size.into(), entry.compressed_size.into());
+        if u64::from(entry.uncompressed_size) > RATIO_FLOOR && ratio > MAX_RATIO {
+            listing.expansion.push(format!(
+                "entry {} declares {} bytes from {} compressed ({ratio}:1); the limit is {MAX_RATIO}:1",
+                String::from_utf8_lossy(entry.name),
+                entry.uncompressed_size,
+                entry.compressed_size
             ));
         }
         if entry.name.last() == Some(&b'/') {
@@ -144,6 +181,18 @@ pub fn list(bytes: &[u8]) -> Result<Listing, String> {
             }),
         }
     }
+    if declared_total > MAX_UNCOMPRESSED_BYTES {
+        listing.expansion.push(format!(
+            "the archive declares {declared_total} bytes uncompressed in all; the limit is {MAX_UNCOMPRESSED_BYTES} (16 MiB)"
+        ));
+    }
+    let overall = ratio(declared_total, bytes.len() as u64);
+    if declared_total > RATIO_FLOOR && overall > MAX_RATIO {
+        listing.expansion.push(format!(
+            "the archive expands to {declared_total} bytes from {} ({overall}:1); the limit is {MAX_RATIO}:1",
+            bytes.len()
+        ));
+    }
     match directory.get(pos..) {
         Some([]) => Ok(listing),
         Some(rest) if u32_le(rest, 0) == Some(CENTRAL_SIGNATURE) => Err(format!(
@@ -175,6 +224,24 @@ fn has_local_header(bytes: &[u8], offset: u32) -> bool {
         .filter(|header| header.len() >= LOCAL_LEN)
         .and_then(|header| u32_le(header, 0))
         == Some(LOCAL_SIGNATURE)
+}
+
+/// Where an entry's compressed data ends: after its local header, name,
+/// extra field and `compressed` bytes (`None` if that overflows).
+fn local_data_end(bytes: &[u8], offset: u32, compressed: u32) -> Option<usize> {
+    let at = to_usize(offset)?;
+    let header = bytes.get(at..)?;
+    let name_len = usize::from(u16_le(header, 26)?);
+    let extra_len = usize::from(u16_le(header, 28)?);
+    at.checked_add(LOCAL_LEN)?
+        .checked_add(name_len)?
+        .checked_add(extra_len)?
+        .checked_add(to_usize(compressed)?)
+}
+
+/// `uncompressed : compressed`, rounded down (a zero compressed size counts as one byte).
+fn ratio(uncompressed: u64, compressed: u64) -> u64 {
+    uncompressed / compressed.max(1)
 }
 
 /// The file name a local header gives (bounds-checked).
@@ -319,6 +386,8 @@ mod tests {
         data: Vec<u8>,
         method: u16,
         flags: u16,
+        /// The uncompressed size the headers declare (default: the data's).
+        declared: Option<u32>,
     }
 
     fn file(name: &str, data: &str) -> Entry {
@@ -331,6 +400,7 @@ mod tests {
             data: data.as_bytes().to_vec(),
             method: 0,
             flags: 0,
+            declared: None,
         }
     }
 
@@ -345,6 +415,13 @@ mod tests {
 
         fn flags(self, flags: u16) -> Self {
             Self { flags, ..self }
+        }
+
+        fn declares(self, size: u32) -> Self {
+            Self {
+                declared: Some(size),
+                ..self
+            }
         }
     }
 
@@ -367,11 +444,12 @@ mod tests {
         for entry in entries {
             let offset = u32::try_from(out.len()).unwrap();
             let size = u32::try_from(entry.data.len()).unwrap();
+            let declared = entry.declared.unwrap_or(size);
             let name_len = u16::try_from(entry.name.len()).unwrap();
             // Local file header: version needed, flags, method, time, date; CRC, sizes; name and extra lengths.
             u32s(&mut out, &[LOCAL_SIGNATURE]);
             u16s(&mut out, &[20, entry.flags, entry.method, 0, 0x21]);
-            u32s(&mut out, &[0, size, size]);
+            u32s(&mut out, &[0, size, declared]);
             u16s(&mut out, &[name_len, 0]);
             out.extend_from_slice(&entry.name);
             out.extend_from_slice(&entry.data);
@@ -379,7 +457,7 @@ mod tests {
             // name, extra and comment lengths, disk start, internal attributes; external attributes, offset.
             u32s(&mut central, &[CENTRAL_SIGNATURE]);
             u16s(&mut central, &[0x031e, 20, entry.flags, entry.method, 0, 0x21]);
-            u32s(&mut central, &[0, size, size]);
+            u32s(&mut central, &[0, size, declared]);
             u16s(&mut central, &[name_len, 0, 0, 0, 0]);
             u32s(&mut central, &[0, offset]);
             central.extend_from_slice(&entry.name);
@@ -565,6 +643,7 @@ mod tests {
         let expected = Ok(Listing {
             files: vec![zip_file("a.txt", 1)],
             rejected: vec![],
+            expansion: vec![],
         });
         // The comment holds a decoy signature whose own comment length does not fit.
         let comment = b"built by ci PK\x05\x06 with a decoy signature....";
@@ -808,5 +887,79 @@ mod tests {
         bytes[30..43].copy_from_slice(b"../../a.json!");
         let err = list(&bytes).unwrap_err();
         assert!(err.contains("local header names another file"), "{err}");
+    }
+
+    /// Issue 17, item 14: what an archive declares it unpacks to is bounded.
+    #[test]
+    fn an_archive_declaring_too_much_in_all_is_refused() {
+        // 102 KB declaring 100 MB, as the finding had it.
+        let data = "x".repeat(102 * 1024);
+        let bomb = build(&[file("huge.json", &data).method(8).declares(100_000_000)], b"");
+        let listing = list(&bomb).unwrap();
+        assert!(
+            listing
+                .expansion
+                .iter()
+                .any(|m| m.contains("100000000 bytes uncompressed in all")
+                    && m.contains(&format!("{MAX_UNCOMPRESSED_BYTES}"))),
+            "{:?}",
+            listing.expansion
+        );
+        // Under every ratio (90:1 each) but 18 MiB in all.
+        let chunk = "y".repeat(100 * 1024);
+        let wide = build(
+            &[
+                file("a.json", &chunk).method(8).declares(9 << 20),
+                file("b.json", &chunk).method(8).declares(9 << 20),
+            ],
+            b"",
+        );
+        assert_eq!(
+            list(&wide).unwrap().expansion,
+            [format!(
+                "the archive declares {} bytes uncompressed in all; the limit is {MAX_UNCOMPRESSED_BYTES} (16 MiB)",
+                18 << 20
+            )]
+        );
+    }
+
+    #[test]
+    fn an_entry_or_an_archive_compressed_beyond_the_ratio_is_refused() {
+        let dense = build(
+            &[
+                file("ok.json", "{}"),
+                file("zeros.bin", &"0".repeat(2048)).method(8).declares(2 << 20),
+            ],
+            b"",
+        );
+        let expansion = list(&dense).unwrap().expansion;
+        assert!(
+            expansion
+                .iter()
+                .any(|m| m.contains("zeros.bin") && m.contains("1024:1") && m.contains("100:1")),
+            "{expansion:?}"
+        );
+        assert!(
+            expansion.iter().any(|m| m.contains("the archive expands")),
+            "{expansion:?}"
+        );
+        // Small entries are not bombs, whatever their ratio; honest archives pass.
+        let small = build(&[file("tiny.json", "{}").method(8).declares(500 * 1024)], b"");
+        assert_eq!(list(&small).unwrap().expansion, Vec::<String>::new());
+        assert_eq!(list(&sample()).unwrap().expansion, Vec::<String>::new());
+        assert_eq!(list(PYTHON_ZIP).unwrap().expansion, Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_entry_whose_data_reaches_past_the_central_directory_is_refused() {
+        let mut bytes = build(&[file("a.json", "{}"), file("b.json", "[]")], b"");
+        let second = central_at(&bytes) + CENTRAL_LEN + "a.json".len();
+        // Entry 2 claims 100 KB of compressed data in a 200-byte archive.
+        put32(&mut bytes, second + 20, 100 * 1024);
+        let err = list(&bytes).unwrap_err();
+        assert!(
+            err.contains("entry 2's data reaches past the central directory"),
+            "{err}"
+        );
     }
 }

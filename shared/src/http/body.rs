@@ -74,14 +74,153 @@ pub fn optional_json_object(req: &Request, accepted: &[&str]) -> Result<Option<M
             )))
         }
     }
-    let value: Value =
-        serde_json::from_slice(raw).map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let value = parse_json(raw).map_err(|e| match e {
+        JsonError::Syntax(e) => Problem::bad_request(format!("the body is not valid JSON: {e}")),
+        JsonError::Duplicate(path) => duplicate_key(path),
+    })?;
     match value {
         Value::Object(map) => Ok(Some(map)),
         other => Err(Problem::bad_request(format!(
             "the body must be a JSON object, not {}",
             crate::domain::input::kind_of(&other)
         ))),
+    }
+}
+
+/// Why JSON text was refused.
+#[derive(Debug)]
+pub enum JsonError {
+    Syntax(serde_json::Error),
+    /// A key given twice in one object: its path (`contactInformation.email`, `x[0].a`).
+    Duplicate(String),
+}
+
+/// The 400 for a key given twice.
+pub fn duplicate_key(path: String) -> Problem {
+    Problem::validation(vec![crate::FieldError::new(
+        path,
+        "is given more than once: each key may appear once per object",
+    )])
+}
+
+/// JSON text as a value, refusing a key given twice in one object at any
+/// depth. serde_json keeps the last of duplicates; a proxy, validator or
+/// signature check in front may have read the first, so such a body means
+/// two different things and is refused (RFC 8259 leaves it undefined).
+pub fn parse_json(raw: &[u8]) -> Result<Value, JsonError> {
+    use serde::de::DeserializeSeed;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(raw);
+    let parsed = UniqueKeys {
+        path: String::new(),
+        duplicate: &duplicate,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, duplicate.into_inner()) {
+        (_, Some(path)) => Err(JsonError::Duplicate(path)),
+        (Ok(value), None) => Ok(value),
+        (Err(e), None) => Err(JsonError::Syntax(e)),
+    }
+}
+
+/// The path of the first key given twice in `raw` (JSON), if any; `None`
+/// for JSON without duplicates and for text that is not JSON at all (the
+/// caller's own parsing says what is wrong with it).
+pub fn first_duplicate_key(raw: &[u8]) -> Option<String> {
+    match parse_json(raw) {
+        Err(JsonError::Duplicate(path)) => Some(path),
+        _ => None,
+    }
+}
+
+/// Builds a [`Value`] as serde_json does, but fails on a duplicate key,
+/// recording its path.
+struct UniqueKeys<'a> {
+    path: String,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl UniqueKeys<'_> {
+    fn at(&self, path: String) -> Self {
+        UniqueKeys {
+            path,
+            duplicate: self.duplicate,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.at(format!("{}[{}]", self.path, items.len())))? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(path);
+                return Err(serde::de::Error::custom("duplicate key"));
+            }
+            let value = map.next_value_seed(self.at(path))?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -150,6 +289,51 @@ mod tests {
         assert_eq!(status(json_object(&req(Some(JSON), ""), &[JSON])), 400);
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_BODY_BYTES));
         assert_eq!(status(json_object(&req(Some(JSON), &big), &[JSON])), 413);
+    }
+
+    #[test]
+    fn a_duplicate_key_at_any_depth_is_refused_with_its_path() {
+        let field = |body: &str| {
+            let problem = json_object(&req(Some(JSON), body), &[JSON]).unwrap_err();
+            assert_eq!(problem.status.as_u16(), 400, "{body}");
+            problem.errors.iter().map(|e| e.field.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(field(r#"{"a": 1, "a": 1}"#), ["a"]);
+        assert_eq!(
+            field(r#"{"a": {"b": [1, {"c": 1, "d": {"e": 0, "e": 0}}]}}"#),
+            ["a.b[1].d.e"]
+        );
+        assert_eq!(field(r#"[{"a": 1}, {"b": 1, "b": 2}]"#), ["[1].b"]);
+        // Escapes name the same key.
+        assert_eq!(field(r#"{"name": 1, "n\u0061me": 2}"#), ["name"]);
+        // The same key in sibling objects, and every kind of value, is fine.
+        let map = json_object(
+            &req(
+                Some(JSON),
+                r#"{"x": {"k": 1}, "y": {"k": 1.5}, "z": [null, true, "s", -3, {"k": []}]}"#,
+            ),
+            &[JSON],
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::Value::Object(map),
+            serde_json::json!({"x": {"k": 1}, "y": {"k": 1.5}, "z": [null, true, "s", -3, {"k": []}]})
+        );
+        assert_eq!(first_duplicate_key(br#"{"a": 1, "b": {"a": 1}}"#), None);
+        assert_eq!(
+            first_duplicate_key(br#"{"a": 1, "a"#),
+            None,
+            "not JSON: the caller says why"
+        );
+        assert_eq!(first_duplicate_key(br#"{"a": 1, "a": 2}"#).as_deref(), Some("a"));
+        // Syntax errors are still syntax errors.
+        let status = |body: &str| {
+            json_object(&req(Some(JSON), body), &[JSON])
+                .unwrap_err()
+                .status
+                .as_u16()
+        };
+        assert_eq!(status(r#"{"a": 1} trailing"#), 400);
     }
 
     #[test]

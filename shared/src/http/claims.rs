@@ -6,13 +6,28 @@
 //! and `scope` as a space-separated string. Other front doors (a Lambda
 //! authoriser) pass native JSON values in `requestContext.authorizer.lambda`.
 //! Both are read here.
+//!
+//! Roles decide who is a platform admin, so they are read strictly. A role
+//! is one whole token: an element of a native array is kept whole and
+//! refused (401 `invalid-claim`, naming the claim) if it holds whitespace,
+//! a bracket or a quote; of the wire form only the one outer bracket pair
+//! is unwrapped, so `[admin]` inside an element, a quoted `"admin"` or a
+//! nested array never equals a role. The wire form cannot tell the role
+//! `"not tenancy:admin"` from the two roles `not` and `tenancy:admin`; the
+//! token in the `Authorization` header (the authoriser's identity source,
+//! already verified) can, so when its claims render to exactly what the
+//! authoriser passed, its native roles array is read instead.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::StatusCode;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::Problem;
-use crate::auth::{AuthConfig, Caller};
+use crate::auth::{is_role_token, AuthConfig, Caller};
+use crate::FieldError;
 
 /// Reads the caller from the request context; no verified subject → 401.
 /// Roles come from the claim `config.roles_claim`, permissions from `scope`
@@ -28,15 +43,21 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         .as_ref()
         .filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty()))
     {
-        let claim = |name: &str| jwt.claims.get(name).map(|v| string_list(v)).unwrap_or_default();
+        let claim = |name: &str| jwt.claims.get(name).map(|v| wire_list(v)).unwrap_or_default();
         let mut permissions = claim("scope");
         permissions.extend(claim("permissions"));
-        return Ok(Caller::new(
-            jwt.claims["sub"].clone(),
-            claim(&config.roles_claim),
-            permissions,
-            config,
-        ));
+        let subject = jwt.claims["sub"].clone();
+        let roles = match jwt.claims.get(&config.roles_claim) {
+            None => Vec::new(),
+            Some(wire) => match verified_token_claim(req, &subject, &config.roles_claim, wire) {
+                // A string in the token reads as its wire form would (never as
+                // JSON text), so that a header that is not the verified token
+                // can only ever refuse, never grant.
+                None | Some(Value::String(_)) => wire_list(wire),
+                Some(native) => native_list(&config.roles_claim, &native)?,
+            },
+        };
+        return Ok(Caller::new(subject, roles, permissions, config));
     }
     let fields = &authorizer.fields;
     let subject = fields
@@ -44,39 +65,102 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(missing)?;
-    let list = |name: &str| fields.get(name).map(value_list).unwrap_or_default();
-    let mut permissions = list("scope");
-    permissions.extend(list("permissions"));
+    let list = |name: &str| fields.get(name).map(|v| native_list(name, v)).unwrap_or(Ok(Vec::new()));
+    let mut permissions = list("scope")?;
+    permissions.extend(list("permissions")?);
     Ok(Caller::new(
         subject.to_owned(),
-        list(&config.roles_claim),
+        list(&config.roles_claim)?,
         permissions,
         config,
     ))
 }
 
-/// A list claim in any of the forms it arrives in: `"[a b]"` (the HTTP API
-/// authoriser's rendering of an array), `"[\"a\",\"b\"]"` (JSON text), or
-/// `"a b"` (a space-separated scope).
-pub fn string_list(raw: &str) -> Vec<String> {
-    let raw = raw.trim();
-    if raw.starts_with('[') {
-        if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(raw) {
-            return value_list(&Value::Array(items));
-        }
-        let inner = raw.trim_start_matches('[').trim_end_matches(']');
-        return inner.split_whitespace().map(str::to_owned).collect();
+/// 401 naming the claim that is not a list of whole roles.
+fn invalid_claim(claim: &str, why: &str) -> Problem {
+    let message = format!("{why}: each must be one token without spaces, brackets or quotes");
+    Problem {
+        errors: vec![FieldError::new(claim, message.clone())],
+        ..Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-claim",
+            "Invalid claim",
+            format!("the token's claim '{claim}' is not a list of roles: {message}"),
+        )
     }
-    raw.split_whitespace().map(str::to_owned).collect()
 }
 
-/// A list from a native JSON value: an array of strings, or a string.
-pub fn value_list(value: &Value) -> Vec<String> {
+/// A list claim as the HTTP API authoriser renders it: `"[a b]"` for an
+/// array (only that one outer pair is unwrapped; elements stay as they
+/// are, brackets and quotes included), or a space-separated string
+/// (`scope`, or a string claim).
+pub fn wire_list(raw: &str) -> Vec<String> {
+    let inner = raw.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(raw);
+    inner.split_whitespace().map(str::to_owned).collect()
+}
+
+/// A list claim from a native JSON value: an array whose every element is
+/// a whole token; a string holding such an array as JSON text (the same
+/// rules); any other string in the wire form.
+pub fn native_list(claim: &str, value: &Value) -> Result<Vec<String>, Problem> {
     match value {
-        Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        Value::String(s) => string_list(s),
-        _ => Vec::new(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) if is_role_token(s) => Ok(s.clone()),
+                Value::String(_) => Err(invalid_claim(claim, "an element holds a space, a bracket or a quote")),
+                _ => Err(invalid_claim(claim, "an element is not a string")),
+            })
+            .collect(),
+        Value::String(s) if s.starts_with('[') => match serde_json::from_str::<Value>(s) {
+            Ok(array @ Value::Array(_)) => native_list(claim, &array),
+            _ => Ok(wire_list(s)),
+        },
+        Value::String(s) => Ok(wire_list(s)),
+        Value::Null => Ok(Vec::new()),
+        _ => Err(invalid_claim(claim, "it is neither an array nor a string")),
     }
+}
+
+/// A claim's value as the HTTP API authoriser renders it: strings as they
+/// are, arrays as `[a b]`, objects as `map[k:v]` (Go's formatting, keys in
+/// order), numbers and booleans as their text, null as nothing.
+pub fn rendered(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => format!("[{}]", items.iter().map(rendered).collect::<Vec<_>>().join(" ")),
+        Value::Object(members) => {
+            let inner: Vec<String> = members.iter().map(|(k, v)| format!("{k}:{}", rendered(v))).collect();
+            format!("map[{}]", inner.join(" "))
+        }
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The native value of `claim` in the bearer token of the request, if that
+/// token is the one the authoriser verified: same `sub`, and the claim
+/// renders to exactly the `wire` string it passed. The signature is not
+/// checked here (API Gateway did, on this header); the comparison keeps a
+/// header that is not that token from being read at all.
+fn verified_token_claim(req: &Request, subject: &str, claim: &str, wire: &str) -> Option<Value> {
+    let header = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        Some(_) => return None,
+        None => header,
+    };
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let mut claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+    if claims.get("sub").and_then(Value::as_str) != Some(subject) {
+        return None;
+    }
+    let value = claims.remove(claim)?;
+    (rendered(&value) == wire).then_some(value)
 }
 
 #[cfg(test)]
@@ -86,21 +170,36 @@ mod tests {
 
     #[test]
     fn reads_every_list_form() {
-        assert_eq!(string_list("[admin operator]"), ["admin", "operator"]);
-        assert_eq!(string_list(r#"["admin","operator"]"#), ["admin", "operator"]);
+        assert_eq!(wire_list("[admin operator]"), ["admin", "operator"]);
         assert_eq!(
-            string_list("tenants:read tenants:write"),
+            wire_list("tenants:read tenants:write"),
             ["tenants:read", "tenants:write"]
         );
-        assert_eq!(string_list("[]"), Vec::<String>::new());
-        assert_eq!(string_list(""), Vec::<String>::new());
-        assert_eq!(value_list(&json!(["a", "b"])), ["a", "b"]);
+        assert_eq!(wire_list("[]"), Vec::<String>::new());
+        assert_eq!(wire_list(""), Vec::<String>::new());
+        let native = |v: Value| native_list("roles", &v).unwrap();
+        assert_eq!(native(json!(["a", "b"])), ["a", "b"]);
+        assert_eq!(native(json!(r#"["admin","operator"]"#)), ["admin", "operator"]);
+        assert_eq!(native(json!("[a b]")), ["a", "b"]);
+        assert_eq!(
+            native(json!("tenants:read tenants:write")),
+            ["tenants:read", "tenants:write"]
+        );
+        assert_eq!(native(Value::Null), Vec::<String>::new());
     }
 
     fn request(authorizer: Value) -> Request {
+        request_with(authorizer, None)
+    }
+
+    fn request_with(authorizer: Value, bearer: Option<&str>) -> Request {
+        let headers = match bearer {
+            Some(token) => json!({"authorization": format!("Bearer {token}")}),
+            None => json!({}),
+        };
         let event = json!({
             "version": "2.0", "routeKey": "GET /v1/tenants", "rawPath": "/v1/tenants", "rawQueryString": "",
-            "headers": {}, "isBase64Encoded": false,
+            "headers": headers, "isBase64Encoded": false,
             "requestContext": {
                 "accountId": "1", "apiId": "a", "domainName": "d", "domainPrefix": "d", "requestId": "r",
                 "routeKey": "GET /v1/tenants", "stage": "$default", "time": "", "timeEpoch": 0,
@@ -109,6 +208,175 @@ mod tests {
             }
         });
         lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    /// A token whose payload is `claims` (the signature is API Gateway's
+    /// business, not the function's).
+    fn token(claims: &Value) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.c2ln", part(&json!({"alg": "RS256"})), part(claims))
+    }
+
+    /// What the HTTP API authoriser hands over for a token with `roles`,
+    /// with the token itself in the Authorization header or not.
+    fn jwt_caller(roles: &Value, with_header: bool) -> Result<Caller, Problem> {
+        let claims = json!({"sub": "mallory", "roles": roles, "scope": "tenants:list"});
+        let rendered: serde_json::Map<String, Value> = claims
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(rendered(v))))
+            .collect();
+        let bearer = with_header.then(|| token(&claims));
+        let req = request_with(json!({"jwt": {"claims": rendered, "scopes": null}}), bearer.as_deref());
+        caller(&req, &AuthConfig::default())
+    }
+
+    fn lambda_caller(roles: Value) -> Result<Caller, Problem> {
+        caller(
+            &request(json!({"lambda": {"sub": "mallory", "roles": roles}})),
+            &AuthConfig::default(),
+        )
+    }
+
+    /// The claim is refused: 401, a stable code, the claim named.
+    #[track_caller]
+    fn refused(result: Result<Caller, Problem>, form: &str) {
+        match result {
+            Err(p) => {
+                assert_eq!((p.status.as_u16(), p.code), (401, "invalid-claim"), "{form}");
+                assert!(p.detail.contains("'roles'"), "{form}: {}", p.detail);
+                assert_eq!(p.errors[0].field, "roles", "{form}");
+            }
+            Ok(c) => panic!("{form}: accepted as {:?}", c.roles),
+        }
+    }
+
+    /// Issue 17, item 1: no spelling of a role claim makes a caller a
+    /// platform admin (or a creator) unless one whole role is the role.
+    #[test]
+    fn only_a_whole_role_is_the_admin_role() {
+        // (form, the roles claim as a JSON value in the token, admin?)
+        let cases: &[(&str, Value, bool)] = &[
+            ("one role", json!(["tenancy:admin"]), true),
+            ("two roles", json!(["viewer", "tenancy:admin"]), true),
+            ("a string claim", json!("tenancy:admin"), true),
+            ("the old admin role", json!(["admin"]), false),
+            ("a phrase", json!(["not admin"]), false),
+            ("a phrase with the role", json!(["viewer admin"]), false),
+            ("bracketed inside", json!(["[tenancy:admin]"]), false),
+            ("quoted inside", json!(["\"tenancy:admin\""]), false),
+            ("nested", json!([["tenancy:admin"]]), false),
+            ("nested and quoted", json!([["\"tenancy:admin\""]]), false),
+            ("a prefix", json!(["tenancy:admin2"]), false),
+            ("another case", json!(["Tenancy:Admin"]), false),
+        ];
+        for (form, roles, admin) in cases {
+            // The wire form alone (no token to read): only the outer pair is unwrapped.
+            let c = jwt_caller(roles, false).unwrap_or_else(|p| panic!("{form}: {p:?}"));
+            assert_eq!(
+                c.platform_admin,
+                *admin,
+                "{form}: wire form {:?} read as {:?}",
+                rendered(roles),
+                c.roles
+            );
+            assert_eq!(c.may_create_top_level, *admin, "{form}");
+            // Through a Lambda authoriser, as native JSON.
+            match lambda_caller(roles.clone()) {
+                Ok(c) => assert_eq!(c.platform_admin, *admin, "{form}: native {roles} read as {:?}", c.roles),
+                Err(p) => assert!(!admin, "{form}: {p:?}"),
+            }
+        }
+        // What no wire form can tell apart from two roles, the token itself can.
+        let phrase = json!(["not tenancy:admin"]);
+        assert_eq!(rendered(&phrase), "[not tenancy:admin]");
+        refused(jwt_caller(&phrase, true), "a phrase, with the token");
+        refused(lambda_caller(phrase), "a phrase, native");
+        for roles in [
+            json!(["viewer tenancy:admin"]),
+            json!(["[tenancy:admin]"]),
+            json!(["\"tenancy:admin\""]),
+            json!([["tenancy:admin"]]),
+            json!(["tenancy:admin\tx"]),
+            json!([42]),
+            json!({"admin": true}),
+        ] {
+            refused(jwt_caller(&roles, true), &format!("{roles} with the token"));
+            refused(lambda_caller(roles.clone()), &format!("{roles} native"));
+        }
+        // JSON text in a string applies the same element rules.
+        for text in [
+            r#"["not tenancy:admin"]"#,
+            r#"["[tenancy:admin]"]"#,
+            r#"[["tenancy:admin"]]"#,
+        ] {
+            refused(lambda_caller(json!(text)), text);
+        }
+        assert!(
+            lambda_caller(json!(r#"["viewer","tenancy:admin"]"#))
+                .unwrap()
+                .platform_admin
+        );
+        // The same through the token: a clean array is read whole.
+        let ok = jwt_caller(&json!(["viewer", "tenancy:admin"]), true).unwrap();
+        assert!(ok.platform_admin && ok.roles == ["viewer", "tenancy:admin"]);
+    }
+
+    #[test]
+    fn a_token_that_is_not_the_verified_one_is_not_read() {
+        // Another token in the header (the claims do not render to what the
+        // authoriser verified): the verified wire form wins.
+        let verified = json!({"sub": "mallory", "roles": "[viewer]"});
+        let other = token(&json!({"sub": "mallory", "roles": ["tenancy:admin"]}));
+        let c = caller(
+            &request_with(json!({"jwt": {"claims": verified, "scopes": null}}), Some(&other)),
+            &AuthConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.roles.as_slice(), c.platform_admin),
+            (&["viewer".to_string()][..], false)
+        );
+        // A string claim in the token that reads as JSON text is still read
+        // as the wire form: a quoted element never becomes a role.
+        let quoted = json!({"sub": "mallory", "roles": r#"["tenancy:admin"]"#});
+        let wire = json!({"sub": "mallory", "roles": r#"["tenancy:admin"]"#});
+        let c = caller(
+            &request_with(json!({"jwt": {"claims": wire, "scopes": null}}), Some(&token(&quoted))),
+            &AuthConfig::default(),
+        )
+        .unwrap();
+        assert!(!c.platform_admin, "{:?}", c.roles);
+        // Garbage in the header: the wire form.
+        let c = caller(
+            &request_with(
+                json!({"jwt": {"claims": {"sub": "a", "roles": "[tenancy:admin]"}, "scopes": null}}),
+                Some("not.a.token"),
+            ),
+            &AuthConfig::default(),
+        )
+        .unwrap();
+        assert!(c.platform_admin);
+    }
+
+    #[test]
+    fn renders_claims_like_the_http_api_authoriser() {
+        let claims = json!({"roles": ["admin", "operator"], "nested": [["a"], "b"], "exp": 12, "flag": true, "o": {"k": "v"}, "n": null});
+        let r = |k: &str| rendered(&claims[k]);
+        assert_eq!(
+            (r("roles"), r("nested"), r("exp"), r("flag"), r("o"), r("n")),
+            (
+                "[admin operator]".into(),
+                "[[a] b]".into(),
+                "12".into(),
+                "true".into(),
+                "map[k:v]".into(),
+                String::new()
+            )
+        );
     }
 
     #[test]

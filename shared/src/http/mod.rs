@@ -59,7 +59,9 @@ impl Invocation {
     /// The response for `result`; errors become problem+json. Logs the route,
     /// status and how many DynamoDB requests answering took.
     pub fn end(self, app: &crate::App, req: &Request, result: HttpResult) -> Response<Body> {
-        let response = result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), request_id(req)));
+        let mut response =
+            result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), request_id(req)));
+        response::harden(&mut response);
         tracing::info!(
             route = route_key(req).unwrap_or("-"),
             status = response.status().as_u16(),

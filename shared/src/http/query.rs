@@ -3,7 +3,7 @@
 
 use lambda_http::{Request, RequestExt};
 
-use super::cursor::CursorKey;
+use super::cursor::Cursors;
 use super::Problem;
 use crate::FieldError;
 
@@ -12,10 +12,10 @@ pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: u64 = 100;
 
 /// A keyset page's query (and nothing else): `limit` (1–100, default 25)
-/// and `cursor`, a position of `T` sealed for `scope`.
+/// and `cursor`, a position of `T` sealed for this caller and `scope`.
 pub fn page<T: serde::de::DeserializeOwned>(
     req: &Request,
-    cursors: &CursorKey,
+    cursors: &Cursors<'_>,
     scope: &str,
 ) -> Result<(usize, Option<T>), Problem> {
     let mut q = QueryReader::new(req);
@@ -89,12 +89,12 @@ impl QueryReader {
     }
 
     /// Opens `raw`, the value of parameter `name`: a position sealed for
-    /// `scope`. One that is not is recorded as an error of `name`.
+    /// this caller and `scope`. One that is not is recorded as an error of `name`.
     pub fn open_cursor<T: serde::de::DeserializeOwned>(
         &mut self,
         name: &str,
         raw: &str,
-        cursors: &CursorKey,
+        cursors: &Cursors<'_>,
         scope: &str,
     ) -> Option<T> {
         match cursors.open::<T>(scope, raw) {

@@ -1,8 +1,24 @@
-//! Successful responses: JSON bodies, ETags, `Location`, 204 and 304.
+//! Successful responses: JSON bodies, ETags, `Location`, 204 and 304; the
+//! headers every response carries.
 
-use http::{header, StatusCode};
+use http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
+
+/// What every answer of a function carries, set where every answer passes
+/// ([`super::Invocation::end`]): `X-Content-Type-Options: nosniff` (a
+/// browser never reads a body as another type than the one given), and
+/// `Cache-Control: no-store` unless the response chose its own caching (only
+/// the public API document does): tenant data, problems included, is never
+/// kept by a browser or shared cache. ETags and `If-None-Match` still work
+/// for clients that keep what they read themselves.
+pub fn harden(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+}
 
 /// The strong ETag of a version.
 pub fn etag(version: u64) -> String {

@@ -84,6 +84,12 @@ pub fn type_matches(filters: &[String], kind: &str) -> bool {
 /// A page of the events feed as `caller` may see it: a platform admin sees
 /// every event; anyone else the events of the tenants it is a member of and
 /// of their descendants (what it may read), among `types`.
+///
+/// Visibility follows the incarnation, not the id alone: an event shows
+/// through a membership's tenant only if that tenant was on the event's path
+/// when the path held, i.e. it was born no later than that. A tenant id
+/// deleted and created again (by another customer, say) shows its new
+/// members nothing of the earlier tenant's events, nor of its subtree's.
 pub async fn feed(
     store: &crate::store::Store,
     caller: &crate::auth::Caller,
@@ -91,16 +97,121 @@ pub async fn feed(
     limit: usize,
     types: &[String],
 ) -> crate::error::Result<crate::store::feed::FeedPage> {
-    let roots = super::access::visible_roots(store, caller).await?;
-    let visible = |path: &[String]| match &roots {
+    let roots = super::access::roots(store, caller).await?;
+    let visible = |e: &crate::store::feed::FeedEvent| match &roots {
         None => true,
-        Some(roots) => path.iter().any(|id| roots.iter().any(|r| r.as_str() == id)),
+        Some(roots) => {
+            let held_at = e.path_held_at();
+            roots
+                .iter()
+                .any(|r| e.path.iter().any(|id| id == r.id.as_str()) && held_at.is_some_and(|at| at >= r.created_at))
+        }
     };
     store
         .feed_page(from, Timestamp::now(), limit, |e| {
-            type_matches(types, &e.kind) && visible(&e.path)
+            type_matches(types, &e.kind) && visible(e)
         })
         .await
+}
+
+/// The largest JSON a field of an event's `data` keeps (a field of the
+/// resource, or a change's `before` or `after`); a larger one is replaced by
+/// a [reference](omitted).
+pub const MAX_FIELD_BYTES: usize = 8 * 1024;
+/// The largest CloudEvent (its JSON): well under EventBridge's 256 KB entry
+/// and DynamoDB's 400 KB item (the feed), whatever the resource holds.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// What stands for a value left out of an event: its size and digest (of
+/// the string's UTF-8 bytes, or of the value's compact JSON), and where the
+/// resource is read whole.
+fn omitted(value: &Value, href: &str) -> Value {
+    let mut reference = crate::domain::audit::omitted(value);
+    reference["href"] = json!(href);
+    reference
+}
+
+/// The API path of the resource `data` is about (`{"<resource>": …, "changes": …}`).
+fn href(data: &Value) -> String {
+    fn segment(value: &Value) -> String {
+        let raw = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        raw.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    let Some((name, view)) = data.as_object().and_then(|o| o.iter().find(|(k, _)| *k != "changes")) else {
+        return "/v1/events".into();
+    };
+    let tenant = segment(&view["tenantId"]);
+    match name.as_str() {
+        "tenant" => format!("/v1/tenants/{}", segment(&view["id"])),
+        "subtenant" => format!("/v1/tenants/{tenant}/subtenants/{}", segment(&view["id"])),
+        "identityProvider" => format!("/v1/tenants/{tenant}/identity-providers/{}", segment(&view["id"])),
+        "member" => format!("/v1/tenants/{tenant}/members/{}", segment(&view["userId"])),
+        "deployment" => format!("/v1/tenants/{tenant}/deployments/{}", segment(&view["version"])),
+        "job" => format!("/v1/jobs/{}", segment(&view["id"])),
+        _ => "/v1/events".into(),
+    }
+}
+
+/// `event` with a bounded payload: every field over [`MAX_FIELD_BYTES`] is
+/// replaced by a reference, then, while the event is over
+/// [`MAX_EVENT_BYTES`], the largest field left; `data` as a whole if even
+/// that is not enough. What identifies the resource (`id`, `createdAt`, …)
+/// is small, so it stays.
+fn bounded(mut event: ChangeEvent) -> ChangeEvent {
+    fn pointer_segment(key: &str) -> String {
+        key.replace('~', "~0").replace('/', "~1")
+    }
+    let href = href(&event.data);
+    // Every field: (JSON pointer, size of its JSON).
+    let mut fields: Vec<(String, usize)> = Vec::new();
+    if let Some(data) = event.data.as_object() {
+        for (name, value) in data {
+            let at = format!("/{}", pointer_segment(name));
+            match (name.as_str(), value) {
+                ("changes", Value::Object(changes)) => {
+                    for (field, change) in changes {
+                        for side in ["before", "after"] {
+                            if let Some(v) = change.get(side) {
+                                let pointer = format!("{at}/{}/{side}", pointer_segment(field));
+                                fields.push((pointer, v.to_string().len()));
+                            }
+                        }
+                    }
+                }
+                (_, Value::Object(resource)) => {
+                    for (field, v) in resource {
+                        fields.push((format!("{at}/{}", pointer_segment(field)), v.to_string().len()));
+                    }
+                }
+                _ => fields.push((at, value.to_string().len())),
+            }
+        }
+    }
+    fields.sort_by_key(|(_, bytes)| std::cmp::Reverse(*bytes));
+    let mut total = event.cloud_event().to_string().len();
+    let reference_bytes = omitted(&Value::Null, &href).to_string().len();
+    for (pointer, bytes) in &fields {
+        if *bytes <= reference_bytes || (*bytes <= MAX_FIELD_BYTES && total <= MAX_EVENT_BYTES) {
+            continue;
+        }
+        if let Some(value) = event.data.pointer_mut(pointer) {
+            *value = omitted(value, &href);
+            total = total - bytes + reference_bytes;
+        }
+    }
+    if event.cloud_event().to_string().len() > MAX_EVENT_BYTES {
+        event.data = omitted(&event.data, &href);
+    }
+    debug_assert!(event.cloud_event().to_string().len() <= MAX_EVENT_BYTES);
+    event
 }
 
 /// One domain event.
@@ -158,14 +269,14 @@ pub fn derive(record_id: &str, old: Option<&Item>, new: Option<&Item>, at: Times
         item.and_then(|i| string_attr(i, ENTITY_TYPE)).unwrap_or("")
     }
     let event = |kind: &str, subject: TenantId, path: Option<Vec<TenantId>>, time: Timestamp, data: Value| {
-        Some(ChangeEvent {
+        Some(bounded(ChangeEvent {
             id: record_id.to_owned(),
             kind: kind.to_owned(),
             subject,
             path,
             time,
             data,
-        })
+        }))
     };
     let entity = match (kind_of(old), kind_of(new)) {
         ("tenant", _) | (_, "tenant") => "tenant",
@@ -494,5 +605,137 @@ mod tests {
         // The creator's membership, written with the tenant at its very time.
         let creators = records::member_item(&member, member.added_at).unwrap();
         assert_eq!(derive("r", None, Some(&creators), Timestamp::now()), None);
+    }
+}
+
+/// Issue 17, item 10: events stay far below EventBridge's 256 KB entry limit.
+#[cfg(test)]
+mod bounded_payload {
+    use super::*;
+    use crate::domain::identity_provider::{IdentityProvider, IdpId, IdpKind};
+    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::TenantInput;
+
+    fn provider(xml: &str, version: u64) -> IdentityProvider {
+        let at = Timestamp::now();
+        IdentityProvider {
+            id: IdpId::parse("corp-saml").unwrap(),
+            tenant_id: TenantId::parse("acme").unwrap(),
+            kind: IdpKind::Saml,
+            issuer: None,
+            client_id: None,
+            scopes: Vec::new(),
+            metadata_url: None,
+            metadata_xml: Some(xml.to_owned()),
+            entity_id: Some("urn:acme".into()),
+            enabled: true,
+            domains: Vec::new(),
+            created_at: at,
+            created_by: "alice".into(),
+            updated_at: at,
+            updated_by: "alice".into(),
+            version,
+        }
+    }
+
+    fn size(event: &ChangeEvent) -> usize {
+        event.cloud_event().to_string().len()
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        crate::domain::deployment::sha256_hex(bytes)
+    }
+
+    #[test]
+    fn a_huge_metadata_xml_change_is_a_small_event_with_references_and_digests() {
+        let old_xml = format!("<md:EntityDescriptor>{}</md:EntityDescriptor>", "\"a\"".repeat(34_000));
+        let new_xml = format!("<md:EntityDescriptor>{}</md:EntityDescriptor>", "\"b\"".repeat(34_000));
+        assert!(new_xml.len() > 100_000);
+        let incarnation = Timestamp::now();
+        let before = records::identity_provider_item(&provider(&old_xml, 1), incarnation).unwrap();
+        let after = records::identity_provider_item(&provider(&new_xml, 2), incarnation).unwrap();
+        let event = derive("r1", Some(&before), Some(&after), Timestamp::now()).unwrap();
+        assert_eq!(event.kind, "identity_provider.updated");
+        assert!(size(&event) <= MAX_EVENT_BYTES, "{} bytes", size(&event));
+        let href = "/v1/tenants/acme/identity-providers/corp-saml";
+        let reference =
+            |xml: &str| json!({"omitted": true, "bytes": xml.len(), "sha256": sha256(xml.as_bytes()), "href": href});
+        assert_eq!(event.data["identityProvider"]["metadataXml"], reference(&new_xml));
+        assert_eq!(event.data["changes"]["metadataXml"]["before"], reference(&old_xml));
+        assert_eq!(event.data["changes"]["metadataXml"]["after"], reference(&new_xml));
+        // What is small stays as it was.
+        assert_eq!(event.data["identityProvider"]["entityId"], "urn:acme");
+        assert!(event.data["identityProvider"]["createdAt"].is_string());
+    }
+
+    /// 50 metadata keys and values at their longest, in 4-byte characters
+    /// (about 230 KB of metadata, three times over in an update's view and
+    /// changes).
+    #[test]
+    fn a_tenant_with_every_field_at_its_longest_is_a_bounded_event() {
+        let wide = |n: usize, c: char| std::iter::repeat_n(c, n).collect::<String>();
+        let metadata: serde_json::Map<String, Value> = (0..50)
+            .map(|i| (format!("{i:02}{}", wide(126, '𝄞')), json!(wide(1024, '😀'))))
+            .collect();
+        let body = json!({"tenantId": "acme", "name": "Acme", "description": wide(1024, '𝄞'), "metadata": metadata});
+        let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
+        let change = Change {
+            actor: "alice".into(),
+            at: Timestamp::now(),
+        };
+        let tenant = Tenant::create(input, TenantId::parse("acme").unwrap(), &change);
+        let created = derive(
+            "r1",
+            None,
+            Some(&records::tenant_item(&tenant, 1).unwrap()),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert!(size(&created) <= MAX_EVENT_BYTES, "created: {} bytes", size(&created));
+        assert_eq!(created.data["tenant"]["metadata"]["omitted"], true);
+        assert_eq!(created.data["tenant"]["metadata"]["href"], "/v1/tenants/acme");
+        assert_eq!(created.data["tenant"]["name"], "Acme");
+        assert_eq!(created.data["tenant"]["createdAt"], json!(tenant.created_at));
+
+        let mut changed = tenant.clone();
+        changed.version += 1;
+        changed.metadata = changed.metadata.into_keys().map(|k| (k, wide(1024, '😎'))).collect();
+        changed.description = Some(wide(1024, '😎'));
+        let (old, new) = (
+            records::tenant_item(&tenant, 1).unwrap(),
+            records::tenant_item(&changed, 1).unwrap(),
+        );
+        let updated = derive("r2", Some(&old), Some(&new), Timestamp::now()).unwrap();
+        assert_eq!(updated.kind, "tenant.updated");
+        assert!(size(&updated) <= MAX_EVENT_BYTES, "updated: {} bytes", size(&updated));
+        let before = &updated.data["changes"]["metadata"]["before"];
+        let after = &updated.data["changes"]["metadata"]["after"];
+        assert_eq!(
+            (before["omitted"].clone(), after["omitted"].clone()),
+            (json!(true), json!(true))
+        );
+        assert_ne!(before["sha256"], after["sha256"], "the digests tell the change");
+    }
+
+    #[test]
+    fn an_event_whose_small_fields_add_up_is_still_bounded() {
+        // Many fields each under the field limit: the largest go first.
+        let mut event = ChangeEvent {
+            id: "r".into(),
+            kind: "tenant.updated".into(),
+            subject: TenantId::parse("acme").unwrap(),
+            path: None,
+            time: Timestamp::now(),
+            data: json!({"tenant": {"id": "acme"}, "changes": {}}),
+        };
+        for i in 0..40 {
+            event.data["tenant"][format!("f{i}")] = json!("x".repeat(7_000 + i));
+            event.data["changes"][format!("f{i}")] =
+                json!({"before": "y".repeat(7_000), "after": "x".repeat(7_000 + i)});
+        }
+        let event = bounded(event);
+        assert!(size(&event) <= MAX_EVENT_BYTES, "{} bytes", size(&event));
+        assert_eq!(event.data["tenant"]["id"], "acme", "small fields stay");
+        assert_eq!(event.data["tenant"]["f39"]["omitted"], true, "the largest goes first");
     }
 }

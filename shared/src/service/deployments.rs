@@ -198,8 +198,10 @@ async fn may_create_beside(store: &Store, caller: &Caller, source: &Tenant) -> R
     }))
 }
 
-/// A job, if the caller sees its new tenant or its source (a platform admin
-/// sees every job, also once both are gone).
+/// A job, if the caller sees its new tenant or its source as they were when
+/// the job was made: the same incarnations (a tenant that took one of their
+/// ids later is not the job's, and its members do not see the job). A
+/// platform admin sees every job, also once both are gone.
 pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
     let hidden = || Error::NotFound {
         kind: "job",
@@ -214,11 +216,12 @@ pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
         (job.source_tenant_id.clone(), job.source_created_at),
     ];
     for (tenant_id, created_at) in tenants {
-        // A tenant that took the id later is not the job's.
+        // A tenant that took the id later is not the job's. A job written
+        // before it kept the incarnations: one born after the job is not.
         let Some(tenant) = store.get_tenant(&tenant_id).await? else {
             continue;
         };
-        if created_at.is_none_or(|at| at == tenant.created_at)
+        if created_at.map_or(tenant.created_at <= job.created_at, |at| at == tenant.created_at)
             && access::role_on(store, caller, &tenant).await?.is_some()
         {
             return Ok(job);

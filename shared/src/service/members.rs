@@ -82,9 +82,11 @@ pub async fn list(
 }
 
 /// The caller's tenants (those it is a member of), by id, each with the
-/// caller's role on it (its best membership on the tenant's path); tenants
-/// under an inactive or retired ancestor are left out. One `Query` of the
-/// caller's memberships, one `BatchGetItem` of the tenants, one of their ancestors.
+/// caller's role on it (what `access` gives: its best membership on the
+/// tenant's path that an inactive or retired ancestor does not cut off);
+/// tenants it cannot see that way, and memberships of an earlier tenant of
+/// an id, are left out. One `Query` of the caller's memberships, one
+/// `BatchGetItem` of the tenants, one of their ancestors.
 pub async fn mine(
     store: &Store,
     caller: &Caller,
@@ -93,7 +95,12 @@ pub async fn mine(
 ) -> Result<(Vec<(Tenant, TenantRole)>, Option<TenantId>)> {
     let user = UserId::parse(&caller.subject)
         .map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))?;
-    let memberships: HashMap<TenantId, TenantRole> = store.all_memberships_of(&user).await?.into_iter().collect();
+    let memberships: HashMap<TenantId, (TenantRole, Option<crate::domain::Timestamp>)> = store
+        .all_memberships_with_incarnations_of(&user)
+        .await?
+        .into_iter()
+        .map(|(id, role, incarnation)| (id, (role, incarnation)))
+        .collect();
     let mut ids: Vec<TenantId> = memberships
         .keys()
         .filter(|id| after.is_none_or(|a| *id > a))
@@ -108,21 +115,29 @@ pub async fn mine(
         .flat_map(|t| t.path[..t.path.len() - 1].iter().cloned())
         .collect();
     let ancestors = store.get_tenants(&ancestor_ids).await?;
-    let active = |id: &TenantId| ancestors.get(id).is_some_and(|a| a.status == Status::Active);
     let mut items = Vec::new();
     for id in &ids {
         let Some(tenant) = tenants.get(id) else { continue };
-        if !tenant.path[..tenant.path.len() - 1].iter().all(active) {
-            continue;
+        let on_path = |at: usize| -> Option<&Tenant> {
+            match at + 1 == tenant.path.len() {
+                true => Some(tenant),
+                false => ancestors.get(&tenant.path[at]),
+            }
+        };
+        let view = crate::store::members::AccessView {
+            memberships: (0..tenant.path.len())
+                .filter_map(|at| {
+                    let (role, incarnation) = memberships.get(&tenant.path[at])?;
+                    (*incarnation == Some(on_path(at)?.created_at)).then_some((at, *role))
+                })
+                .collect(),
+            blocked: (0..tenant.path.len() - 1)
+                .filter(|at| on_path(*at).is_none_or(|a| a.status != Status::Active))
+                .collect(),
+        };
+        if let Some(role) = access::role_of(&view) {
+            items.push((tenant.clone(), role));
         }
-        let role = tenant
-            .path
-            .iter()
-            .filter_map(|a| memberships.get(a))
-            .max()
-            .copied()
-            .unwrap_or(TenantRole::Viewer);
-        items.push((tenant.clone(), role));
     }
     let next = if more { ids.last().cloned() } else { None };
     Ok((items, next))

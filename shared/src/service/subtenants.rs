@@ -112,12 +112,17 @@ pub struct ListRequest<'a> {
     pub descending: bool,
     pub limit: usize,
     pub from: Option<&'a SubtenantPosition>,
+    /// `offset` paging (compatibility): the page that starts this many
+    /// subtenants in (instead of `from`).
+    pub offset: Option<usize>,
     pub include_total: bool,
 }
 
 /// A page of a tenant's subtenants, their total if asked for, and the tenant
 /// (for its name). The page and the count are read at the same time, once
-/// the caller is known to see the tenant: one round trip, not two.
+/// the caller is known to see the tenant: one round trip, not two. An
+/// `offset` walks the pages before it only then too: a caller who cannot see
+/// the tenant costs the access check's reads, however far it asks to skip.
 pub async fn list(
     store: &Store,
     caller: &Caller,
@@ -125,13 +130,25 @@ pub async fn list(
     request: ListRequest<'_>,
 ) -> Result<(SubtenantPage, Option<u64>, Tenant)> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
-    let page = store.list_subtenants(
-        tenant_id,
-        request.order,
-        request.descending,
-        request.limit,
-        request.from,
-    );
+    let walked;
+    let from = match request.offset {
+        None => request.from,
+        Some(offset) => match position_at(store, tenant_id, request.order, request.descending, offset).await? {
+            Some(position) => {
+                walked = position;
+                walked.as_ref()
+            }
+            // Past the end: an empty page.
+            None => {
+                let total = match request.include_total {
+                    true => Some(store.count_subtenants(tenant_id).await?),
+                    false => None,
+                };
+                return Ok(((Vec::new(), None), total, tenant));
+            }
+        },
+    };
+    let page = store.list_subtenants(tenant_id, request.order, request.descending, request.limit, from);
     if !request.include_total {
         return Ok((page.await?, None, tenant));
     }
@@ -139,8 +156,10 @@ pub async fn list(
     Ok((page?, Some(total?), tenant))
 }
 
-/// The page that starts `offset` subtenants in (compatibility paging).
-pub async fn position_at(
+/// The position `offset` subtenants in (`None` inside: from the start), or
+/// `None` if there are no more than that: the pages before it are read and
+/// dropped. Only for a caller known to see the tenant.
+async fn position_at(
     store: &Store,
     tenant_id: &TenantId,
     order: SubtenantOrder,
@@ -160,11 +179,6 @@ pub async fn position_at(
         }
     }
     Ok(Some(from))
-}
-
-/// The tenant of a list, checked like a list of it would be.
-pub async fn get_tenant_for_list(store: &Store, caller: &Caller, tenant_id: &TenantId) -> Result<Tenant> {
-    access::tenant(store, caller, tenant_id, TenantRole::Viewer).await
 }
 
 /// Reads of the global list a page may make when it filters (bounded cost).

@@ -18,9 +18,9 @@ use crate::domain::merge_patch;
 use crate::domain::query::TenantQuery;
 use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
 
-use crate::auth::{Caller, TenantRole};
+use crate::auth::{Caller, Permission, TenantRole};
 use crate::domain::member::Member;
-use crate::domain::{Status, Tenant, TenantId, TenantInput, TenantName, Timestamp, UserId};
+use crate::domain::{Environment, Status, Tenant, TenantId, TenantInput, TenantName, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::store::subtenants::SubtenantOrder;
 use crate::store::tenants::{ParentDelta, TenantEntry, TenantWrite, WriteFailure};
@@ -78,13 +78,18 @@ pub async fn get_by_name(store: &Store, caller: &Caller, name: &str) -> Result<T
 }
 
 /// The query narrowed to what the caller may see: a platform admin sees
-/// everything; anyone else the subtrees of its memberships, minus those
-/// under an inactive or retired ancestor.
+/// everything; anyone else the subtrees of its memberships, minus what an
+/// inactive or retired tenant hides from it (see `access`).
 pub async fn visible(store: &Store, caller: &Caller, query: TenantQuery) -> Result<TenantQuery> {
-    match access::visible_roots(store, caller).await? {
+    match access::roots(store, caller).await? {
         None => Ok(query),
         Some(roots) => Ok(TenantQuery {
-            within: Some(roots),
+            see_through: roots
+                .iter()
+                .filter(|r| r.role == TenantRole::Admin)
+                .map(|r| r.id.clone())
+                .collect(),
+            within: Some(roots.into_iter().map(|r| r.id).collect()),
             active_ancestors: true,
             ..query
         }),
@@ -267,13 +272,20 @@ pub async fn create(
         match store.commit(&write).await {
             Ok(()) => return Ok(Created::New(Box::new(created))),
             Err(WriteFailure::AlreadyExists) => {
+                // The id is taken either way; when it was purged is told
+                // only to those who could have seen its tenant.
+                let taken = || Error::Conflict(format!("a tenant with id '{id}' already exists"));
                 return Err(match store.tenant_entry(&id).await? {
-                    TenantEntry::Purged { purged_at } => Error::Conflict(format!(
-                    "id '{id}' belonged to a tenant purged at {purged_at}; it is free again {} days after the purge",
-                    super::cleanup::TOMBSTONE_DAYS
-                )),
-                    _ => Error::Conflict(format!("a tenant with id '{id}' already exists")),
-                })
+                    TenantEntry::Purged { purged_at, path }
+                        if access::could_have_seen(store, caller, &path, &purged_at).await? =>
+                    {
+                        Error::Conflict(format!(
+                            "id '{id}' belonged to a tenant purged at {purged_at}; it is free again {} days after the purge",
+                            super::cleanup::TOMBSTONE_DAYS
+                        ))
+                    }
+                    _ => taken(),
+                });
             }
             Err(WriteFailure::NameTaken) => return Err(name_taken(&tenant.name)),
             Err(failure @ (WriteFailure::IdempotencyKeyUsed | WriteFailure::Contended)) => {
@@ -491,9 +503,18 @@ enum Move {
     To(Option<Box<Tenant>>),
 }
 
-/// Judges a change of parent: moving a subtree needs the admin role on it,
-/// and the new parent must take it (operator or more there; the top is for
-/// platform admins); never under itself or a descendant.
+/// Judges a change of parent. A move takes the tenant (and its subtree) out
+/// of one subtree and into another, so it is administered on both sides:
+///
+/// - out: the admin role on the old parent (which the admins above it have
+///   too): the subtree's admin decides what leaves it, not an admin of the
+///   moved tenant alone, who may be an operator elsewhere. A top-level
+///   tenant leaves no subtree (only platform admins see it from above, and
+///   they see everything): the admin role on the tenant itself is enough.
+/// - in: the admin role on the new parent, as a create there needs (one the
+///   caller cannot see is no tenant: 400); the top is for platform admins.
+///
+/// Never under itself or a descendant (409).
 async fn resolve_move(
     store: &Store,
     caller: &Caller,
@@ -514,6 +535,18 @@ async fn resolve_move(
             current.id
         )));
     }
+    if let Some(old_parent) = &current.parent_id {
+        let administered = match store.get_tenant(old_parent).await? {
+            Some(parent) => access::role_on(store, caller, &parent).await? == Some(TenantRole::Admin),
+            None => false,
+        };
+        if !administered {
+            return Err(Error::Forbidden(format!(
+                "moving tenant '{}' out of '{old_parent}' needs the admin role on '{old_parent}'",
+                current.id
+            )));
+        }
+    }
     let Some(parent_id) = destination else {
         top_level_allowed(caller)?;
         return Ok(Move::To(None));
@@ -529,8 +562,39 @@ async fn resolve_move(
             current.id
         )));
     }
-    let parent = receiving_parent(store, caller, parent_id, TenantRole::Operator).await?;
+    let parent = receiving_parent(store, caller, parent_id, TenantRole::Admin).await?;
     Ok(Move::To(Some(Box::new(parent))))
+}
+
+/// What an update may change only with more than the role it needs:
+///
+/// - `status` (`active` ⇄ `inactive`): the admin role, as retire and
+///   restore; an operator could otherwise hide a subtree from its members;
+/// - `environment` to `production`: the `deployments:cloneProduction`
+///   permission (or a platform admin), since a test tenant (a clone made
+///   with `deployments:cloneTest`, say) turned production is a production
+///   clone. Back to `test` needs nothing more.
+fn check_administered_fields(caller: &Caller, role: TenantRole, current: &Tenant, next: &Tenant) -> Result<()> {
+    if next.status != current.status && role < TenantRole::Admin {
+        return Err(Error::Forbidden(format!(
+            "changing the status of tenant '{}' needs the admin role on it; yours is {}",
+            current.id,
+            role.as_str()
+        )));
+    }
+    if next.environment == Environment::Production
+        && current.environment != Environment::Production
+        && !caller.platform_admin
+    {
+        caller.require(Permission::DeploymentsCloneProduction).map_err(|_| {
+            Error::Forbidden(format!(
+                "making tenant '{}' a production tenant needs the permission '{}', which the token does not grant",
+                current.id,
+                Permission::DeploymentsCloneProduction.name()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Read → change → conditional write, retried on a lost race; moves and
@@ -546,10 +610,12 @@ async fn update(
 ) -> Result<Updated> {
     let mut completed_pending = false;
     for _ in 0..ATTEMPTS {
-        let current = read(store, id).await?;
-        let role = access::require(store, caller, &current, needs).await?;
+        // A purged id answers 410 only to those who could see it: the read
+        // is the access check's.
+        let (current, role) = access::tenant_with_role(store, caller, id, needs).await?;
         check(expected, &current)?;
         let (mut next, placement) = edit(&current)?;
+        check_administered_fields(caller, role, &current, &next)?;
         let destination = resolve_move(store, caller, role, &current, &placement).await?;
         if matches!(destination, Move::To(_)) && !completed_pending {
             // Paths must be whole before a move is judged: finish what an
@@ -709,8 +775,7 @@ pub async fn delete(
     expected: Option<&Expected>,
     mode: DeleteMode,
 ) -> Result<DeleteReport> {
-    let mut current = read(store, id).await?;
-    access::require(store, caller, &current, TenantRole::Admin).await?;
+    let mut current = access::tenant(store, caller, id, TenantRole::Admin).await?;
     check(expected, &current)?;
     if current.child_count > 0 && pending::complete_all(store).await? > 0 {
         current = read(store, id).await?;

@@ -5,6 +5,10 @@
 //!   `<recorded at>#<event id>`;
 //! - recorded once per event id: a guard item `CHANGEEVENT#<id>` is written in
 //!   the same transaction, so a redelivered stream record adds nothing;
+//! - each event keeps the path that decides who sees it and the moment that
+//!   path held (`pathAt`): a tenant id deleted and created again names
+//!   another tenant, and the new one's members must not read the old one's
+//!   events (see `service::change_events::feed`);
 //! - the feed serves an event only once it is [`SETTLE`] old: notifiers on
 //!   other stream shards may still be recording events of the same instant,
 //!   and a reader following its cursor must never step over one.
@@ -57,18 +61,43 @@ pub struct FeedEvent {
     pub subject: String,
     /// The subject's path (root first): who may see it.
     pub path: Vec<String>,
+    /// When `path` held: each tenant on it was, then, the incarnation of
+    /// its id that was born no later (`None` on events recorded before it
+    /// was kept: the event's own `time` stands in).
+    pub path_at: Option<Timestamp>,
     /// The CloudEvent, as published.
     pub event: Value,
 }
 
+impl FeedEvent {
+    /// When `path` held ([`FeedEvent::path_at`], else the event's time).
+    pub fn path_held_at(&self) -> Option<Timestamp> {
+        self.path_at
+            .or_else(|| self.event["time"].as_str().and_then(Timestamp::parse))
+    }
+}
+
 impl Store {
-    /// Records `event` (with the path that decides who sees it) unless an
-    /// event of that id was recorded before; whether it was new. One
-    /// `TransactWriteItems`.
+    /// Records `event` (with the path that decides who sees it, as it was at
+    /// the event's time) unless an event of that id was recorded before;
+    /// whether it was new. One `TransactWriteItems`.
     pub async fn record_change_event(&self, event: &ChangeEvent, path: &[TenantId], now: Timestamp) -> Result<bool> {
+        self.record_change_event_seen(event, path, event.time, now).await
+    }
+
+    /// [`Store::record_change_event`], with the moment `path_at` the path
+    /// held (when it was read, or the change it comes with was made).
+    pub async fn record_change_event_seen(
+        &self,
+        event: &ChangeEvent,
+        path: &[TenantId],
+        path_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
         let expires = now.plus(time::Duration::days(RETENTION_DAYS));
         let key = keys::feed_event(now, &event.id);
-        let item = records::feed_event_item(&key, &event.kind, &event.subject, path, &event.cloud_event(), expires);
+        let mut item = records::feed_event_item(&key, &event.kind, &event.subject, path, &event.cloud_event(), expires);
+        item.insert(PATH_AT.into(), s(path_at.to_string()));
         let items = vec![
             self.put_new(records::change_event_guard_item(&event.id, expires))?,
             self.put_action(item)?,
@@ -201,6 +230,9 @@ fn next_day(day: &str) -> String {
         .unwrap_or_else(|| day.to_owned())
 }
 
+/// The attribute of a feed item that says when its `path` held.
+const PATH_AT: &str = "pathAt";
+
 fn feed_event(item: &Item) -> Result<FeedEvent> {
     let text = string_attr(item, "event").unwrap_or_default();
     let event = serde_json::from_str(text).map_err(|e| Error::internal(format!("unreadable feed event: {e}")))?;
@@ -214,6 +246,7 @@ fn feed_event(item: &Item) -> Result<FeedEvent> {
         kind: string_attr(item, "type").unwrap_or_default().to_owned(),
         subject: string_attr(item, "subject").unwrap_or_default().to_owned(),
         path,
+        path_at: string_attr(item, PATH_AT).and_then(Timestamp::parse),
         event,
     })
 }

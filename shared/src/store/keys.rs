@@ -230,6 +230,13 @@ pub fn within_facet(ancestor: &TenantId, bucket: ListBucket) -> String {
     format!("FACET#IN#{ancestor}#{}", bucket.as_str())
 }
 
+/// The same subtree by creation (GSI2, on the same facet items): every
+/// tenant within `ancestor`'s subtree, itself included, sorted by
+/// [`created_sort`], for the `createdAt` lists of non-admins.
+pub fn within_by_created(ancestor: &TenantId, bucket: ListBucket) -> String {
+    format!("WITHIN#{ancestor}#{}", bucket.as_str())
+}
+
 /// The facet partition of an identity provider id (GSI6).
 pub fn identity_provider_facet(idp_id: &str, bucket: ListBucket) -> String {
     format!("FACET#IDP#{idp_id}#{}", bucket.as_str())
@@ -386,6 +393,7 @@ mod tests {
             external_id_facet("crm", "a=b", ListBucket::Live),
             "FACET#EXT#crm=a=b#live"
         );
+        assert_eq!(within_by_created(&id, ListBucket::Live), "WITHIN#acme#live");
         assert_eq!(shard_of(&id, 1), 0);
         assert_ne!(idempotency("a", "bc"), idempotency("ab", "c"));
     }

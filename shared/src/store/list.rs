@@ -2,6 +2,8 @@
 //! index answers depends on the query); every other filter is checked on the
 //! tenants read ([`TenantQuery::matches`]).
 //!
+//! A platform admin's list:
+//!
 //! | query | index | partition(s) |
 //! |---|---|---|
 //! | sort by name, `externalId` | GSI6 facets | `FACET#EXT#k=v#<bucket>` |
@@ -11,6 +13,37 @@
 //! | sort by name, `tags` | GSI6 facets | `FACET#TAG#<first tag>#<bucket>` |
 //! | sort by name, otherwise | GSI1 | `TENANTS#<bucket>#<shard>`, every shard |
 //! | sort by `createdAt` | GSI2 | `TENANTS#<bucket>#<shard>`, every shard |
+//!
+//! Everyone else's list (`within` set: the roots of the subtrees the caller
+//! may see) reads those subtrees and nothing else, before any other index:
+//! no item of a tenant the caller cannot see is read, so neither a page nor
+//! a cursor's position can ever stand on one.
+//!
+//! | query | index | partition(s) |
+//! |---|---|---|
+//! | `parentId` not visible | — | none: the caller's roots that are its children (one `BatchGetItem`) |
+//! | sort by name, `parentId` | GSI3 children | `CHILDREN#<parent>#<bucket>` |
+//! | sort by `createdAt`, `parentId` | GSI2 on subtree facets | `WITHIN#<parent>#<bucket>` |
+//! | sort by name, otherwise | GSI6 subtree facets | `FACET#IN#<root>#<bucket>`, each root |
+//! | sort by `createdAt`, otherwise | GSI2 on subtree facets | `WITHIN#<root>#<bucket>`, each root |
+//!
+//! So `externalId`, `identityProviderId`, `tags` and `resellerId` are, for a
+//! non-admin, filters on its subtrees' facets rather than their own global
+//! index (an intersection with the global facet would read other tenants'
+//! items first). A parent is visible when it is one of the roots (no read)
+//! or has one on its path (one `GetItem`); all its children are then
+//! visible. Of a parent the caller cannot see, only the caller's roots can
+//! be children it may see (a sibling admin sees its own tenant under a
+//! parent it cannot see): those, and no other child, are read. A page costs, per root, one
+//! `Query` and one `BatchGetItem` of the tenants it points at (up to
+//! [`MAX_CALLS_PER_PARTITION`] of each when filters drop most of a subtree),
+//! plus one `BatchGetItem` of ancestors' statuses: the same on any table
+//! size, and independent of how many tenants the caller cannot see.
+//!
+//! A subtree's facet items are in GSI6 by name and in GSI2 by creation
+//! (see [`super::records::facet_items`]); the invariant checker reports one
+//! written before the GSI2 keys were (rewriting the tenant's facets, as any
+//! update of the tenant's tags does, adds them).
 //!
 //! On every name-sorted index the sort key is the name key, so a `name`
 //! prefix is part of the key condition. A page reads at most
@@ -75,6 +108,45 @@ fn plan(query: &TenantQuery, shards: u16) -> Plan {
     } else {
         ListBucket::Live
     };
+    let mut plan = match &query.within {
+        Some(roots) => subtree_plan(query, roots, bucket),
+        None => admin_plan(query, shards, bucket),
+    };
+    if query.sort == SortField::Name {
+        plan.key_prefix = query.name_prefix.clone();
+    }
+    plan
+}
+
+/// A non-admin's list: only the subtrees of `roots` (or, with a visible
+/// `parentId`, of the parent), whatever the other filters.
+fn subtree_plan(query: &TenantQuery, roots: &[TenantId], bucket: ListBucket) -> Plan {
+    let roots = match &query.parent_id {
+        Some(parent) if query.sort == SortField::Name => {
+            return Plan {
+                index: CHILDREN,
+                partitions: vec![keys::children(parent, bucket)],
+                facet: false,
+                key_prefix: None,
+            }
+        }
+        Some(parent) => std::slice::from_ref(parent),
+        None => roots,
+    };
+    let (index, partition): (Index, fn(&TenantId, ListBucket) -> String) = match query.sort {
+        SortField::Name => (FACETS, keys::within_facet),
+        SortField::CreatedAt => (BY_CREATED, keys::within_by_created),
+    };
+    Plan {
+        index,
+        partitions: roots.iter().map(|root| partition(root, bucket)).collect(),
+        facet: true,
+        key_prefix: None,
+    }
+}
+
+/// A platform admin's list: the most selective index the query names.
+fn admin_plan(query: &TenantQuery, shards: u16, bucket: ListBucket) -> Plan {
     let main = |index| Plan {
         index,
         partitions: (0..shards.max(1))
@@ -89,36 +161,22 @@ fn plan(query: &TenantQuery, shards: u16) -> Plan {
         facet,
         key_prefix: None,
     };
-    // Selective filters keep their own index, for admins and others alike.
-    let selective = query.parent_id.is_some() || query.external_id.is_some() || query.identity_provider_id.is_some();
-    let within = query.within.as_ref().filter(|_| !selective);
-    let mut plan = match (query.sort, within) {
-        (SortField::CreatedAt, _) => return main(BY_CREATED),
-        // A non-admin's list: the subtrees it may see, merged in name order.
-        (SortField::Name, Some(roots)) => Plan {
-            index: FACETS,
-            partitions: roots.iter().map(|root| keys::within_facet(root, bucket)).collect(),
-            facet: true,
-            key_prefix: None,
-        },
-        (SortField::Name, None) => {
-            if let Some((k, v)) = &query.external_id {
-                one(FACETS, keys::external_id_facet(k, v, bucket), true)
-            } else if let Some(idp) = &query.identity_provider_id {
-                one(FACETS, keys::identity_provider_facet(idp, bucket), true)
-            } else if let Some(parent) = &query.parent_id {
-                one(CHILDREN, keys::children(parent, bucket), false)
-            } else if let Some(reseller) = &query.reseller_id {
-                one(BY_RESELLER, keys::reseller(reseller, bucket), false)
-            } else if let Some(tag) = query.tags.first() {
-                one(FACETS, keys::tag_facet(tag, bucket), true)
-            } else {
-                main(BY_NAME)
-            }
-        }
-    };
-    plan.key_prefix = query.name_prefix.clone();
-    plan
+    if query.sort == SortField::CreatedAt {
+        return main(BY_CREATED);
+    }
+    if let Some((k, v)) = &query.external_id {
+        one(FACETS, keys::external_id_facet(k, v, bucket), true)
+    } else if let Some(idp) = &query.identity_provider_id {
+        one(FACETS, keys::identity_provider_facet(idp, bucket), true)
+    } else if let Some(parent) = &query.parent_id {
+        one(CHILDREN, keys::children(parent, bucket), false)
+    } else if let Some(reseller) = &query.reseller_id {
+        one(BY_RESELLER, keys::reseller(reseller, bucket), false)
+    } else if let Some(tag) = query.tags.first() {
+        one(FACETS, keys::tag_facet(tag, bucket), true)
+    } else {
+        main(BY_NAME)
+    }
 }
 
 /// An item's place in an index: (sort key, tenant id, table sort key).
@@ -173,6 +231,9 @@ impl Store {
     /// One page of `query`, from `from` (the previous page's `next`).
     #[tracing::instrument(skip(self, from))]
     pub async fn list_tenants(&self, query: &TenantQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
+        if !self.parent_visible(query).await? {
+            return self.roots_under_hidden_parent(query, from).await;
+        }
         let plan = plan(query, self.list_shards);
         let start = match from {
             Some(position) if position.parts.len() == plan.partitions.len() => position.parts.clone(),
@@ -196,6 +257,13 @@ impl Store {
 
     /// How many tenants match `query` (reads every match; bounded).
     pub async fn count_tenants(&self, query: &TenantQuery) -> Result<u64> {
+        if !self.parent_visible(query).await? {
+            let all = TenantQuery {
+                limit: usize::MAX - 1,
+                ..query.clone()
+            };
+            return Ok(self.roots_under_hidden_parent(&all, None).await?.items.len() as u64);
+        }
         let plan = plan(query, self.list_shards);
         let statuses = Statuses::default();
         let mut total = 0;
@@ -219,6 +287,79 @@ impl Store {
             }
         }
         Ok(total)
+    }
+
+    /// Whether a non-admin may see the parent its query names (true when the
+    /// query names none, or is a platform admin's): the parent is one of the
+    /// roots, or one is on its path (one `GetItem`).
+    async fn parent_visible(&self, query: &TenantQuery) -> Result<bool> {
+        let (Some(roots), Some(parent)) = (&query.within, &query.parent_id) else {
+            return Ok(true);
+        };
+        if roots.contains(parent) {
+            return Ok(true);
+        }
+        Ok(self
+            .get_tenant(parent)
+            .await?
+            .is_some_and(|t| t.path.iter().any(|a| roots.contains(a))))
+    }
+
+    /// A non-admin's page of the children of a parent it cannot see: only
+    /// its roots can be among them (any other visible tenant has a visible
+    /// parent), so they are read (one `BatchGetItem`), kept if that parent
+    /// is theirs, and paged in the query's order. The parent's other
+    /// children are never read.
+    async fn roots_under_hidden_parent(
+        &self,
+        query: &TenantQuery,
+        from: Option<&ListPosition>,
+    ) -> Result<Page<Tenant>> {
+        let (Some(roots), Some(parent)) = (&query.within, &query.parent_id) else {
+            return Err(Error::internal("a hidden parent without roots or parent"));
+        };
+        let after = match from.map(|p| p.parts.as_slice()) {
+            None => None,
+            Some([PartPosition::After(sort, id, sk)]) => Some(Pos(sort.clone(), id.clone(), sk.clone())),
+            Some(_) => return Err(Error::invalid("cursor", "is no longer valid; start again")),
+        };
+        let order = |a: &Pos, b: &Pos| if query.descending { b.cmp(a) } else { a.cmp(b) };
+        let mut entries: Vec<Entry> = self
+            .get_tenants(roots)
+            .await?
+            .into_values()
+            .filter(|t| t.parent_id.as_ref() == Some(parent) && query.matches(t))
+            .map(|tenant| {
+                let sort = match query.sort {
+                    SortField::Name => tenant.name.key(),
+                    SortField::CreatedAt => keys::created_sort(tenant.created_at, &tenant.id),
+                };
+                let at = Pos(sort, tenant.id.to_string(), keys::TENANT_SK.to_owned());
+                Entry { at, tenant }
+            })
+            .filter(|e| after.as_ref().is_none_or(|a| order(&e.at, a) == Ordering::Greater))
+            .collect();
+        if query.active_ancestors {
+            let active = self.ancestors_active(query, &entries, &Statuses::default()).await?;
+            entries.retain(|e| active(&e.tenant));
+        }
+        entries.sort_by(|a, b| order(&a.at, &b.at));
+        let more = entries.len() > query.limit;
+        entries.truncate(query.limit);
+        let next = match entries.last() {
+            Some(last) if more => Some(ListPosition {
+                parts: vec![PartPosition::After(
+                    last.at.0.clone(),
+                    last.at.1.clone(),
+                    last.at.2.clone(),
+                )],
+            }),
+            _ => None,
+        };
+        Ok(Page {
+            items: entries.into_iter().map(|e| e.tenant).collect(),
+            next,
+        })
     }
 
     async fn read_part(
@@ -286,7 +427,12 @@ impl Store {
                 let Some(tenant) = id.and_then(|id| tenants.remove(&id)) else {
                     continue;
                 };
-                if tenant.name.key() == at.0 && query.matches(&tenant) {
+                let sort = if plan.index == BY_CREATED {
+                    keys::created_sort(tenant.created_at, &tenant.id)
+                } else {
+                    tenant.name.key()
+                };
+                if sort == at.0 && query.matches(&tenant) {
                     entries.push(Entry { at, tenant });
                 }
             }
@@ -300,20 +446,25 @@ impl Store {
             }
         }
         if query.active_ancestors {
-            let active = self.ancestors_active(&entries, statuses).await?;
+            let active = self.ancestors_active(query, &entries, statuses).await?;
             entries.retain(|e| active(&e.tenant));
         }
         Ok(entries)
     }
 
-    /// A test of "every proper ancestor is active" for these entries' tenants,
-    /// reading the statuses it does not know yet in one `BatchGetItem`.
+    /// A test of "every gatekeeper ([`TenantQuery::gatekeepers`]) is active"
+    /// for these entries' tenants, reading the statuses it does not know yet
+    /// in one `BatchGetItem`.
     async fn ancestors_active(
         &self,
+        query: &TenantQuery,
         entries: &[Entry],
         statuses: &Statuses,
     ) -> Result<impl Fn(&Tenant) -> bool + use<>> {
-        let proper = |t: &Tenant| t.path[..t.path.len().saturating_sub(1)].to_vec();
+        let proper = {
+            let query = query.clone();
+            move |t: &Tenant| query.gatekeepers(t)
+        };
         let unknown: Vec<TenantId> = {
             let known = statuses
                 .0
@@ -427,4 +578,140 @@ fn merge(mut reads: Vec<PartRead>, limit: usize, descending: bool) -> Page<Tenan
         Some(ListPosition { parts })
     };
     Page { items, next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::{Tag, TenantInput, Timestamp};
+    use crate::store::records;
+
+    fn id(raw: &str) -> TenantId {
+        TenantId::parse(raw).unwrap()
+    }
+
+    fn non_admin(query: TenantQuery) -> TenantQuery {
+        TenantQuery {
+            within: Some(vec![id("home"), id("work")]),
+            active_ancestors: true,
+            ..query
+        }
+    }
+
+    fn read(plan: &Plan) -> (&'static str, Vec<&str>, bool) {
+        (
+            plan.index.name,
+            plan.partitions.iter().map(String::as_str).collect(),
+            plan.facet,
+        )
+    }
+
+    /// Issue 17, item 3: whatever a non-admin filters or sorts by, its list
+    /// reads the subtrees it may see and nothing else (an admin's keeps the
+    /// most selective index).
+    #[test]
+    fn a_non_admins_plan_reads_only_its_subtrees() {
+        let by_name = ("GSI6", vec!["FACET#IN#home#live", "FACET#IN#work#live"], true);
+        let by_created = ("GSI2", vec!["WITHIN#home#live", "WITHIN#work#live"], true);
+        let created = |q: TenantQuery| TenantQuery {
+            sort: SortField::CreatedAt,
+            ..q
+        };
+        let filters = [
+            TenantQuery::default(),
+            TenantQuery {
+                external_id: Some(("1".into(), "CRM-1".into())),
+                ..TenantQuery::default()
+            },
+            TenantQuery {
+                identity_provider_id: Some("okta".into()),
+                ..TenantQuery::default()
+            },
+            TenantQuery {
+                reseller_id: Some("r1".into()),
+                ..TenantQuery::default()
+            },
+            TenantQuery {
+                tags: vec![Tag::parse("gold").unwrap()],
+                ..TenantQuery::default()
+            },
+        ];
+        for query in filters {
+            assert_eq!(read(&plan(&non_admin(query.clone()), 4)), by_name, "{query:?}");
+            assert_eq!(
+                read(&plan(&non_admin(created(query.clone())), 4)),
+                by_created,
+                "{query:?}"
+            );
+            assert_ne!(read(&plan(&created(query.clone()), 4)).0, "GSI6", "an admin's");
+        }
+        // A (visible) parent: its children by name, its subtree by creation.
+        let under = TenantQuery {
+            parent_id: Some(id("deep")),
+            ..TenantQuery::default()
+        };
+        assert_eq!(
+            read(&plan(&non_admin(under.clone()), 4)),
+            ("GSI3", vec!["CHILDREN#deep#live"], false)
+        );
+        assert_eq!(
+            read(&plan(&non_admin(created(under)), 4)),
+            ("GSI2", vec!["WITHIN#deep#live"], true)
+        );
+        // A name prefix is a key condition on name-sorted indexes only.
+        let prefixed = TenantQuery {
+            name_prefix: Some("acme".into()),
+            ..TenantQuery::default()
+        };
+        assert_eq!(
+            plan(&non_admin(prefixed.clone()), 1).key_prefix.as_deref(),
+            Some("acme")
+        );
+        assert_eq!(plan(&non_admin(created(prefixed.clone())), 1).key_prefix, None);
+        assert_eq!(plan(&created(prefixed), 1).key_prefix, None);
+    }
+
+    /// A subtree's facet is in the by-creation index too, so the createdAt
+    /// plan above finds every tenant of the subtree.
+    #[test]
+    fn subtree_facets_are_listed_by_name_and_by_creation() {
+        let change = Change {
+            actor: "test".into(),
+            at: Timestamp::now(),
+        };
+        let input = |tenant: &str| {
+            let body = serde_json::json!({"tenantId": tenant, "name": format!("Name {tenant}")});
+            TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap()
+        };
+        let parent = Tenant::create(input("home"), id("home"), &change).placed(None);
+        let child = Tenant::create(input("kid"), id("kid"), &change).placed(Some(&parent));
+        let within: Vec<Item> = records::facet_items(&child)
+            .into_iter()
+            .map(|(_, item)| item)
+            .filter(|item| string_attr(item, FACETS.pk).is_some_and(|pk| pk.starts_with("FACET#IN#")))
+            .collect();
+        let keys: Vec<[Option<&str>; 4]> = within
+            .iter()
+            .map(|i| [FACETS.pk, FACETS.sk, BY_CREATED.pk, BY_CREATED.sk].map(|a| string_attr(i, a)))
+            .collect();
+        let created = keys::created_sort(child.created_at, &child.id);
+        assert_eq!(
+            keys,
+            [
+                [
+                    Some("FACET#IN#home#live"),
+                    Some("name kid"),
+                    Some("WITHIN#home#live"),
+                    Some(created.as_str())
+                ],
+                [
+                    Some("FACET#IN#kid#live"),
+                    Some("name kid"),
+                    Some("WITHIN#kid#live"),
+                    Some(created.as_str())
+                ],
+            ]
+        );
+    }
 }

@@ -14,18 +14,20 @@ use super::table::{BY_NAME, PK};
 use super::Store;
 use crate::auth::TenantRole;
 use crate::domain::member::Member;
-use crate::domain::{Status, Tenant, TenantId, UserId};
+use crate::domain::{Status, Tenant, TenantId, Timestamp, UserId};
 use crate::error::{Error, Result};
 
-/// What a caller is on a tenant, read in one `BatchGetItem`: the best role
-/// its memberships on the tenant's path give, and whether every proper
-/// ancestor is active (an inactive or retired ancestor hides its subtree).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a caller is on a tenant, read in one `BatchGetItem`: its
+/// memberships on the tenant's path (of the incarnations on it now) and
+/// which proper ancestors are not active. What that makes the caller is
+/// `service::access`'s to say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AccessView {
-    pub role: Option<TenantRole>,
-    pub ancestors_active: bool,
-    /// Where on the path (0 = root) the topmost membership is.
-    pub topmost: Option<usize>,
+    /// Each membership: where on the path it is (0 = root) and its role.
+    pub memberships: Vec<(usize, TenantRole)>,
+    /// Where on the path the proper ancestors that are not active are
+    /// (inactive, retired, provisioning, or not found).
+    pub blocked: Vec<usize>,
 }
 
 fn belongs(item: &Item, incarnation: &str) -> bool {
@@ -192,18 +194,18 @@ impl Store {
 
         let mut incarnations: HashMap<String, String> =
             HashMap::from([(tenant.id.to_string(), tenant.created_at.to_string())]);
-        let mut active = 0;
+        let mut active = std::collections::HashSet::new();
         for item in items
             .iter()
             .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("tenant"))
         {
             let ancestor = records::tenant_from_item(item.clone())?;
             if ancestor.status == Status::Active {
-                active += 1;
+                active.insert(ancestor.id.clone());
             }
             incarnations.insert(ancestor.id.to_string(), ancestor.created_at.to_string());
         }
-        let members: Vec<Member> = items
+        let memberships = items
             .iter()
             .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("member"))
             .filter(|i| {
@@ -211,14 +213,47 @@ impl Store {
                 incarnations.get(tenant_id).is_some_and(|inc| belongs(i, inc))
             })
             .filter_map(|i| member_from_item(i.clone()).ok())
+            .filter_map(|m| Some((tenant.path.iter().position(|id| *id == m.tenant_id)?, m.role)))
             .collect();
         Ok(AccessView {
-            role: members.iter().map(|m| m.role).max(),
-            ancestors_active: active == ancestors.len(),
-            topmost: members
-                .iter()
-                .filter_map(|m| tenant.path.iter().position(|id| *id == m.tenant_id))
-                .min(),
+            memberships,
+            blocked: (0..ancestors.len())
+                .filter(|i| !active.contains(&ancestors[*i]))
+                .collect(),
         })
+    }
+
+    /// Every membership of a user with the `createdAt` of the tenant
+    /// incarnation it was given on (paged internally; one `Query` on GSI1
+    /// per page): whoever asks must match it against the tenant there now.
+    pub async fn all_memberships_with_incarnations_of(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(TenantId, TenantRole, Option<Timestamp>)>> {
+        let mut all = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_NAME.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", BY_NAME.pk)
+                .expression_attribute_values(":pk", s(keys::memberships_of(user)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in output.items.unwrap_or_default() {
+                let incarnation = string_attr(&item, INCARNATION).and_then(Timestamp::parse);
+                let member = member_from_item(item)?;
+                all.push((member.tenant_id, member.role, incarnation));
+            }
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(all),
+            }
+        }
     }
 }

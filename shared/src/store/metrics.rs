@@ -25,9 +25,15 @@ struct Counts {
     capacity: BTreeMap<String, f64>,
 }
 
-/// Shared by the client's interceptor and whoever reads the counts.
+/// Shared by the client's interceptor and whoever reads the counts. It
+/// also records, per function, the IAM actions the requests need (see
+/// [`super::iam`]), and refuses those the function's grants (once set) do not
+/// allow.
 #[derive(Clone, Debug, Default)]
-pub struct RequestCounter(Arc<Mutex<Counts>>);
+pub struct RequestCounter {
+    counts: Arc<Mutex<Counts>>,
+    iam: Arc<Mutex<super::iam::Observed>>,
+}
 
 /// Asks for the total consumed capacity on an item operation's input,
 /// unless the caller already chose what to ask for.
@@ -94,23 +100,46 @@ fn consumed(context: &AfterDeserializationInterceptorContextRef<'_>) -> Option<(
 impl RequestCounter {
     /// Requests so far, by operation (`Query`, `TransactWriteItems`, …).
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().map(|c| c.requests.clone()).unwrap_or_default()
+        self.counts.lock().map(|c| c.requests.clone()).unwrap_or_default()
     }
 
     /// Capacity units consumed so far, by operation, as DynamoDB reported
     /// them on successful requests (DynamoDB Local reports them too).
     pub fn capacity(&self) -> BTreeMap<String, f64> {
-        self.0.lock().map(|c| c.capacity.clone()).unwrap_or_default()
+        self.counts.lock().map(|c| c.capacity.clone()).unwrap_or_default()
     }
 
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
     }
 
+    /// Forgets the counts (not what functions used, nor their grants).
     pub fn reset(&self) {
-        if let Ok(mut c) = self.0.lock() {
+        if let Ok(mut c) = self.counts.lock() {
             *c = Counts::default();
         }
+    }
+
+    /// From now on, a request sent as a function (see
+    /// [`super::iam::as_function`]) fails unless `grants` allow all it needs,
+    /// as IAM would refuse it.
+    pub fn enforce(&self, grants: super::iam::Grants) {
+        if let Ok(mut iam) = self.iam.lock() {
+            iam.grants = Some(grants);
+        }
+    }
+
+    /// What each function's requests needed so far (by function name).
+    pub fn used(&self) -> BTreeMap<String, std::collections::BTreeSet<super::iam::Need>> {
+        self.iam
+            .lock()
+            .map(|iam| {
+                iam.used
+                    .iter()
+                    .map(|(f, needs)| (f.to_string(), needs.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -136,7 +165,7 @@ impl Intercept for RequestCounter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if let Some((operation, units)) = consumed(context) {
-            if let Ok(mut c) = self.0.lock() {
+            if let Ok(mut c) = self.counts.lock() {
                 *c.capacity.entry(operation.to_owned()).or_default() += units;
             }
         }
@@ -152,7 +181,32 @@ impl Intercept for RequestCounter {
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let target = context.request().headers().get("x-amz-target").unwrap_or("unknown");
         let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
-        if let Ok(mut c) = self.0.lock() {
+        // Only as a function (locally: the dev gateway, the tests) are the
+        // permissions worked out: Lambda never pays for it.
+        if let Some(function) = super::iam::current_function() {
+            let needs = super::iam::needs(&operation, context.request().body().bytes().unwrap_or_default());
+            let denied = self
+                .iam
+                .lock()
+                .map(|mut iam| iam.record(function, needs))
+                .unwrap_or_default();
+            if !denied.is_empty() {
+                let denied: Vec<String> = denied.iter().map(ToString::to_string).collect();
+                let message = format!(
+                    "AccessDeniedException (local IAM check): template.yaml does not grant the {function} function {}",
+                    denied.join(", ")
+                );
+                tracing::error!(
+                    function,
+                    ?denied,
+                    "template.yaml does not grant what this request needs"
+                );
+                // Where no subscriber prints logs (tests), say it all the same.
+                eprintln!("{message}");
+                return Err(message.into());
+            }
+        }
+        if let Ok(mut c) = self.counts.lock() {
             *c.requests.entry(operation).or_default() += 1;
         }
         Ok(())

@@ -7,11 +7,14 @@
 //! - [`sdk`]: SDK errors turned into domain errors, transactions and their
 //!   cancellation reasons;
 //! - [`tenants`] and [`list`]: the tenant access patterns, each a `GetItem`, a
-//!   `Query` or a `TransactWriteItems`; no `Scan` on a request path.
+//!   `Query` or a `TransactWriteItems`; no `Scan` on a request path;
+//! - [`iam`]: the IAM actions each request needs, recorded and checked per
+//!   function against template.yaml's policies (locally).
 
 pub mod deployments;
 pub mod events;
 pub mod feed;
+pub mod iam;
 pub mod idempotency;
 pub mod identity_providers;
 pub mod invariants;

@@ -78,12 +78,17 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     Ok(item)
 }
 
-/// What stays of a purged tenant for 30 days (TTL): it answers 410 Gone, and
-/// its id cannot be taken meanwhile. In no index.
+/// What stays of a purged tenant for 30 days (TTL): it answers 410 Gone (to
+/// those who could see it: its `path` tells who), and its id cannot be taken
+/// meanwhile. In no index.
 pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::tenant(&tenant.id), "tombstone");
     item.insert("id".into(), s(tenant.id.as_str()));
     item.insert("name".into(), s(tenant.name.as_str()));
+    item.insert(
+        "path".into(),
+        AttributeValue::L(tenant.path.iter().map(|id| s(id.as_str())).collect()),
+    );
     if let Some(retired_at) = tenant.retired_at {
         item.insert("retiredAt".into(), s(retired_at.to_string()));
     }
@@ -105,31 +110,40 @@ pub fn name_guard_item(name_key: &str, id: &TenantId) -> Item {
 
 /// The facet items of a tenant: one per tag and per external id, each in the
 /// facet index under its value, sorted by the tenant's name. Slots keep keys
-/// stable, so changing facets rewrites at most one item per facet.
+/// stable, so changing facets rewrites at most one item per facet. A
+/// subtree's facet (one per id of the tenant's path) is also in the
+/// by-creation index, so a non-admin's `createdAt` list reads its subtrees
+/// only.
 pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
     let bucket = ListBucket::of(tenant.status);
     let name_key = tenant.name.key();
     let tags = tenant
         .tags
         .iter()
-        .map(|tag| (FacetKind::Tag, keys::tag_facet(tag, bucket)));
+        .map(|tag| (FacetKind::Tag, keys::tag_facet(tag, bucket), None));
     let ids = tenant
         .external_ids
         .iter()
-        .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket)));
-    let within = tenant
-        .path
-        .iter()
-        .map(|a| (FacetKind::Within, keys::within_facet(a, bucket)));
-    let idps = tenant
-        .identity_provider_ids
-        .iter()
-        .map(|i| (FacetKind::IdentityProvider, keys::identity_provider_facet(i, bucket)));
+        .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket), None));
+    let within = tenant.path.iter().map(|a| {
+        (
+            FacetKind::Within,
+            keys::within_facet(a, bucket),
+            Some(keys::within_by_created(a, bucket)),
+        )
+    });
+    let idps = tenant.identity_provider_ids.iter().map(|i| {
+        (
+            FacetKind::IdentityProvider,
+            keys::identity_provider_facet(i, bucket),
+            None,
+        )
+    });
     let mut slots = HashMap::new();
     tags.chain(ids)
         .chain(within)
         .chain(idps)
-        .map(|(kind, partition)| {
+        .map(|(kind, partition, by_created)| {
             let slot = slots.entry(kind as u8).or_insert(0usize);
             let key = keys::facet(&tenant.id, kind, *slot);
             *slot += 1;
@@ -137,6 +151,13 @@ pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
             item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
             item.insert(FACETS.pk.into(), s(partition));
             item.insert(FACETS.sk.into(), s(&name_key));
+            if let Some(by_created) = by_created {
+                item.insert(BY_CREATED.pk.into(), s(by_created));
+                item.insert(
+                    BY_CREATED.sk.into(),
+                    s(keys::created_sort(tenant.created_at, &tenant.id)),
+                );
+            }
             (key, item)
         })
         .collect()

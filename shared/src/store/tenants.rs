@@ -23,6 +23,9 @@ pub enum TenantEntry {
     /// Purged by the clean-up; the tombstone stays 30 days.
     Purged {
         purged_at: String,
+        /// The purged tenant's path (root first, itself last) when it was
+        /// purged; empty on tombstones written before it was kept.
+        path: Vec<TenantId>,
     },
     Missing,
 }
@@ -117,6 +120,14 @@ impl Store {
             Some("tenant") => Ok(TenantEntry::Tenant(Box::new(tenant_from_item(item)?))),
             Some("tombstone") => Ok(TenantEntry::Purged {
                 purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
+                path: match item.get("path") {
+                    Some(aws_sdk_dynamodb::types::AttributeValue::L(ids)) => ids
+                        .iter()
+                        .filter_map(|v| v.as_s().ok())
+                        .filter_map(|id| TenantId::parse(id).ok())
+                        .collect(),
+                    _ => Vec::new(),
+                },
             }),
             _ => Ok(TenantEntry::Missing),
         }
