@@ -128,8 +128,12 @@ async fn the_feed_shows_each_caller_what_it_may_see_and_filters_by_type() {
     let from_the_start = api.take_requests();
     assert_eq!(admin.status, 200, "{}", String::from_utf8_lossy(&admin.body));
     let cursor = admin.json()["nextCursor"].as_str().unwrap().to_owned();
-    api.get(&format!("/v1/events?after={cursor}")).await;
+    let next = api.get(&format!("/v1/events?cursor={cursor}")).await;
     let following = api.take_requests();
+    // `after`, the feed's first name for its cursor, is the same parameter.
+    let alias = api.get(&format!("/v1/events?after={cursor}")).await;
+    assert_eq!((next.status, alias.status), (200, 200));
+    assert_eq!(next.json()["items"], alias.json()["items"]);
     // A reader that follows its cursor reads today's partition: one Query.
     assert_eq!(following, [("Query".to_owned(), 1)].into());
     println!(
@@ -169,7 +173,7 @@ async fn the_feed_shows_each_caller_what_it_may_see_and_filters_by_type() {
         assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
         let page = page.json();
         seen.extend(ids_of(&page));
-        after = format!("&after={}", page["nextCursor"].as_str().unwrap());
+        after = format!("&cursor={}", page["nextCursor"].as_str().unwrap());
         if page["hasMore"] != true {
             break;
         }
@@ -181,6 +185,12 @@ async fn the_feed_shows_each_caller_what_it_may_see_and_filters_by_type() {
         .await;
     bad.problem(400);
     assert_eq!(bad.error_fields(), ["limit", "after", "types", "types"]);
+    let bad = api.get("/v1/events?cursor=forged").await;
+    bad.problem(400);
+    assert_eq!(bad.error_fields(), ["cursor"]);
+    let both = api.get(&format!("/v1/events?cursor={cursor}&after={cursor}")).await;
+    both.problem(400);
+    assert_eq!(both.error_fields(), ["after"]);
     api.get("/v1/events?types=").await.problem(400);
     api.get("/v1/events?types=tenant.*,").await.problem(400);
 }
@@ -202,7 +212,7 @@ async fn the_feed_pages_in_order_without_gaps_while_writes_go_on() {
     let started = std::time::Instant::now();
     while seen.len() < 60 && started.elapsed() < std::time::Duration::from_secs(30) {
         let path = match &after {
-            Some(cursor) => format!("/v1/events?limit=7&after={cursor}"),
+            Some(cursor) => format!("/v1/events?limit=7&cursor={cursor}"),
             None => "/v1/events?limit=7".to_owned(),
         };
         let page = api.get(&path).await;

@@ -228,7 +228,7 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("/v1/tenants/mallory-home/members?limit=1", "cursor"),
     ("/v1/tenants/mallory-home/events?limit=1", "cursor"),
-    ("/v1/events?limit=1", "after"),
+    ("/v1/events?limit=1", "cursor"),
     ("/v1/subtenants?limit=1", "cursor"),
     ("/v1/subtenants?orderBy=desc&limit=1", "cursor"),
     ("/v1/subtenants?tenantId=mallory-home&limit=1", "cursor"),

@@ -1,6 +1,7 @@
 //! `GET /v1/events`: the events feed, for consumers that missed a push or
-//! poll instead (WorkOS's Events API). `after` is the cursor of the last page
-//! (absent: from the start of the 30 days kept); the answer always carries
+//! poll instead (WorkOS's Events API). `cursor` (or its alias `after`) is
+//! the `nextCursor` of the last page (absent: from the start of the 30 days
+//! kept), as on every list; the answer always carries
 //! the cursor to go on from, and `hasMore` when more events are ready now.
 
 use lambda_http::{Body, Request, Response};
@@ -30,9 +31,16 @@ pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let cursors = app.cursors.for_caller(caller);
     let mut q = QueryReader::new(req);
     let limit = q.limit();
-    let from = q
-        .single("after")
-        .and_then(|raw| q.open_cursor::<FeedPosition>("after", &raw, &cursors, SCOPE));
+    // `cursor`, as every list names it; `after`, the name it had first.
+    let from = match (q.single("cursor"), q.single("after")) {
+        (Some(_), Some(_)) => {
+            q.error("after", "is another name for cursor: give one of them");
+            None
+        }
+        (Some(raw), None) => q.open_cursor::<FeedPosition>("cursor", &raw, &cursors, SCOPE),
+        (None, Some(raw)) => q.open_cursor::<FeedPosition>("after", &raw, &cursors, SCOPE),
+        (None, None) => None,
+    };
     let mut types = Vec::new();
     for raw in q.all_or_empty("types").iter().flat_map(|v| v.split(',')) {
         match change_events::parse_type_filter(raw) {
