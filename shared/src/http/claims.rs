@@ -17,6 +17,8 @@
 //! token in the `Authorization` header (the authoriser's identity source,
 //! already verified) can, so when its claims render to exactly what the
 //! authoriser passed, its native roles array is read instead.
+//! A `permissions` array is read the same way (`scope` is a space-separated
+//! string by definition, so it is split).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -43,20 +45,22 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         .as_ref()
         .filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty()))
     {
-        let claim = |name: &str| jwt.claims.get(name).map(|v| wire_list(v)).unwrap_or_default();
-        let mut permissions = claim("scope");
-        permissions.extend(claim("permissions"));
         let subject = jwt.claims["sub"].clone();
-        let roles = match jwt.claims.get(&config.roles_claim) {
-            None => Vec::new(),
-            Some(wire) => match verified_token_claim(req, &subject, &config.roles_claim, wire) {
+        // The roles and the `permissions` array are read strictly (an element
+        // is one whole token); `scope` is a space-separated string by definition.
+        let strict = |name: &str| match jwt.claims.get(name) {
+            None => Ok(Vec::new()),
+            Some(wire) => match verified_token_claim(req, &subject, name, wire) {
                 // A string in the token reads as its wire form would (never as
                 // JSON text), so that a header that is not the verified token
                 // can only ever refuse, never grant.
-                None | Some(Value::String(_)) => wire_list(wire),
-                Some(native) => native_list(&config.roles_claim, &native)?,
+                None | Some(Value::String(_)) => Ok(wire_list(wire)),
+                Some(native) => native_list(name, &native),
             },
         };
+        let mut permissions = jwt.claims.get("scope").map(|v| wire_list(v)).unwrap_or_default();
+        permissions.extend(strict("permissions")?);
+        let roles = strict(&config.roles_claim)?;
         return Ok(Caller::new(subject, roles, permissions, config));
     }
     let fields = &authorizer.fields;
@@ -223,15 +227,32 @@ mod tests {
     /// with the token itself in the Authorization header or not.
     fn jwt_caller(roles: &Value, with_header: bool) -> Result<Caller, Problem> {
         let claims = json!({"sub": "mallory", "roles": roles, "scope": "tenants:list"});
+        caller(&jwt_request(&claims, with_header), &AuthConfig::default())
+    }
+
+    /// The request the HTTP API authoriser makes of a token with `claims`.
+    fn jwt_request(claims: &Value, with_header: bool) -> Request {
         let rendered: serde_json::Map<String, Value> = claims
             .as_object()
             .unwrap()
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(rendered(v))))
             .collect();
-        let bearer = with_header.then(|| token(&claims));
-        let req = request_with(json!({"jwt": {"claims": rendered, "scopes": null}}), bearer.as_deref());
-        caller(&req, &AuthConfig::default())
+        let bearer = with_header.then(|| token(claims));
+        request_with(json!({"jwt": {"claims": rendered, "scopes": null}}), bearer.as_deref())
+    }
+
+    /// The `permissions` array is read as strictly as the roles: an element
+    /// with a space is refused, never split into two permissions.
+    #[test]
+    fn a_permission_is_one_whole_token_too() {
+        let claims = json!({"sub": "mallory", "permissions": ["x tenants:delete"], "scope": "tenants:list"});
+        let problem = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap_err();
+        assert_eq!((problem.status.as_u16(), problem.code), (401, "invalid-claim"));
+        assert_eq!(problem.errors[0].field, "permissions");
+        let claims = json!({"sub": "mallory", "permissions": ["tenants:delete"], "scope": "tenants:list"});
+        let c = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap();
+        assert_eq!(c.permissions, ["tenants:list", "tenants:delete"]);
     }
 
     fn lambda_caller(roles: Value) -> Result<Caller, Problem> {
