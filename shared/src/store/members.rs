@@ -170,20 +170,6 @@ impl Store {
         Ok((memberships, next))
     }
 
-    /// Every membership of a user (paged internally).
-    pub async fn all_memberships_of(&self, user: &UserId) -> Result<Vec<(TenantId, TenantRole)>> {
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let (page, next) = self.memberships_of(user, None, after.as_ref()).await?;
-            all.extend(page);
-            match next {
-                Some(id) => after = Some(id),
-                None => return Ok(all),
-            }
-        }
-    }
-
     /// The caller's standing on `tenant`: memberships on its path and the
     /// statuses of its ancestors, in one strongly consistent `BatchGetItem`.
     pub async fn access_view(&self, tenant: &Tenant, user: &UserId) -> Result<AccessView> {
