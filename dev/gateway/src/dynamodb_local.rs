@@ -73,8 +73,11 @@ impl DynamoDbLocal {
             }
             None => "-inMemory".to_owned(),
         };
+        // `-disableTelemetry` alone still writes `dynamodb-local-metadata.json`
+        // (an installation id, "telemetryEnabled": "true") into the working
+        // directory; with DDB_LOCAL_TELEMETRY=0 it writes nothing.
         let java = format!(
-            "java -Djava.library.path='{lib}' -jar '{jar}' {storage} -sharedDb -port {port} -disableTelemetry",
+            "DDB_LOCAL_TELEMETRY=0 java -Djava.library.path='{lib}' -jar '{jar}' {storage} -sharedDb -port {port} -disableTelemetry",
             lib = dir.join("DynamoDBLocal_lib").display(),
             jar = dir.join("DynamoDBLocal.jar").display(),
         );
