@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Checks that every status the OpenAPI document lists for an operation was
-answered by some test: the integration tests (target/tmp/observed-statuses,
-written by tests/api/helpers.rs) or the contract run (schemathesis' HAR
-report). Prints what is missing and exits 1 if anything is.
+"""Checks that every status the OpenAPI document lists for an operation, and
+every problem `code` it lists, was answered by some test: the integration
+tests (target/tmp/observed-statuses, written by tests/api/helpers.rs: route,
+status, code) or the contract run (schemathesis' HAR report). Prints what is
+missing and exits 1 if anything is.
 
 usage: status-coverage.py OPENAPI_JSON OBSERVED_DIR [HAR ...]
 """
@@ -43,12 +44,13 @@ def main():
         if method in METHODS
         for status in operation["responses"]
     }
-    observed = set()
+    observed, codes = set(), set()
     for name in os.listdir(observed_dir) if os.path.isdir(observed_dir) else []:
         with open(os.path.join(observed_dir, name)) as f:
             for line in f:
-                route, _, status = line.rstrip("\n").partition("\t")
+                route, status, code = (line.rstrip("\n").split("\t") + ["", ""])[:3]
                 observed.add((route, status))
+                codes.add(code)
     by_tests = len(observed)
     find = route_matcher(document)
     for har in hars:
@@ -58,6 +60,7 @@ def main():
             route = find(entry["request"]["method"], urlparse(entry["request"]["url"]).path)
             if route and entry["response"]["status"]:
                 observed.add((route, str(entry["response"]["status"])))
+            codes.add(problem_code(entry["response"]))
     waived = {
         (f"{method.upper()} {path}", status): why
         for path, item in document["paths"].items()
@@ -73,7 +76,27 @@ def main():
         print(f"  waived in the document: {route} -> {status}: {why}")
     for route, status in missing:
         print(f"  never answered by a test: {route} -> {status}")
-    sys.exit(1 if missing else 0)
+    code_schema = document["components"]["schemas"]["Problem"]["properties"]["code"]
+    code_waived = code_schema.get("x-untested-codes", {})
+    missing_codes = [c for c in code_schema["enum"] if c not in codes and c not in code_waived]
+    print(f"documented problem codes: {len(code_schema['enum'])}; "
+          f"answered by a test: {len(code_schema['enum']) - len(missing_codes) - len(code_waived)}")
+    for code, why in sorted(code_waived.items()):
+        print(f"  waived in the document: code {code}: {why}")
+    for code in missing_codes:
+        print(f"  never answered by a test: code {code}")
+    sys.exit(1 if missing or missing_codes else 0)
+
+
+def problem_code(response):
+    """The `code` of a problem+json answer in a HAR entry, else None."""
+    content = response.get("content", {})
+    if not content.get("mimeType", "").startswith("application/problem+json"):
+        return None
+    try:
+        return json.loads(content.get("text") or "{}").get("code")
+    except ValueError:
+        return None
 
 
 if __name__ == "__main__":

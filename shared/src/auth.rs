@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 
 /// A permission a route needs, by its name in the token's scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,10 +204,13 @@ impl Caller {
         if self.has(permission) {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!(
-                "this needs the permission '{}', which the token does not grant",
-                permission.name()
-            )))
+            Err(Error::Forbidden(
+                Code::PermissionMissing,
+                format!(
+                    "this needs the permission '{}', which the token does not grant",
+                    permission.name()
+                ),
+            ))
         }
     }
 }

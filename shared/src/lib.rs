@@ -24,4 +24,4 @@ pub mod telemetry;
 
 pub use app::App;
 pub use config::Config;
-pub use error::{Error, FieldError};
+pub use error::{Code, Error, FieldError};

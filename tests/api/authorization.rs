@@ -378,6 +378,22 @@ fn cases() -> Vec<Case> {
             Some(json!({"environment": "test", "name": "Tenant test copy"})),
             [202, 403, 403, 403, 202, 404, 404, 404, 403],
         ),
+        // A clone under its source: admin on the source (or above) is needed.
+        case(
+            "POST /v1/tenants/{id}/clone",
+            "POST",
+            "/v1/tenants/tenant/clone",
+            Some(json!({"environment": "test", "name": "Tenant test copy", "parentId": "tenant"})),
+            [202, 202, 403, 403, 202, 404, 404, 404, 403],
+        ),
+        // At the top: a platform admin.
+        case(
+            "POST /v1/tenants/{id}/clone",
+            "POST",
+            "/v1/tenants/tenant/clone",
+            Some(json!({"environment": "test", "name": "Tenant test copy", "parentId": null})),
+            [202, 403, 403, 403, 403, 404, 404, 404, 403],
+        ),
         // Seen through the source (`tenant`) or the new tenant (under `parent`).
         case("GET /v1/jobs/{jobId}", "GET", "/v1/jobs/{job}", None, READ),
         // The document needs no token at all.

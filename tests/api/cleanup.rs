@@ -160,7 +160,8 @@ async fn a_purge_removes_exactly_the_tenant_and_what_it_owns() {
     let retired_at = retire(&api, "gone").await;
     let before = snapshot(&api).await;
 
-    let summary = run_at(&api, retired_at.plus(days(31)), false).await;
+    let purged_at = retired_at.plus(days(31));
+    let summary = run_at(&api, purged_at, false).await;
     assert_eq!(summary.purged, [TenantId::parse("gone").unwrap()]);
     let after = snapshot(&api).await;
 
@@ -179,8 +180,11 @@ async fn a_purge_removes_exactly_the_tenant_and_what_it_owns() {
     let left: Vec<_> = after.keys().filter(|k| owned(k)).collect();
     assert_eq!(
         left,
-        [&("TENANT#gone".to_owned(), "TENANT".to_owned())],
-        "only the tombstone stays"
+        [
+            &("TENANT#gone".to_owned(), "TENANT".to_owned()),
+            &("TENANTNAME#gone".to_owned(), format!("PURGED#{purged_at}")),
+        ],
+        "only the tombstone stays, and the mark of the purge under its name"
     );
     assert_eq!(
         summary.items_deleted as usize,
@@ -257,13 +261,21 @@ async fn a_run_cut_off_mid_tenant_is_finished_by_the_next() {
 
     let resumed = run_at(&api, retired_at.plus(days(31)), false).await;
     assert_eq!(resumed.purged, [TenantId::parse("acme").unwrap()]);
-    let keys: Vec<String> = api
+    let mut keys: Vec<String> = api
         .scan()
         .await
         .iter()
         .map(|i| format!("{} {}", i["PK"].as_s().unwrap(), i["SK"].as_s().unwrap()))
         .collect();
-    assert_eq!(keys, ["TENANT#acme TENANT"], "everything gone but the tombstone");
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "TENANT#acme TENANT".to_owned(),
+            format!("TENANTNAME#acme PURGED#{}", retired_at.plus(days(31))),
+        ],
+        "everything gone but the tombstone and the mark of the purge under its name"
+    );
     api.get("/v1/tenants/acme").await.problem(410);
     let again = run_at(&api, retired_at.plus(days(31)), false).await;
     assert_eq!(
@@ -350,4 +362,98 @@ async fn operators_name_tenants_and_the_schedule_event_runs() {
             .await
             .is_err()
     );
+}
+
+/// A purged tenant looked up by name answers as by id: 410 to whoever could
+/// have seen it, 404 to anyone else (with or without the read permission),
+/// until a new tenant takes the name.
+#[tokio::test]
+async fn a_purged_tenant_is_gone_by_name_as_by_id_to_those_who_could_have_seen_it() {
+    use crate::helpers::token_for;
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    api.create_tenant(json!({"tenantId": "acme-eu", "name": "Acme EU", "parentId": "acme"}))
+        .await;
+    api.create_tenant(json!({"tenantId": "globex", "name": "Globex"})).await;
+    for (tenant, user) in [("acme", "alice"), ("globex", "bob"), ("acme-eu", "erin")] {
+        let member = api
+            .send_json(
+                "PUT",
+                &format!("/v1/tenants/{tenant}/members/{user}"),
+                &json!({"role": "viewer"}),
+                &[],
+            )
+            .await;
+        assert_eq!(member.status, 201);
+    }
+    let retired_at = retire(&api, "acme-eu").await;
+    assert_eq!(
+        api.get("/v1/tenants/by-name/acme%20eu").await.status,
+        200,
+        "retired, not yet purged"
+    );
+    let summary = run_at(&api, retired_at.plus(days(31)), false).await;
+    assert_eq!(summary.purged, [TenantId::parse("acme-eu").unwrap()]);
+
+    let as_user = |user: &'static str, scope: &'static str| {
+        let api = &api;
+        async move {
+            let auth = format!("Bearer {}", token_for(user, &[], scope));
+            let by_name = api
+                .call(
+                    "GET",
+                    "/v1/tenants/by-name/ACME%20eu",
+                    None,
+                    &[("authorization", &auth)],
+                )
+                .await;
+            let by_id = api
+                .call("GET", "/v1/tenants/acme-eu", None, &[("authorization", &auth)])
+                .await;
+            (by_name, by_id)
+        }
+    };
+    let admin = (
+        api.get("/v1/tenants/by-name/Acme%20EU").await,
+        api.get("/v1/tenants/acme-eu").await,
+    );
+    // The purged tenant's own members went with it: erin could see it only
+    // through its memberships, so it learns nothing now.
+    for ((by_name, by_id), status, who) in [
+        (admin, 410, "a platform admin"),
+        (as_user("alice", "tenants:read").await, 410, "a viewer of its parent"),
+        (
+            as_user("alice", "subtenants:read").await,
+            410,
+            "one without tenants:read who could see it",
+        ),
+        (as_user("bob", "tenants:read").await, 404, "a member elsewhere"),
+        (
+            as_user("bob", "subtenants:read").await,
+            404,
+            "a member elsewhere without tenants:read",
+        ),
+        (
+            as_user("erin", "tenants:read").await,
+            404,
+            "a member of the purged tenant only",
+        ),
+    ] {
+        let name_problem = by_name.problem(status);
+        let id_problem = by_id.problem(status);
+        assert_eq!(name_problem["code"], id_problem["code"], "{who}");
+        let code = if status == 410 { "purged" } else { "not_found" };
+        assert_eq!(name_problem["code"], code, "{who}");
+    }
+    let unknown = api.get("/v1/tenants/by-name/Never%20There").await.problem(404);
+    assert_eq!(unknown["code"], "not_found");
+
+    // The name is free: a new tenant takes it, and the lookup finds it.
+    let again = api
+        .create_tenant(json!({"tenantId": "acme-eu-2", "name": "Acme EU"}))
+        .await;
+    let found = api.get("/v1/tenants/by-name/acme%20eu").await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.json()["id"], again["id"]);
+    api.get("/v1/tenants/acme-eu").await.problem(410);
 }

@@ -56,8 +56,8 @@ async fn create_answers_201_with_location_etag_and_the_full_profile() {
     assert_eq!(api.keys().await, ["TENANT#acme", "TENANTNAME#acme"]);
     let counts = api.entity_counts().await;
     assert_eq!(
-        counts["facet"], 6,
-        "one facet item per tag, per external id and per id of its path"
+        counts["facet"], 7,
+        "one facet item per tag, per external id and per id of its path, and one of its name prefixes"
     );
     assert_eq!(counts["event"], 1, "the creation is in the history");
 }
@@ -92,7 +92,7 @@ async fn duplicate_names_are_refused_case_insensitively() {
         counts,
         [
             ("event".into(), 1),
-            ("facet".into(), 1),
+            ("facet".into(), 2),
             ("member".into(), 1),
             ("tenant".into(), 1),
             ("tenantName".into(), 1)

@@ -669,3 +669,118 @@ async fn the_clean_up_finishes_a_job_whose_stream_records_were_given_up() {
     let again = shared::service::cleanup::run(store, &run_at(120)).await.unwrap();
     assert_eq!(again.jobs_finished, 0, "a finished job leaves the list");
 }
+
+/// A tenant admin may clone: the request names the clone's `parentId`
+/// (default: beside its source), and it is authorised as a create there.
+/// The cloner ends up admin of the clone: by the admin role above it, or,
+/// at the top, as its admin member.
+#[tokio::test]
+async fn a_tenant_admin_clones_where_it_may_create_and_administers_the_clone() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "parent", "name": "Parent"})).await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme", "parentId": "parent"}))
+        .await;
+    status(&deploy_json(&api, "acme", &json!({"v": 1})).await, 201);
+    for (user, role) in [("alice", "admin"), ("olga", "operator")] {
+        let path = format!("/v1/tenants/acme/members/{user}");
+        assert_eq!(
+            api.send_json("PUT", &path, &json!({"role": role}), &[]).await.status,
+            201
+        );
+    }
+    let as_user = |user: &str| format!("Bearer {}", token_for(user, &[], "tenants:* deployments:*"));
+    let clone_as = |user: &str, body: Value| {
+        let auth = as_user(user);
+        let api = &api;
+        async move {
+            api.send_json(
+                "POST",
+                "/v1/tenants/acme/clone",
+                &body,
+                &[("authorization", auth.as_str())],
+            )
+            .await
+        }
+    };
+
+    // Beside the source (under `parent`): alice is no admin there.
+    let reply = clone_as("alice", json!({"environment": "test", "name": "Acme Test"})).await;
+    assert_eq!(reply.code(403), "role_too_low");
+    // At the top: only a platform admin (or the creator role).
+    let body = json!({"environment": "test", "name": "Acme Test", "parentId": null});
+    assert_eq!(clone_as("alice", body).await.code(403), "platform_admin_required");
+    // Under a tenant she cannot see: as if it did not exist.
+    let body = json!({"environment": "test", "name": "Acme Test", "parentId": "parent-of-nobody"});
+    let reply = clone_as("alice", body).await;
+    assert_eq!(reply.code(400), "validation_failed");
+    assert_eq!(reply.error_fields(), ["parentId"]);
+    // An operator of the source may not create under it.
+    let body = json!({"environment": "test", "name": "Acme Test", "parentId": "acme"});
+    assert_eq!(clone_as("olga", body).await.code(403), "role_too_low");
+
+    // Under the source itself, where she is admin: accepted.
+    let body = json!({"environment": "test", "name": "Acme Test", "parentId": "acme", "tenantId": "acme-test"});
+    let reply = clone_as("alice", body).await;
+    assert_eq!(reply.status, 202, "{}", String::from_utf8_lossy(&reply.body));
+    let clone = api.get("/v1/tenants/acme-test").await.json();
+    assert_eq!(
+        (clone["parentId"].as_str(), clone["clonedFrom"].as_str()),
+        (Some("acme"), Some("acme"))
+    );
+    let auth = as_user("alice");
+    let mine = api
+        .call("GET", "/v1/tenants/mine", None, &[("authorization", auth.as_str())])
+        .await
+        .json();
+    let role_of = |id: &str| {
+        mine["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| t["role"].clone())
+    };
+    assert_eq!(role_of("acme"), Some(json!("admin")), "{mine}");
+    // Admin of the clone by her role above it: no second membership.
+    let members = api.get("/v1/tenants/acme-test/members").await.json();
+    assert_eq!(members["items"].as_array().map(Vec::len), Some(0), "{members}");
+    let auth = as_user("alice");
+    let reply = api
+        .patch(
+            "/v1/tenants/acme-test",
+            &json!({"description": "mine"}),
+            &[("authorization", auth.as_str())],
+        )
+        .await;
+    // Provisioning until its job has run; once it has, alice changes it.
+    if reply.status == 409 {
+        assert_eq!(reply.code(409), "tenant_provisioning");
+    } else {
+        assert_eq!(reply.status, 200);
+    }
+
+    // The creator role clones to the top and becomes the clone's admin member.
+    let creator = format!(
+        "Bearer {}",
+        token_for("onboarding", &["tenancy:creator"], "tenants:* deployments:*")
+    );
+    let path = "/v1/tenants/acme/members/onboarding";
+    assert_eq!(
+        api.send_json("PUT", path, &json!({"role": "viewer"}), &[]).await.status,
+        201
+    );
+    let body = json!({"environment": "test", "name": "Acme Top", "parentId": null, "tenantId": "acme-top"});
+    let reply = api
+        .send_json(
+            "POST",
+            "/v1/tenants/acme/clone",
+            &body,
+            &[("authorization", creator.as_str())],
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", String::from_utf8_lossy(&reply.body));
+    let top = api.get("/v1/tenants/acme-top").await.json();
+    assert_eq!(top["parentId"], Value::Null);
+    let member = api.get("/v1/tenants/acme-top/members/onboarding").await;
+    assert_eq!(member.json()["role"], "admin");
+}

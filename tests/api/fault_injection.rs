@@ -275,11 +275,296 @@ async fn a_purge_cut_anywhere_ends_with_only_the_tombstone() {
         expect: |api| {
             Box::pin(async move {
                 api.get("/v1/tenants/old").await.problem(410);
-                assert_eq!(api.entity_counts().await, [("tombstone".to_owned(), 1)].into());
+                assert_eq!(
+                    api.entity_counts().await,
+                    [("purgedName".to_owned(), 1), ("tombstone".to_owned(), 1)].into()
+                );
             })
         },
         // Cut short: the next scheduled run purges the rest.
         after_503: nothing,
+    })
+    .await;
+}
+
+/// The status of `reply`, failing the test on a body that is not the
+/// documented problem for a 4xx/5xx.
+fn status_of(reply: &crate::helpers::Reply) -> u16 {
+    if reply.status >= 400 {
+        reply.problem(reply.status);
+    }
+    reply.status
+}
+
+async fn subtenants_of(api: &TestApi, tenant: &str) -> Vec<Value> {
+    let page = api.get(&format!("/v1/tenants/{tenant}/subtenants")).await;
+    assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+    page.json()["items"].as_array().unwrap().clone()
+}
+
+fn acme(api: &TestApi) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    })
+}
+
+fn acme_with_sales(api: &TestApi) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        acme(api).await;
+        let sub = api.post("/v1/tenants/acme/subtenants", &json!({"name": "Sales"})).await;
+        assert_eq!(sub.status, 201);
+    })
+}
+
+/// A create whose answer is lost must not leave the client to create a
+/// second subtenant (no `Idempotency-Key`: a retry of a 503 is a new create).
+#[tokio::test]
+async fn a_subtenant_create_cut_anywhere_makes_exactly_one() {
+    every_fault(Scenario {
+        name: "subtenant create",
+        fixture: acme,
+        act: |api| {
+            Box::pin(
+                async move { status_of(&api.post("/v1/tenants/acme/subtenants", &json!({"name": "Sales"})).await) },
+            )
+        },
+        expect: |api| {
+            Box::pin(async move {
+                let subs = subtenants_of(api, "acme").await;
+                let codes: Vec<&Value> = subs.iter().map(|s| &s["code"]).collect();
+                assert_eq!(codes, [&json!("sales")], "one subtenant: {subs:?}");
+                assert_eq!(tenant(api, "acme").await["subtenantCount"], 1);
+            })
+        },
+        after_503: |api| Box::pin(async move { assert!(subtenants_of(api, "acme").await.is_empty()) }),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_subtenant_update_cut_anywhere_is_made_once() {
+    every_fault(Scenario {
+        name: "subtenant update",
+        fixture: acme_with_sales,
+        act: |api| {
+            Box::pin(async move {
+                let body = json!({"description": "EMEA", "code": "sales-emea"});
+                status_of(&api.patch("/v1/tenants/acme/subtenants/sales", &body, &[]).await)
+            })
+        },
+        expect: |api| {
+            Box::pin(async move {
+                let sub = api.get("/v1/tenants/acme/subtenants/sales-emea").await.json();
+                assert_eq!((&sub["description"], &sub["version"]), (&json!("EMEA"), &json!(2)));
+                api.get("/v1/tenants/acme/subtenants/sales").await.problem(404);
+            })
+        },
+        after_503: |api| {
+            Box::pin(async move {
+                let sub = api.get("/v1/tenants/acme/subtenants/sales").await.json();
+                assert_eq!(sub["version"], 1, "{sub}");
+            })
+        },
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_subtenant_delete_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "subtenant delete",
+        fixture: acme_with_sales,
+        act: |api| Box::pin(async move { status_of(&api.delete("/v1/tenants/acme/subtenants/sales", &[]).await) }),
+        expect: |api| {
+            Box::pin(async move {
+                assert!(subtenants_of(api, "acme").await.is_empty());
+                assert_eq!(tenant(api, "acme").await["subtenantCount"], 0);
+                assert_eq!(api.entity_counts().await.get("subtenantCode"), None);
+            })
+        },
+        after_503: |api| Box::pin(async move { assert_eq!(subtenants_of(api, "acme").await.len(), 1) }),
+    })
+    .await;
+}
+
+async fn member_status(api: &TestApi, user: &str) -> u16 {
+    api.get(&format!("/v1/tenants/acme/members/{user}")).await.status
+}
+
+#[tokio::test]
+async fn a_membership_put_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "member put",
+        fixture: acme,
+        act: |api| {
+            Box::pin(async move {
+                let body = json!({"role": "operator"});
+                status_of(&api.send_json("PUT", "/v1/tenants/acme/members/bob", &body, &[]).await)
+            })
+        },
+        expect: |api| {
+            Box::pin(async move {
+                let member = api.get("/v1/tenants/acme/members/bob").await.json();
+                assert_eq!(member["role"], "operator");
+            })
+        },
+        after_503: |api| Box::pin(async move { assert_eq!(member_status(api, "bob").await, 404) }),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_membership_delete_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "member delete",
+        fixture: |api| {
+            Box::pin(async move {
+                acme(api).await;
+                let body = json!({"role": "viewer"});
+                let put = api.send_json("PUT", "/v1/tenants/acme/members/bob", &body, &[]).await;
+                assert_eq!(put.status, 201);
+            })
+        },
+        act: |api| Box::pin(async move { status_of(&api.delete("/v1/tenants/acme/members/bob", &[]).await) }),
+        expect: |api| Box::pin(async move { assert_eq!(member_status(api, "bob").await, 404) }),
+        after_503: |api| Box::pin(async move { assert_eq!(member_status(api, "bob").await, 200) }),
+    })
+    .await;
+}
+
+const OKTA: &str = "/v1/tenants/acme/identity-providers/okta";
+
+fn okta(client: &str, domain: &str) -> Value {
+    json!({"type": "oidc", "issuer": "https://acme.okta.example/oauth2", "clientId": client, "domains": [domain]})
+}
+
+fn acme_with_okta(api: &TestApi) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        acme(api).await;
+        let put = api.send_json("PUT", OKTA, &okta("client-1", "acme.example"), &[]).await;
+        assert_eq!(put.status, 201, "{}", String::from_utf8_lossy(&put.body));
+        let mapped = api
+            .call("PUT", &format!("{OKTA}/groups/admins/group:ops"), None, &[])
+            .await;
+        assert_eq!(mapped.status, 201, "{}", String::from_utf8_lossy(&mapped.body));
+    })
+}
+
+async fn owner_of(api: &TestApi, domain: &str) -> (u16, Value) {
+    let reply = api.get(&format!("/v1/identity-providers/by-domain/{domain}")).await;
+    let body = if reply.status == 200 { reply.json() } else { Value::Null };
+    (reply.status, body)
+}
+
+#[tokio::test]
+async fn a_new_identity_provider_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "identity provider create",
+        fixture: acme,
+        act: |api| {
+            Box::pin(
+                async move { status_of(&api.send_json("PUT", OKTA, &okta("client-1", "acme.example"), &[]).await) },
+            )
+        },
+        expect: |api| {
+            Box::pin(async move {
+                assert_eq!(api.get(OKTA).await.json()["version"], 1);
+                assert_eq!(tenant(api, "acme").await["identityProviderIds"], json!(["okta"]));
+                assert_eq!(owner_of(api, "acme.example").await.0, 200);
+            })
+        },
+        after_503: |api| {
+            Box::pin(async move {
+                api.get(OKTA).await.problem(404);
+                assert_eq!(owner_of(api, "acme.example").await.0, 404);
+            })
+        },
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_identity_provider_replace_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "identity provider replace",
+        fixture: acme_with_okta,
+        act: |api| {
+            Box::pin(async move { status_of(&api.send_json("PUT", OKTA, &okta("client-2", "acme.test"), &[]).await) })
+        },
+        expect: |api| {
+            Box::pin(async move {
+                let idp = api.get(OKTA).await.json();
+                assert_eq!((&idp["clientId"], &idp["version"]), (&json!("client-2"), &json!(2)));
+                assert_eq!(owner_of(api, "acme.test").await.1["identityProvider"]["id"], "okta");
+                assert_eq!(owner_of(api, "acme.example").await.0, 404, "the old domain is released");
+            })
+        },
+        after_503: |api| Box::pin(async move { assert_eq!(api.get(OKTA).await.json()["version"], 1) }),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_identity_provider_delete_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "identity provider delete",
+        fixture: acme_with_okta,
+        act: |api| Box::pin(async move { status_of(&api.delete(OKTA, &[]).await) }),
+        expect: |api| {
+            Box::pin(async move {
+                api.get(OKTA).await.problem(404);
+                assert_eq!(tenant(api, "acme").await["identityProviderIds"], json!([]));
+                assert_eq!(owner_of(api, "acme.example").await.0, 404);
+                assert_eq!(api.entity_counts().await.get("groupMapping"), None);
+            })
+        },
+        after_503: |api| Box::pin(async move { assert_eq!(api.get(OKTA).await.status, 200) }),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_group_mapping_put_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "group mapping put",
+        fixture: acme_with_okta,
+        act: |api| {
+            Box::pin(async move {
+                status_of(
+                    &api.call("PUT", &format!("{OKTA}/groups/sales/group:crm"), None, &[])
+                        .await,
+                )
+            })
+        },
+        expect: |api| {
+            Box::pin(async move {
+                let mapping = api.get(&format!("{OKTA}/groups/sales")).await.json();
+                assert_eq!(mapping["to"], "group:crm");
+            })
+        },
+        after_503: |api| {
+            Box::pin(async move {
+                api.get(&format!("{OKTA}/groups/sales")).await.problem(404);
+            })
+        },
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_group_mapping_delete_cut_anywhere_answers_as_it_went() {
+    every_fault(Scenario {
+        name: "group mapping delete",
+        fixture: acme_with_okta,
+        act: |api| Box::pin(async move { status_of(&api.delete(&format!("{OKTA}/groups/admins"), &[]).await) }),
+        expect: |api| {
+            Box::pin(async move {
+                api.get(&format!("{OKTA}/groups/admins")).await.problem(404);
+            })
+        },
+        after_503: |api| {
+            Box::pin(async move { assert_eq!(api.get(&format!("{OKTA}/groups/admins")).await.status, 200) })
+        },
     })
     .await;
 }

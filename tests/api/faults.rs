@@ -84,7 +84,12 @@ async fn every_route_over(endpoint: &str) -> Vec<(String, u16, Option<String>)> 
             .headers()
             .get("retry-after")
             .map(|v| v.to_str().unwrap().to_owned());
-        crate::helpers::observe(&route, response.status().as_u16());
+        let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok());
+        let code = match response.body() {
+            lambda_http::Body::Text(text) => crate::helpers::problem_code(content_type, text.as_bytes()),
+            _ => None,
+        };
+        crate::helpers::observe(&route, response.status().as_u16(), code.as_deref());
         (route, response.status().as_u16(), retry_after)
     });
     futures_util::future::join_all(answers).await
@@ -102,5 +107,23 @@ async fn every_route_answers_503_when_the_database_is_unreachable_and_429_when_i
             }
             assert_eq!((answered, retry.as_deref()), (status, Some(retry_after)), "{route}");
         }
+    }
+}
+
+/// DynamoDB Local runs without telemetry and writes no installation id
+/// (`dynamodb-local-metadata.json`) into the working directory or the
+/// repository: `-disableTelemetry` alone still wrote one.
+#[test]
+fn dynamodb_local_leaves_no_telemetry_file_behind() {
+    let running = crate::helpers::dynamodb();
+    assert!(std::net::TcpStream::connect(("127.0.0.1", running.port)).is_ok());
+    let tests_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in [
+        std::env::current_dir().unwrap(),
+        tests_dir.to_path_buf(),
+        tests_dir.join(".."),
+    ] {
+        let file = dir.join("dynamodb-local-metadata.json");
+        assert!(!file.exists(), "{} was written", file.display());
     }
 }

@@ -46,10 +46,20 @@ pub fn local_bus() -> &'static dev_gateway::local_bus::LocalBus {
     LOCAL_BUS.get_or_init(|| dev_gateway::local_bus::LocalBus::start(None).expect("the local event bus starts"))
 }
 
-/// Records that a route answered a status, for the check (in `make test`,
-/// after the tests) that every status the OpenAPI document lists is
-/// answered by some test: one file per test process under target/tmp.
-pub fn observe(route_key: &str, status: u16) {
+/// The stable `code` of a problem+json answer, if it is one.
+pub fn problem_code(content_type: Option<&str>, body: &[u8]) -> Option<String> {
+    if content_type? != "application/problem+json" {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(body).ok()?;
+    Some(body["code"].as_str()?.to_owned())
+}
+
+/// Records that a route answered a status (and, for a problem, its code),
+/// for the check (in `make test`, after the tests) that every status the
+/// OpenAPI document lists, and every problem code, is answered by some
+/// test: one file per test process under target/tmp.
+pub fn observe(route_key: &str, status: u16, code: Option<&str>) {
     use std::io::Write;
     static FILE: OnceLock<std::sync::Mutex<std::fs::File>> = OnceLock::new();
     let file = FILE.get_or_init(|| {
@@ -59,7 +69,7 @@ pub fn observe(route_key: &str, status: u16) {
         std::sync::Mutex::new(std::fs::File::create(path).expect("target/tmp is writable"))
     });
     if let Ok(mut file) = file.lock() {
-        let _ = writeln!(file, "{route_key}\t{status}");
+        let _ = writeln!(file, "{route_key}\t{status}\t{}", code.unwrap_or_default());
     }
 }
 
@@ -180,7 +190,20 @@ impl Reply {
         let body = self.json();
         assert_eq!(body["status"], status);
         assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string());
+        let code = body["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a problem has a code: {body}"));
+        let known = shared::Code::ALL
+            .iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or_else(|| panic!("'{code}' is not a documented code"));
+        assert_eq!(body["type"], format!("/problems/{}", known.kind()), "{body}");
         body
+    }
+
+    /// The problem's stable `code`, checked as [`Reply::problem`] does.
+    pub fn code(&self, status: u16) -> String {
+        self.problem(status)["code"].as_str().unwrap().to_owned()
     }
 
     /// The `field` of every listed error.
@@ -223,7 +246,9 @@ impl TestApi {
         let (parts, body) = response.into_parts();
         let route_path = path.split('?').next().unwrap_or(path);
         if let Some(matched) = dev_gateway::routes::find(method, route_path) {
-            observe(matched.route_key, parts.status.as_u16());
+            let content_type = parts.headers.get("content-type").and_then(|v| v.to_str().ok());
+            let code = problem_code(content_type, &body);
+            observe(matched.route_key, parts.status.as_u16(), code.as_deref());
         }
         Reply {
             status: parts.status.as_u16(),
@@ -407,6 +432,9 @@ struct FaultPlan {
     calls: u64,
     armed: Option<(u64, Strike)>,
     struck: bool,
+    /// Every transaction's first condition is made to fail, as if another
+    /// writer always won the race ([`Faults::lose_every_race`]).
+    lose_races: bool,
 }
 
 /// A fault-injecting layer on a test app's DynamoDB client (an SDK
@@ -435,6 +463,12 @@ impl Faults {
         self.0.lock().unwrap().calls
     }
 
+    /// From now on (until [`Faults::reset`]) every `TransactWriteItems`
+    /// loses its race: its first condition is made one that cannot hold.
+    pub fn lose_every_race(&self) {
+        self.0.lock().unwrap().lose_races = true;
+    }
+
     /// Whether the armed fault has struck.
     pub fn struck(&self) -> bool {
         self.0.lock().unwrap().struck
@@ -456,6 +490,37 @@ impl Faults {
 impl aws_sdk_dynamodb::config::Intercept for Faults {
     fn name(&self) -> &'static str {
         "Faults"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextMut<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if !self.0.lock().unwrap().lose_races {
+            return Ok(());
+        }
+        let input = context.input_mut();
+        let Some(transaction) =
+            input.downcast_mut::<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput>()
+        else {
+            return Ok(());
+        };
+        // The condition stays as written (its names and values stay used),
+        // and can no longer hold.
+        let first = transaction.transact_items.iter_mut().flatten().find_map(|item| {
+            item.update
+                .as_mut()
+                .and_then(|u| u.condition_expression.as_mut())
+                .or(item.put.as_mut().and_then(|p| p.condition_expression.as_mut()))
+                .or(item.delete.as_mut().and_then(|d| d.condition_expression.as_mut()))
+                .or(item.condition_check.as_mut().map(|c| &mut c.condition_expression))
+        });
+        if let Some(condition) = first {
+            *condition = format!("({condition}) AND attribute_exists(PK) AND attribute_not_exists(PK)");
+        }
+        Ok(())
     }
 
     fn read_before_transmit(

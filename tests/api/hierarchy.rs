@@ -264,8 +264,8 @@ async fn deleting_a_parent_needs_force_and_dry_run_deletes_nothing() {
     let counts = api.entity_counts().await;
     assert_eq!(
         (counts.get("facet"), counts.get("pending"), counts["event"]),
-        (Some(&1), None, 1),
-        "only Other's history and its own subtree facet are left"
+        (Some(&2), None, 1),
+        "only Other's history, its own subtree facet and its name prefixes' facet are left"
     );
     for id in ["root", "mid", "leaf", "leaf-two"] {
         api.get(&format!("/v1/tenants/{id}")).await.problem(404);

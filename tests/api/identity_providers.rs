@@ -582,3 +582,83 @@ async fn if_match_asks_for_an_existing_provider() {
     status(&put_with("*").await, 200);
     status(&put_with("\"1\"").await, 200);
 }
+
+#[tokio::test]
+async fn the_provider_list_pages_by_id_with_cursors_sealed_for_the_caller() {
+    let api = with_tenants(&["acme", "globex"]).await;
+    for id in ["pingfed", "azure", "okta", "keycloak", "auth0"] {
+        let path = format!("/v1/tenants/acme/identity-providers/{id}");
+        status(&put(&api, &path, &oidc(&[])).await, 201);
+    }
+    status(
+        &put(&api, "/v1/tenants/globex/identity-providers/okta", &oidc(&[])).await,
+        201,
+    );
+    let base = "/v1/tenants/acme/identity-providers";
+    let (mut ids, mut pages, mut cursor) = (Vec::new(), Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{base}?limit=2&cursor={c}"),
+            None => format!("{base}?limit=2"),
+        };
+        api.take_requests();
+        let page = status(&api.get(&path).await, 200);
+        let requests = api.take_requests();
+        assert_eq!(requests.get("Query"), Some(&1), "one Query a page: {requests:?}");
+        assert!(page.get("total").is_none(), "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(page["count"].as_u64(), Some(items.len() as u64));
+        ids.extend(items.iter().map(|p| p["id"].as_str().unwrap().to_owned()));
+        pages.push(items.len());
+        cursor = page["nextCursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+        let sealed = cursor.as_deref().unwrap();
+        assert!(!sealed.contains("okta") && !sealed.contains("IDP#"), "opaque: {sealed}");
+    }
+    assert_eq!(ids, ["auth0", "azure", "keycloak", "okta", "pingfed"]);
+    assert_eq!(pages, [2, 2, 1]);
+    // The default page holds them all (25), with no cursor.
+    let all = status(&api.get(base).await, 200);
+    assert_eq!((all["count"].as_u64(), &all["nextCursor"]), (Some(5), &Value::Null));
+
+    // A cursor opens only for its caller and its tenant's list.
+    let first = status(&api.get(&format!("{base}?limit=1")).await, 200);
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let viewer = format!("Bearer {}", token_for("vera", &[], ADMIN_SCOPE));
+    for tenant in ["acme", "globex"] {
+        let path = format!("/v1/tenants/{tenant}/members/vera");
+        status(&api.send_json("PUT", &path, &json!({"role": "viewer"}), &[]).await, 201);
+    }
+    let as_vera = api
+        .call(
+            "GET",
+            &format!("{base}?limit=1&cursor={cursor}"),
+            None,
+            &[("authorization", viewer.as_str())],
+        )
+        .await;
+    assert_eq!(as_vera.problem(400)["errors"][0]["field"], "cursor");
+    let elsewhere = api
+        .get(&format!(
+            "/v1/tenants/globex/identity-providers?limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(elsewhere.problem(400)["errors"][0]["field"], "cursor");
+    let own = api
+        .call(
+            "GET",
+            &format!("{base}?limit=1"),
+            None,
+            &[("authorization", viewer.as_str())],
+        )
+        .await;
+    assert_eq!(status(&own, 200)["items"][0]["id"], "auth0");
+
+    // Bad paging parameters: every one listed.
+    let bad = api.get(&format!("{base}?limit=0&cursor=forged&sort=id")).await;
+    bad.problem(400);
+    assert_eq!(bad.error_fields(), ["limit", "cursor", "sort"]);
+    api.get(&format!("{base}?limit=101")).await.problem(400);
+}

@@ -106,3 +106,59 @@ async fn delete_removes_the_tenant_and_its_name() {
     api.delete("/v1/tenants/acme", &[]).await.problem(404);
     api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
 }
+
+#[tokio::test]
+async fn a_restore_reason_is_validated_like_retires_and_kept_in_the_history() {
+    let api = spawn_app().await;
+    api.create_tenant(json!({"tenantId": "acme", "name": "Acme"})).await;
+    let retired = api
+        .post("/v1/tenants/acme/retire", &json!({"reason": "contract ended"}))
+        .await;
+    assert_eq!(retired.status, 200);
+    let before = api.scan().await;
+    let long = "x".repeat(513);
+    for (body, fields) in [
+        (json!({"reason": "back", "colour": "red"}), vec!["colour"]),
+        (json!({"reason": long, "why": 1}), vec!["reason", "why"]),
+        (json!({"reason": ""}), vec!["reason"]),
+        (json!({"reason": 7}), vec!["reason"]),
+        (json!({"reason": "a\u{0}b"}), vec!["reason"]),
+    ] {
+        let refused = api.post("/v1/tenants/acme/restore", &body).await;
+        assert_eq!(refused.problem(400)["code"], "validation_failed", "{body}");
+        assert_eq!(refused.error_fields(), fields, "{body}");
+    }
+    api.post("/v1/tenants/acme/restore", &json!(["reason"]))
+        .await
+        .problem(400);
+    assert_eq!(api.scan().await, before, "a refused restore writes nothing");
+
+    let reason = "renewed\tafter a call";
+    let restored = api.post("/v1/tenants/acme/restore", &json!({"reason": reason})).await;
+    assert_eq!(restored.status, 200, "{}", String::from_utf8_lossy(&restored.body));
+    let tenant = restored.json();
+    assert_eq!(tenant["status"], "active");
+    assert!(tenant.get("retireReason").is_none() && tenant.get("restoreReason").is_none());
+    let history = api.get("/v1/tenants/acme/events").await.json();
+    let events = history["items"].as_array().unwrap();
+    assert_eq!(
+        (&events[0]["action"], &events[0]["reason"], &events[0]["version"]),
+        (&json!("restored"), &json!(reason), &tenant["version"])
+    );
+    assert_eq!(
+        (&events[1]["action"], &events[1]["reason"]),
+        (&json!("retired"), &json!("contract ended"))
+    );
+    assert!(events[2].get("reason").is_none(), "a create has no reason");
+
+    // Without a body (or with `{}`), a restore records no reason.
+    api.post("/v1/tenants/acme/retire", &json!({})).await;
+    assert_eq!(
+        api.call("POST", "/v1/tenants/acme/restore", None, &[]).await.status,
+        200
+    );
+    let latest = api.get("/v1/tenants/acme/events?limit=2").await.json();
+    for event in latest["items"].as_array().unwrap() {
+        assert!(event.get("reason").is_none(), "{event}");
+    }
+}

@@ -22,6 +22,7 @@ mod lifecycle;
 mod list;
 mod members;
 mod openapi;
+mod problem_codes;
 mod queries;
 mod read;
 mod requests;

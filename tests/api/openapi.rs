@@ -186,7 +186,8 @@ pub fn sample_path(route: &str, tenant: &str) -> String {
         ("{domain}", "acme.example"),
         ("{version}", "1"),
         ("{jobId}", crate::helpers::SAMPLE_JOB_ID),
-        ("{name}", "Acme"),
+        // Names compare caseless: the tenant `acme` is named `Acme`, `gone` `Gone`.
+        ("{name}", tenant),
     ]
     .iter()
     .fold(path.to_owned(), |p, (param, value)| p.replace(param, value))
@@ -246,4 +247,55 @@ async fn each_operation_names_the_permission_the_code_asks_for() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The problem codes the document lists are exactly the code's, in its
+/// order, each described as the code describes it.
+#[test]
+fn the_document_lists_every_problem_code_and_only_those() {
+    let document = document();
+    let code = &document["components"]["schemas"]["Problem"]["properties"]["code"];
+    let listed: Vec<&str> = code["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let codes: Vec<&str> = shared::Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, codes);
+    for c in shared::Code::ALL {
+        assert_eq!(
+            code["x-enumDescriptions"][c.as_str()],
+            format!("{} (`type` /problems/{})", c.meaning(), c.kind()),
+            "{c}"
+        );
+    }
+    let required = document["components"]["schemas"]["Problem"]["required"]
+        .as_array()
+        .unwrap();
+    assert!(required.contains(&"code".into()));
+}
+
+/// The README's table of codes is the enum's, in its order, each with its
+/// meaning (a code added to the enum fails here until it is documented).
+#[test]
+fn the_readme_lists_every_problem_code_with_its_meaning() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let rows: Vec<(String, String)> = readme
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.strip_prefix("| `")?.split(" | ").collect();
+            let code = cells.first()?.strip_suffix('`')?;
+            let meaning = cells.last()?.trim_end_matches(" |");
+            shared::Code::ALL
+                .iter()
+                .any(|c| c.as_str() == code)
+                .then(|| (code.to_owned(), meaning.to_owned()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = shared::Code::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), c.meaning().to_owned()))
+        .collect();
+    assert_eq!(rows, expected);
 }

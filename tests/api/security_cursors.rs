@@ -171,6 +171,10 @@ async fn world() -> World {
         let body =
             json!({"type": "oidc", "issuer": format!("https://{tenant}.example/oauth2"), "clientId": "client-1"});
         ok(&api.send_json("PUT", &idp, &body, &[]).await);
+        // A second provider, so that the providers' list has two pages of one.
+        let entra = format!("/v1/tenants/{tenant}/identity-providers/entra");
+        let body = json!({"type": "oidc", "issuer": format!("https://{tenant}.example/entra"), "clientId": "client-2"});
+        ok(&api.send_json("PUT", &entra, &body, &[]).await);
         for from in ["sales-team", "ops-team", "desk-team"] {
             let path = format!("{idp}/groups/{tenant}-{from}/group%3Asales");
             ok(&api.call("PUT", &path, None, &[]).await);
@@ -238,6 +242,7 @@ const ROUTES: &[(&str, &str)] = &[
         "cursor",
     ),
     ("/v1/tenants/mallory-home/deployments?limit=1", "cursor"),
+    ("/v1/tenants/mallory-home/identity-providers?limit=1", "cursor"),
     (
         "/v1/tenants/mallory-home/identity-providers/okta/groups?limit=1",
         "cursor",
@@ -252,6 +257,7 @@ const THEIR_ROUTES: &[&str] = &[
     "/v1/subtenants?tenantId=victim-root&limit=1",
     "/v1/tenants/victim-root/subtenants?limit=1",
     "/v1/tenants/victim-root/deployments?limit=1",
+    "/v1/tenants/victim-root/identity-providers?limit=1",
     "/v1/tenants/victim-root/identity-providers/okta/groups?limit=1",
 ];
 

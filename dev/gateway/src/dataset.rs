@@ -63,7 +63,11 @@ pub fn scale_items(range: std::ops::Range<usize>, children_per_parent: u32, list
         }
         items.push(records::tenant_item(&tenant, list_shards).expect("a storable tenant"));
         items.push(records::name_guard_item(&tenant.name.key(), &tenant.id));
-        items.extend(records::facet_items(&tenant).into_iter().map(|(_, item)| item));
+        items.extend(
+            records::facet_items(&tenant, list_shards)
+                .into_iter()
+                .map(|(_, item)| item),
+        );
     }
     items
 }
@@ -71,8 +75,8 @@ pub fn scale_items(range: std::ops::Range<usize>, children_per_parent: u32, list
 /// Items per retired tenant of [`retired_items`].
 pub const RETIRED_TENANT_ITEMS: usize = 20;
 
-/// A retired tenant `old-<i>` and its 19 other items: name guard, 10 facets
-/// (5 tags, 4 external ids, its subtree), 3 members, 5 history events.
+/// A retired tenant `old-<i>` and its 19 other items: name guard, 11 facets
+/// (5 tags, 4 external ids, its subtree, its name), 3 members, 4 history events.
 pub fn retired_items(i: usize, retired_at: Timestamp) -> Vec<Item> {
     let body = serde_json::json!({
         "tenantId": format!("old-{i:05}"), "name": format!("Old {i:05}"),
@@ -88,7 +92,7 @@ pub fn retired_items(i: usize, retired_at: Timestamp) -> Vec<Item> {
         records::tenant_item(&tenant, 1).expect("a storable tenant"),
         records::name_guard_item(&tenant.name.key(), &tenant.id),
     ];
-    items.extend(records::facet_items(&tenant).into_iter().map(|(_, item)| item));
+    items.extend(records::facet_items(&tenant, 1).into_iter().map(|(_, item)| item));
     for user in ["u1", "u2", "u3"] {
         let member = Member {
             tenant_id: tenant.id.clone(),
@@ -99,7 +103,7 @@ pub fn retired_items(i: usize, retired_at: Timestamp) -> Vec<Item> {
         };
         items.push(records::member_item(&member, tenant.created_at).expect("a storable member"));
     }
-    for version in 1..=5 {
+    for version in 1..=4 {
         let event = AuditEvent {
             version,
             action: Action::Updated,

@@ -8,10 +8,14 @@
 //! `dev-gateway events` prints the change events published locally (what
 //! `make events` runs).
 //!
-//! `dev-gateway check [--aws] [--migrate-names]` scans the table and lists
-//! every broken invariant (what `make check-table` runs); with
-//! `--migrate-names` it first moves tenants written with the old name key
-//! to today's (see `Store::migrate_name_keys`).
+//! `dev-gateway check [--aws] [--migrate-names] [--migrate-prefixes] [--mark-feed-days]` scans
+//! the table and lists every broken invariant (what `make check-table`
+//! runs); with `--migrate-names` it first moves tenants written with the
+//! old name key to today's (see `Store::migrate_name_keys`), with
+//! `--migrate-prefixes` it first gives facets written before name prefixes
+//! were indexed their prefix keys (see `Store::migrate_name_prefixes`),
+//! with `--mark-feed-days` it first marks the feed's days recorded before
+//! days were marked (see `Store::mark_feed_days`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,7 +59,7 @@ async fn main() -> ExitCode {
         Some("events") => events().await,
         Some(_) => Err(
             "usage: dev-gateway [serve] | dev-gateway token [--sub S] [--roles a,b] [--scope \"p q\"] [--hours N] \
-             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws] [--migrate-names] | dev-gateway events"
+             | dev-gateway cleanup [--dry-run] [--tenant ID]... | dev-gateway check [--aws] [--migrate-names] [--migrate-prefixes] [--mark-feed-days] | dev-gateway events"
                 .into(),
         ),
     };
@@ -169,12 +173,17 @@ fn dev_table_app() -> Result<App, String> {
     Ok(App::new(config, store::local_client(&endpoint)))
 }
 
+/// The migrations `check` may run before it scans.
+const MIGRATIONS: [&str; 3] = ["--migrate-names", "--migrate-prefixes", "--mark-feed-days"];
+
 /// Scans a table and lists every broken invariant; fails if there is one.
 /// `--aws` reads the table `TABLE_NAME` in AWS (the usual credential chain)
 /// instead of the dev table.
 async fn check(args: &[String]) -> Result<(), String> {
     let migrate = args.iter().any(|a| a == "--migrate-names");
-    let args: Vec<&String> = args.iter().filter(|a| *a != "--migrate-names").collect();
+    let migrate_prefixes = args.iter().any(|a| a == "--migrate-prefixes");
+    let mark_feed_days = args.iter().any(|a| a == "--mark-feed-days");
+    let args: Vec<&String> = args.iter().filter(|a| !MIGRATIONS.contains(&a.as_str())).collect();
     let (store, auth) = match args.first().map(|a| a.as_str()) {
         Some("--aws") => {
             let table = std::env::var("TABLE_NAME").map_err(|_| "--aws needs TABLE_NAME")?;
@@ -206,6 +215,21 @@ async fn check(args: &[String]) -> Result<(), String> {
             moved.migrated.len(),
             moved.left.len()
         );
+    }
+    if migrate_prefixes {
+        let moved = store.migrate_name_prefixes().await.map_err(|e| e.to_string())?;
+        for why in &moved.left {
+            println!("not migrated: {why}");
+        }
+        println!(
+            "name prefixes: {} tenants' facets written, {} left",
+            moved.migrated.len(),
+            moved.left.len()
+        );
+    }
+    if mark_feed_days {
+        let days = store.mark_feed_days().await.map_err(|e| e.to_string())?;
+        println!("feed days: {} marked {days:?}", days.len());
     }
     let scanned = store.scan_all().await.map_err(|e| e.to_string())?;
     let violations = store::invariants::check(&scanned, store.list_shards());

@@ -49,12 +49,12 @@ pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     };
     let configuration = parsed.map_err(|e| match e {
         ConfigurationError::TooLarge(_) => Problem::payload_too_large(e.message()),
-        ConfigurationError::Invalid(_) => Problem::bad_request(e.message()),
+        ConfigurationError::Invalid(_) => Problem::malformed_body(e.message()),
         ConfigurationError::ExpandsTooMuch(reasons) => Problem {
             errors: reasons.into_iter().map(|r| FieldError::new("body", r)).collect(),
             ..Problem::new(
                 StatusCode::BAD_REQUEST,
-                "zip-expands-too-much",
+                shared::error::Code::ZipExpandsTooMuch,
                 "Zip expands too much",
                 format!(
                     "the zip declares more than it may unpack to: at most {} bytes in all, and {}:1 per entry and overall; see errors",

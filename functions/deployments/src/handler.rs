@@ -30,7 +30,7 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
         "GET /v1/tenants/{id}/deployments/{version}" => adapters::get(app, req, &caller).await,
         "POST /v1/tenants/{id}/clone" => adapters::clone(app, req, &caller).await,
         "GET /v1/jobs/{jobId}" => adapters::job(app, req, &caller).await,
-        other => Err(Problem::not_found(format!(
+        other => Err(Problem::unknown_route(format!(
             "route '{other}' is not served by the deployments function"
         ))),
     }

@@ -129,6 +129,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &provider, provider.version))
 }
 
+/// `limit` and `cursor` (the last provider id of the previous page, sealed).
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let raw = path_param(req, "id").unwrap_or_default();
     let tenant = TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))?;
@@ -139,9 +140,11 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
         caller.require(Permission::IdentityProvidersRead),
     )
     .await?;
-    QueryReader::new(req).finish()?;
-    let items = providers::list(&app.store, caller, &tenant).await?;
-    Ok(response::list(&items, None, Some(items.len() as u64)))
+    let scope = format!("identity-providers|{tenant}");
+    let cursors = app.cursors.for_caller(caller);
+    let (limit, after) = page::<IdpId>(req, &cursors, &scope)?;
+    let (items, next) = providers::list(&app.store, caller, &tenant, limit, after.as_ref()).await?;
+    Ok(response::list(&items, next.map(|n| cursors.seal(&scope, &n)), None))
 }
 
 pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
@@ -178,7 +181,7 @@ pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResul
     .await?;
     QueryReader::new(req).finish()?;
     let (Some(from), Some(to)) = (ids.from.clone(), ids.to.clone()) else {
-        return Err(Problem::bad_request("the path names no group"));
+        return Err(Problem::unknown_route("the path names no group"));
     };
     let (mapping, created) = providers::put_mapping(
         &app.store,

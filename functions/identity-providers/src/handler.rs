@@ -44,7 +44,7 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
             adapters::delete_mapping(app, req, &caller).await
         }
         "GET /v1/identity-providers/by-domain/{domain}" => adapters::by_domain(app, req, &caller).await,
-        other => Err(Problem::not_found(format!(
+        other => Err(Problem::unknown_route(format!(
             "route '{other}' is not served by the identity-providers function"
         ))),
     }

@@ -34,7 +34,7 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
         "PUT /v1/tenants/{id}/subtenants/{subtenantId}" => adapters::replace(app, req, &caller).await,
         "PATCH /v1/tenants/{id}/subtenants/{subtenantId}" => adapters::patch(app, req, &caller).await,
         "DELETE /v1/tenants/{id}/subtenants/{subtenantId}" => adapters::delete(app, req, &caller).await,
-        other => Err(Problem::not_found(format!(
+        other => Err(Problem::unknown_route(format!(
             "route '{other}' is not served by the subtenants function"
         ))),
     }

@@ -7,9 +7,10 @@
 
 use http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
+use serde_json::{Map, Value};
 use shared::auth::{Caller, Permission};
 use shared::domain::deployment::Configuration;
-use shared::domain::tenant::{parse_retire_reason, Change, InputMode};
+use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, Change, InputMode};
 use shared::domain::{TenantId, TenantInput, Timestamp};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
@@ -171,20 +172,26 @@ pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::list(&events, next_cursor, None))
 }
 
-/// Netaxis' `noResellerIdToGroups` and `forceResellerIdToGroups` (not both).
-fn reseller_policy(req: &Request) -> Result<ResellerPolicy, Problem> {
+/// Netaxis' `noResellerIdToGroups` and `forceResellerIdToGroups`, as query
+/// parameters or as body fields (taken out of the body: never stored);
+/// either form sets a flag, and `no` wins over `force`.
+fn reseller_policy(req: &Request, body: &mut Map<String, Value>) -> Result<ResellerPolicy, Problem> {
     let mut q = QueryReader::new(req);
-    let no_propagation = q.parsed("noResellerIdToGroups", boolean).unwrap_or(false);
-    let force = q.parsed("forceResellerIdToGroups", boolean).unwrap_or(false);
-    if no_propagation && force {
-        q.error(
-            "forceResellerIdToGroups",
-            "cannot be combined with noResellerIdToGroups",
-        );
+    let mut flags = [false; 2];
+    for (flag, name) in flags.iter_mut().zip(RESELLER_FLAGS) {
+        *flag = q.parsed(name, boolean).unwrap_or(false);
+        match body.remove(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(set)) => *flag |= set,
+            Some(_) => q.error(name, "must be true or false"),
+        }
     }
     q.finish()?;
-    Ok(ResellerPolicy { no_propagation, force })
+    let [no_propagation, force] = flags;
+    Ok(ResellerPolicy::of_flags(no_propagation, force))
 }
+
+const RESELLER_FLAGS: [&str; 2] = ["noResellerIdToGroups", "forceResellerIdToGroups"];
 
 /// The updated tenant, with how many subtenants took its new reseller.
 fn updated(updated: Updated) -> Response<Body> {
@@ -202,10 +209,20 @@ pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
 pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
-    let policy = reseller_policy(req)?;
     let expected = expected(req)?;
-    let body = body::json_object(req, &[JSON])?;
-    let input = TenantInput::parse(&body, InputMode::Replace).map_err(Problem::validation)?;
+    let mut body = body::json_object(req, &[JSON])?;
+    // Every invalid field at once: the flags' and the tenant's.
+    let (policy, input) = match (
+        reseller_policy(req, &mut body),
+        TenantInput::parse(&body, InputMode::Replace),
+    ) {
+        (Ok(policy), Ok(input)) => (policy, input),
+        (policy, input) => {
+            let mut errors = policy.err().map(|p| p.errors).unwrap_or_default();
+            errors.extend(input.err().unwrap_or_default());
+            return Err(Problem::validation(errors));
+        }
+    };
     let result = tenants::replace(
         &app.store,
         caller,
@@ -222,9 +239,9 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
-    let policy = reseller_policy(req)?;
     let expected = expected(req)?;
-    let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
+    let mut patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
+    let policy = reseller_policy(req, &mut patch)?;
     let result = tenants::patch(
         &app.store,
         caller,
@@ -274,8 +291,9 @@ pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
     let expected = expected(req)?;
-    body::optional_json_object(req, &[JSON])?;
-    let tenant = tenants::restore(&app.store, caller, &id, expected.as_ref(), &change(caller)).await?;
+    let body = body::optional_json_object(req, &[JSON])?;
+    let reason = parse_restore_reason(body.as_ref()).map_err(Problem::validation)?;
+    let tenant = tenants::restore(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 

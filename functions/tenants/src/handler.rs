@@ -63,7 +63,7 @@ async fn dispatch(app: &App, req: &Request) -> HttpResult {
         "PUT /v1/tenants/{id}/members/{userId}" => members::put(app, req, &caller).await,
         "DELETE /v1/tenants/{id}/members/{userId}" => members::delete(app, req, &caller).await,
         "GET /v1/events" => feed::feed(app, req, &caller).await,
-        other => Err(Problem::not_found(format!(
+        other => Err(Problem::unknown_route(format!(
             "route '{other}' is not served by the tenants function"
         ))),
     }

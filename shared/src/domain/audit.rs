@@ -48,6 +48,10 @@ pub struct AuditEvent {
     pub actor: String,
     pub action: Action,
     pub changes: BTreeMap<String, FieldChange>,
+    /// Why, as the caller said: the `reason` of a retire (also its
+    /// `retireReason`) or of a restore (kept nowhere else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Bookkeeping fields every change touches; they are the event's own fields.
@@ -55,13 +59,30 @@ const NOT_CHANGES: &[&str] = &["version", "updatedAt", "updatedBy", "childCount"
 
 impl AuditEvent {
     pub fn of(before: Option<&Tenant>, after: &Tenant) -> Self {
+        let action = Action::of(before, after);
         Self {
             tenant_id: after.id.clone(),
             version: after.version,
             at: after.updated_at,
             actor: after.updated_by.clone(),
-            action: Action::of(before, after),
+            action,
             changes: bounded(field_changes(before, after, NOT_CHANGES)),
+            reason: match action {
+                Action::Retired => after.retire_reason.clone(),
+                _ => None,
+            },
+        }
+    }
+
+    /// The event with the reason the caller gave for the change (if any;
+    /// none given keeps what [`AuditEvent::of`] found).
+    pub fn with_reason(self, reason: Option<&str>) -> Self {
+        match reason {
+            Some(reason) => Self {
+                reason: Some(reason.to_owned()),
+                ..self
+            },
+            None => self,
         }
     }
 }

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::input::Presence;
 use super::input::{text, ObjectReader};
-use super::tenant::{limits, Environment};
+use super::tenant::{limits, Environment, Placement};
 use super::zip::{self, Rejected, ZipFile};
 use super::{TenantId, TenantName, Timestamp};
 use crate::FieldError;
@@ -341,6 +342,9 @@ pub struct CloneInput {
     pub environment: Environment,
     pub name: TenantName,
     pub description: Option<String>,
+    /// Where the clone goes: `Keep` (no `parentId`) is beside its source,
+    /// under the source's parent; `null` is the top level.
+    pub placement: Placement,
 }
 
 impl CloneInput {
@@ -358,6 +362,13 @@ impl CloneInput {
         let tenant_id = r.optional("tenantId", |v| {
             super::input::as_str(v).and_then(|s| TenantId::parse(s).or_else(super::input::reject))
         });
+        let placement = match r.nullable("parentId", |v| {
+            super::input::as_str(v).and_then(|s| TenantId::parse(s).or_else(super::input::reject))
+        }) {
+            Presence::Absent => Placement::Keep,
+            Presence::Null => Placement::TopLevel,
+            Presence::Value(parent) => Placement::Under(parent),
+        };
         let errors = r.finish();
         match (environment, name) {
             (Some(environment), Some(name)) if errors.is_empty() => Ok(Self {
@@ -365,6 +376,7 @@ impl CloneInput {
                 environment,
                 name,
                 description,
+                placement,
             }),
             _ => Err(errors),
         }

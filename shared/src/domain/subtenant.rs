@@ -123,6 +123,22 @@ impl Subtenant {
         }
     }
 
+    /// The input a JSON Merge Patch of the writable fields makes, validated
+    /// as a whole. The patch's `null` removes a member (RFC 7396): removing
+    /// `code` is refused as a PUT with `"code": null` is (every subtenant has
+    /// one), not read as "keep it"; removing `name` leaves it missing.
+    pub fn patched_input(&self, patch: &Map<String, Value>) -> Result<SubtenantInput, Vec<FieldError>> {
+        let mut document = self.writable_document();
+        super::merge_patch::apply(&mut document, &Value::Object(patch.clone()));
+        let Value::Object(mut fields) = document else {
+            unreachable!("an object patched by an object stays an object")
+        };
+        if patch.get("code").is_some_and(Value::is_null) {
+            fields.insert("code".into(), Value::Null);
+        }
+        SubtenantInput::parse(&fields)
+    }
+
     /// The document a merge patch applies to.
     pub fn writable_document(&self) -> Value {
         let mut doc = serde_json::to_value(self).expect("a subtenant serialises to JSON");
@@ -194,6 +210,33 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["id", "name", "code", "resellerId", "extra"]);
         assert_eq!(parse(json!({"name": "a", "code": null})).unwrap_err()[0].field, "code");
+    }
+
+    #[test]
+    fn a_patch_may_not_remove_the_code_or_the_name() {
+        let change = Change {
+            actor: "a".into(),
+            at: Timestamp::now(),
+        };
+        let sub = Subtenant::create(
+            TenantId::parse("ab").unwrap(),
+            parse(json!({"name": "Sales"})).unwrap(),
+            SubtenantCode::parse("sales").unwrap(),
+            &change,
+        );
+        let patch = |v: Value| sub.patched_input(v.as_object().unwrap());
+        let refused = patch(json!({"code": null, "name": null, "description": "d"})).unwrap_err();
+        let fields: Vec<&str> = refused.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "code"]);
+        assert_eq!(
+            refused[1].message,
+            parse(json!({"name": "a", "code": null})).unwrap_err()[0].message
+        );
+        let kept = patch(json!({"description": null})).unwrap();
+        assert_eq!(
+            (kept.code.as_ref().map(SubtenantCode::as_str), kept.description),
+            (Some("sales"), None)
+        );
     }
 
     #[test]

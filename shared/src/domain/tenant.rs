@@ -10,7 +10,7 @@ use super::input::{
 };
 use super::values::{DomainName, EmailAddress, Tag, TenantId, TenantName};
 use super::Timestamp;
-use crate::{Error, FieldError};
+use crate::{Code, Error, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TenantType {
@@ -643,15 +643,18 @@ impl Tenant {
     /// A retired tenant is frozen until it is restored.
     pub fn ensure_changeable(&self) -> Result<(), Error> {
         match self.status {
-            Status::Retired => Err(Error::Conflict(format!(
-                "tenant '{}' is retired; restore it before changing it",
-                self.id
-            ))),
-            Status::Provisioning => Err(Error::Conflict(format!(
-                "tenant '{}' is being provisioned by clone job '{}'; it can be changed once the job has succeeded",
-                self.id,
-                self.clone_job_id.as_deref().unwrap_or_default()
-            ))),
+            Status::Retired => Err(Error::Conflict(
+                Code::TenantRetired,
+                format!("tenant '{}' is retired; restore it before changing it", self.id),
+            )),
+            Status::Provisioning => Err(Error::Conflict(
+                Code::TenantProvisioning,
+                format!(
+                    "tenant '{}' is being provisioned by clone job '{}'; it can be changed once the job has succeeded",
+                    self.id,
+                    self.clone_job_id.as_deref().unwrap_or_default()
+                ),
+            )),
             Status::Active | Status::Inactive => Ok(()),
         }
     }
@@ -672,7 +675,10 @@ impl Tenant {
             self.ensure_changeable()?;
         }
         if self.status == Status::Retired {
-            return Err(Error::Conflict(format!("tenant '{}' is already retired", self.id)));
+            return Err(Error::Conflict(
+                Code::AlreadyRetired,
+                format!("tenant '{}' is already retired", self.id),
+            ));
         }
         Ok(Self {
             status: Status::Retired,
@@ -686,13 +692,16 @@ impl Tenant {
     /// Brings a retired tenant back as `active`.
     pub fn restored(&self, change: &Change) -> Result<Self, Error> {
         if self.status != Status::Retired {
-            return Err(Error::Conflict(format!("tenant '{}' is not retired", self.id)));
+            return Err(Error::Conflict(
+                Code::NotRetired,
+                format!("tenant '{}' is not retired", self.id),
+            ));
         }
         if self.purge_started_at.is_some() {
-            return Err(Error::Conflict(format!(
-                "tenant '{}' is being purged and cannot be restored",
-                self.id
-            )));
+            return Err(Error::Conflict(
+                Code::BeingPurged,
+                format!("tenant '{}' is being purged and cannot be restored", self.id),
+            ));
         }
         Ok(Self {
             status: Status::Active,
@@ -750,6 +759,12 @@ impl Tenant {
 /// Ids joined by `/`.
 pub fn join_path_ids(path: &[TenantId]) -> String {
     path.iter().map(TenantId::as_str).collect::<Vec<_>>().join("/")
+}
+
+/// Parses the optional body of `POST /restore`: `{"reason": "..."}`, by
+/// the same rule as retire's (unknown members refused).
+pub fn parse_restore_reason(body: Option<&Map<String, Value>>) -> Result<Option<String>, Vec<FieldError>> {
+    parse_retire_reason(body)
 }
 
 /// Parses the optional body of `POST /retire`: `{"reason": "..."}`.
@@ -911,14 +926,23 @@ mod tests {
         );
         let retired = tenant.retired(Some("churned".into()), &change()).unwrap();
         assert_eq!(retired.status, Status::Retired);
-        assert!(matches!(retired.retired(None, &change()), Err(Error::Conflict(_))));
-        assert!(matches!(tenant.restored(&change()), Err(Error::Conflict(_))));
+        assert!(matches!(
+            retired.retired(None, &change()),
+            Err(Error::Conflict(Code::AlreadyRetired, _))
+        ));
+        assert!(matches!(
+            tenant.restored(&change()),
+            Err(Error::Conflict(Code::NotRetired, _))
+        ));
         let restored = retired.restored(&change()).unwrap();
         assert_eq!(
             (restored.status, restored.retired_at, restored.version),
             (Status::Active, None, 3)
         );
         let input = parse(json!({"name": "b"}), InputMode::Replace).unwrap();
-        assert!(matches!(retired.replaced(input, &change()), Err(Error::Conflict(_))));
+        assert!(matches!(
+            retired.replaced(input, &change()),
+            Err(Error::Conflict(Code::TenantRetired, _))
+        ));
     }
 }

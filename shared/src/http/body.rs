@@ -39,7 +39,7 @@ fn media_type(req: &Request) -> Option<(String, bool)> {
 
 /// A required JSON object body whose media type is one of `accepted`.
 pub fn json_object(req: &Request, accepted: &[&str]) -> Result<Map<String, Value>, Problem> {
-    optional_json_object(req, accepted)?.ok_or_else(|| Problem::bad_request("a JSON object body is required"))
+    optional_json_object(req, accepted)?.ok_or_else(|| Problem::malformed_body("a JSON object body is required"))
 }
 
 /// A JSON object body, or `None` when the body is empty.
@@ -75,12 +75,12 @@ pub fn optional_json_object(req: &Request, accepted: &[&str]) -> Result<Option<M
         }
     }
     let value = parse_json(raw).map_err(|e| match e {
-        JsonError::Syntax(e) => Problem::bad_request(format!("the body is not valid JSON: {e}")),
+        JsonError::Syntax(e) => Problem::malformed_body(format!("the body is not valid JSON: {e}")),
         JsonError::Duplicate(path) => duplicate_key(path),
     })?;
     match value {
         Value::Object(map) => Ok(Some(map)),
-        other => Err(Problem::bad_request(format!(
+        other => Err(Problem::malformed_body(format!(
             "the body must be a JSON object, not {}",
             crate::domain::input::kind_of(&other)
         ))),
@@ -236,7 +236,7 @@ pub fn upload<'a>(req: &'a Request, accepted: &[&str], limit: usize) -> Result<(
         )));
     }
     if raw.is_empty() {
-        return Err(Problem::bad_request(format!(
+        return Err(Problem::malformed_body(format!(
             "a body is required: {}",
             accepted.join(" or ")
         )));

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::Problem;
 use crate::auth::{is_role_token, AuthConfig, Caller};
-use crate::FieldError;
+use crate::{Code, FieldError};
 
 /// Reads the caller from the request context; no verified subject → 401.
 /// Roles come from the claim `config.roles_claim`, permissions from `scope`
@@ -87,7 +87,7 @@ fn invalid_claim(claim: &str, why: &str) -> Problem {
         errors: vec![FieldError::new(claim, message.clone())],
         ..Problem::new(
             StatusCode::UNAUTHORIZED,
-            "invalid-claim",
+            Code::InvalidClaim,
             "Invalid claim",
             format!("the token's claim '{claim}' is not a list of roles: {message}"),
         )
@@ -248,7 +248,7 @@ mod tests {
     fn a_permission_is_one_whole_token_too() {
         let claims = json!({"sub": "mallory", "permissions": ["x tenants:delete"], "scope": "tenants:list"});
         let problem = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap_err();
-        assert_eq!((problem.status.as_u16(), problem.code), (401, "invalid-claim"));
+        assert_eq!((problem.status.as_u16(), problem.code), (401, Code::InvalidClaim));
         assert_eq!(problem.errors[0].field, "permissions");
         let claims = json!({"sub": "mallory", "permissions": ["tenants:delete"], "scope": "tenants:list"});
         let c = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap();
@@ -267,7 +267,7 @@ mod tests {
     fn refused(result: Result<Caller, Problem>, form: &str) {
         match result {
             Err(p) => {
-                assert_eq!((p.status.as_u16(), p.code), (401, "invalid-claim"), "{form}");
+                assert_eq!((p.status.as_u16(), p.code), (401, Code::InvalidClaim), "{form}");
                 assert!(p.detail.contains("'roles'"), "{form}: {}", p.detail);
                 assert_eq!(p.errors[0].field, "roles", "{form}");
             }

@@ -47,7 +47,7 @@ fn parse(name: &HeaderName, req: &Request) -> Result<Option<Precondition>, Probl
     let Some(value) = req.headers().get(name) else {
         return Ok(None);
     };
-    let invalid = || Problem::bad_request(format!("{name} must be * or entity tags such as \"3\""));
+    let invalid = || Problem::malformed_header(format!("{name} must be * or entity tags such as \"3\""));
     let text = value.to_str().map_err(|_| invalid())?.trim();
     if text == "*" {
         return Ok(Some(Precondition::Any));

@@ -21,7 +21,7 @@ pub fn from_request(req: &Request, caller: &Caller, body: &Map<String, Value>) -
         .to_str()
         .ok()
         .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| Problem::bad_request("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
+        .ok_or_else(|| Problem::malformed_header("Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
     // serde_json's maps are sorted, so equal bodies serialise equally.
     let canonical = serde_json::to_string(body).expect("a JSON map serialises");
     let fingerprint: String = Sha256::digest(canonical.as_bytes())

@@ -74,5 +74,5 @@ impl Invocation {
 
 /// The route key of an API Gateway request, or a 404 problem.
 pub fn route_of(req: &Request) -> Result<&str, Problem> {
-    route_key(req).ok_or_else(|| Problem::not_found("the request carries no API Gateway route key"))
+    route_key(req).ok_or_else(|| Problem::unknown_route("the request carries no API Gateway route key"))
 }

@@ -5,14 +5,14 @@ use http::{header, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::error::{BoxError, Error, FieldError};
+use crate::error::{BoxError, Code, Error, FieldError};
 
-/// An error response: status, a stable `code` (the last segment of `type`),
-/// what happened, and every field error.
+/// An error response: status, a stable `code` (whose kind is the last
+/// segment of `type`), what happened, and every field error.
 #[derive(Debug)]
 pub struct Problem {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub title: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
@@ -29,6 +29,7 @@ struct ProblemBody<'a> {
     type_uri: String,
     title: &'a str,
     status: u16,
+    code: &'static str,
     detail: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     instance: Option<&'a str>,
@@ -40,7 +41,7 @@ struct ProblemBody<'a> {
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: Code, title: &'static str, detail: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -59,26 +60,38 @@ impl Problem {
         };
         Self {
             errors,
-            ..Self::new(StatusCode::BAD_REQUEST, "validation-error", "Invalid request", detail)
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                Code::ValidationFailed,
+                "Invalid request",
+                detail,
+            )
         }
     }
 
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
+    /// A body that is not what the route reads (not JSON, not an object).
+    pub fn malformed_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Code::MalformedBody, "Bad request", detail)
+    }
+
+    /// A header that is not in its documented form.
+    pub fn malformed_header(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Code::MalformedHeader, "Bad request", detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, Code::Unauthenticated, "Unauthorized", detail)
     }
 
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    /// No such route (resources that are not found are [`Error::NotFound`]).
+    pub fn unknown_route(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, Code::UnknownRoute, "Not found", detail)
     }
 
     pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            Code::UnsupportedMediaType,
             "Unsupported media type",
             detail,
         )
@@ -87,7 +100,7 @@ impl Problem {
     pub fn payload_too_large(detail: impl Into<String>) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
+            Code::PayloadTooLarge,
             "Payload too large",
             detail,
         )
@@ -97,9 +110,10 @@ impl Problem {
     /// say nothing of the cause (it is in the log, under the request id).
     pub fn into_response(self, instance: Option<&str>, request_id: Option<&str>) -> Response<Body> {
         let body = ProblemBody {
-            type_uri: format!("/problems/{}", self.code),
+            type_uri: format!("/problems/{}", self.code.kind()),
             title: self.title,
             status: self.status.as_u16(),
+            code: self.code.as_str(),
             detail: &self.detail,
             instance,
             request_id,
@@ -138,21 +152,27 @@ impl From<Error> for Problem {
     fn from(err: Error) -> Self {
         match err {
             Error::Invalid(errors) => Problem::validation(errors),
-            Error::NotFound { .. } => Problem::not_found(err.to_string()),
-            Error::Gone { .. } => Problem::new(StatusCode::GONE, "gone", "Gone", err.to_string()),
-            Error::Conflict(detail) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail),
-            Error::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail),
-            Error::Unprocessable(detail) => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unprocessable",
-                "Unprocessable request",
-                detail,
-            ),
+            Error::NotFound { .. } => Problem::new(StatusCode::NOT_FOUND, Code::NotFound, "Not found", err.to_string()),
+            Error::Gone { .. } => Problem::new(StatusCode::GONE, Code::Purged, "Gone", err.to_string()),
+            Error::Conflict(code, detail) => Problem::new(StatusCode::CONFLICT, code, "Conflict", detail),
+            Error::Forbidden(code, detail) => Problem::new(StatusCode::FORBIDDEN, code, "Forbidden", detail),
+            Error::Unprocessable(code, detail) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, "Unprocessable request", detail)
+            }
+            Error::Contended(detail) => Problem {
+                retry_after: Some(1),
+                ..Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Code::Contended,
+                    "Service unavailable",
+                    detail,
+                )
+            },
             Error::PreconditionFailed { current, .. } => Problem {
                 current_etag: Some(super::response::etag(current)),
                 ..Problem::new(
                     StatusCode::PRECONDITION_FAILED,
-                    "precondition-failed",
+                    Code::VersionMismatch,
                     "Precondition failed",
                     err.to_string(),
                 )
@@ -161,7 +181,7 @@ impl From<Error> for Problem {
                 retry_after: Some(1),
                 ..Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "throttled",
+                    Code::Throttled,
                     "Too many requests",
                     "the database is throttling requests; retry after a pause",
                 )
@@ -172,7 +192,7 @@ impl From<Error> for Problem {
                     retry_after: Some(2),
                     ..Problem::new(
                         StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
+                        Code::Unavailable,
                         "Service unavailable",
                         "the database did not answer in time; retry shortly",
                     )
@@ -182,7 +202,7 @@ impl From<Error> for Problem {
                 log_chain("internal error", &source);
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    Code::Internal,
                     "Internal error",
                     "an unexpected error occurred; quote the request id when reporting it",
                 )
@@ -213,6 +233,7 @@ mod tests {
         assert_eq!(status, 400);
         assert_eq!(r.headers()["content-type"], CONTENT_TYPE);
         assert_eq!(v["type"], "/problems/validation-error");
+        assert_eq!(v["code"], "validation_failed");
         assert_eq!(v["errors"].as_array().unwrap().len(), 2);
         assert_eq!(v["instance"], "/v1/x");
         assert_eq!(v["requestId"], "req-1");

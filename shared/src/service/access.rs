@@ -27,13 +27,18 @@ use std::collections::HashMap;
 
 use crate::auth::{Caller, TenantRole};
 use crate::domain::{Tenant, TenantId, Timestamp, UserId};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::members::AccessView;
 use crate::store::tenants::TenantEntry;
 use crate::store::Store;
 
 fn user(caller: &Caller) -> Result<UserId> {
-    UserId::parse(&caller.subject).map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))
+    UserId::parse(&caller.subject).map_err(|_| {
+        Error::Forbidden(
+            Code::InvalidSubject,
+            "the token's subject is not a valid user id".into(),
+        )
+    })
 }
 
 fn hidden(id: &TenantId) -> Error {
@@ -80,12 +85,15 @@ pub async fn require(store: &Store, caller: &Caller, tenant: &Tenant, needs: Ten
         .await?
         .ok_or_else(|| hidden(&tenant.id))?;
     if role < needs {
-        return Err(Error::Forbidden(format!(
-            "your role on tenant '{}' is {}; this needs {}",
-            tenant.id,
-            role.as_str(),
-            needs.as_str()
-        )));
+        return Err(Error::Forbidden(
+            Code::RoleTooLow,
+            format!(
+                "your role on tenant '{}' is {}; this needs {}",
+                tenant.id,
+                role.as_str(),
+                needs.as_str()
+            ),
+        ));
     }
     Ok(role)
 }

@@ -566,7 +566,7 @@ mod tests {
         let t = tenant("acme");
         let guard = records::name_guard_item("name acme", &t.id);
         assert_eq!(derive("r", None, Some(&guard), Timestamp::now()), None);
-        for (_, facet) in records::facet_items(&t) {
+        for (_, facet) in records::facet_items(&t, 1) {
             assert_eq!(derive("r", None, Some(&facet), Timestamp::now()), None);
         }
         let history = records::event_item(&AuditEvent::of(None, &t), t.created_at).unwrap();

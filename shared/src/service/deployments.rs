@@ -8,19 +8,16 @@
 use serde_json::{json, Value};
 
 use super::access;
+use super::contention::{self, Retry};
 use super::tenants::{self, Created, Extras};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{CloneInput, Configuration, Deployment, Job, JobKind};
-use crate::domain::tenant::{Change, InputMode};
+use crate::domain::tenant::{Change, InputMode, Placement};
 use crate::domain::{Tenant, TenantId, TenantInput};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::tenants::{TenantWrite, WriteFailure};
 use crate::store::Store;
-
-/// Attempts of a deploy: concurrent deploys of one tenant take turns, each
-/// losing writer reading the new version and trying again after a pause.
-const ATTEMPTS: u32 = 12;
 
 fn not_found(tenant_id: &TenantId, version: u64) -> Error {
     Error::NotFound {
@@ -46,7 +43,8 @@ pub async fn deploy(
     configuration: Configuration,
     change: &Change,
 ) -> Result<Deployed> {
-    for attempt in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
         tenant.ensure_changeable()?;
         if tenant.configuration_sha256.as_deref() == Some(configuration.sha256.as_str()) {
@@ -77,12 +75,10 @@ pub async fn deploy(
             }
             Err(WriteFailure::Other(e)) => return Err(e),
             // Another deploy (or change) won: read the new state and go again.
-            Err(_) => tokio::time::sleep(crate::store::sdk::backoff(attempt + 1)).await,
+            Err(_) => {}
         }
     }
-    Err(Error::Conflict(format!(
-        "tenant '{tenant_id}' is being changed by many requests at once; retry the deploy"
-    )))
+    Err(contention::exhausted(format_args!("tenant '{tenant_id}'"), &retry))
 }
 
 /// A page of a tenant's deployments, newest first.
@@ -136,7 +132,6 @@ pub async fn clone(
 ) -> Result<(Tenant, Job)> {
     let source = access::tenant(store, caller, source_id, TenantRole::Viewer).await?;
     source.ensure_changeable()?;
-    may_create_beside(store, caller, &source).await?;
     let mut body = json!({
         "name": input.name.as_str(),
         "type": source.tenant_type,
@@ -150,9 +145,14 @@ pub async fn clone(
     if let Some(description) = &input.description {
         body["description"] = Value::from(description.as_str());
     }
-    if let Some(parent) = &source.parent_id {
-        body["parentId"] = Value::from(parent.as_str());
-    }
+    // Authorised as a create at that place (admin on the parent; the top
+    // level: a platform admin or the creator role, who becomes its admin).
+    let parent = match &input.placement {
+        Placement::Keep => source.parent_id.as_ref(),
+        Placement::TopLevel => None,
+        Placement::Under(parent) => Some(parent),
+    };
+    body["parentId"] = parent.map_or(Value::Null, |p| Value::from(p.as_str()));
     if let Some(reseller) = &source.reseller_id {
         body["resellerId"] = Value::from(reseller.as_str());
     }
@@ -164,38 +164,31 @@ pub async fn clone(
         configuration: None,
         clone_of: Some((source.id.clone(), source.created_at, JobKind::of(input.environment))),
     };
-    match tenants::create(store, caller, tenant_input, change, None, extras).await? {
+    let created = match tenants::create(store, caller, tenant_input, change, None, extras).await {
+        // Beside its source, the parent is one the client did not name: a
+        // member below it cannot see it, and is told what it may do instead.
+        Err(Error::Invalid(errors))
+            if input.placement == Placement::Keep && errors.iter().any(|e| e.field == "parentId") =>
+        {
+            return Err(Error::Forbidden(
+                Code::RoleTooLow,
+                format!(
+                    "a clone of '{}' goes beside it, under '{}', which needs the admin role there; \
+                     name a parentId where you are admin (the source itself, for one)",
+                    source.id,
+                    parent.map(TenantId::as_str).unwrap_or_default()
+                ),
+            ));
+        }
+        other => other?,
+    };
+    match created {
         Created::New(new) => match new.job {
             Some(job) => Ok((new.tenant, job)),
             None => Err(Error::internal("a clone's create queued no job")),
         },
         Created::Replayed { .. } => Err(Error::internal("a clone has no idempotency key to replay")),
     }
-}
-
-/// A clone goes where its source is: under its parent (admin there is
-/// needed), or at the top (a platform admin or the creator role).
-async fn may_create_beside(store: &Store, caller: &Caller, source: &Tenant) -> Result<()> {
-    let allowed = match &source.parent_id {
-        None => caller.may_create_top_level,
-        Some(parent_id) => match store.get_tenant(parent_id).await? {
-            Some(parent) => access::role_on(store, caller, &parent).await? == Some(TenantRole::Admin),
-            None => false,
-        },
-    };
-    if allowed {
-        return Ok(());
-    }
-    Err(Error::Forbidden(match &source.parent_id {
-        None => format!(
-            "a clone of '{}' is a new top-level tenant, which only a platform admin can create",
-            source.id
-        ),
-        Some(parent) => format!(
-            "a clone of '{}' is created under its parent '{parent}', which needs the admin role there",
-            source.id
-        ),
-    }))
 }
 
 /// A job, if the caller sees its new tenant or its source as they were when

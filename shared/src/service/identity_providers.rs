@@ -5,13 +5,15 @@
 //! Reads need a viewer role on the tenant; every write needs admin, since a
 //! provider decides who can sign in to the tenant.
 
+use super::contention::{self, Retry};
 use super::{access, pending, Expected};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider, IdpId, IdpInput};
 use crate::domain::tenant::Change;
 use crate::domain::{DomainName, Tenant, TenantId};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
+use crate::store::sdk::settle;
 use crate::store::tenants::{TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
@@ -20,8 +22,6 @@ use crate::store::Store;
 /// tenant, and every provider write must fit one transaction.
 pub const MAX_PER_TENANT: usize = 10;
 
-const ATTEMPTS: usize = 5;
-
 fn not_found(tenant_id: &TenantId, id: &IdpId) -> Error {
     Error::NotFound {
         kind: "identity provider",
@@ -29,16 +29,15 @@ fn not_found(tenant_id: &TenantId, id: &IdpId) -> Error {
     }
 }
 
-fn contended(tenant_id: &TenantId) -> Error {
-    Error::Conflict(format!(
-        "identity providers of '{tenant_id}' are being changed by other requests; retry"
-    ))
+fn contended(tenant_id: &TenantId, retry: &Retry) -> Error {
+    contention::exhausted(format_args!("the identity providers of '{tenant_id}'"), retry)
 }
 
 fn domain_taken(domain: &DomainName) -> Error {
-    Error::Conflict(format!(
-        "the login domain '{domain}' is already claimed by another identity provider"
-    ))
+    Error::Conflict(
+        Code::DomainClaimed,
+        format!("the login domain '{domain}' is already claimed by another identity provider"),
+    )
 }
 
 fn check(expected: Option<&Expected>, current: Option<&IdentityProvider>) -> Result<()> {
@@ -136,7 +135,8 @@ pub async fn put(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Saved> {
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
         tenant.ensure_changeable()?;
         let current = store.get_identity_provider(&tenant, id).await?;
@@ -151,14 +151,25 @@ pub async fn put(
         let next_tenant = match current {
             Some(_) => None,
             None if tenant.identity_provider_ids.len() >= MAX_PER_TENANT => {
-                return Err(Error::Conflict(format!(
-                    "tenant '{tenant_id}' already has {MAX_PER_TENANT} identity providers, the most it may have"
-                )))
+                return Err(Error::Conflict(
+                    Code::LimitReached,
+                    format!(
+                        "tenant '{tenant_id}' already has {MAX_PER_TENANT} identity providers, the most it may have"
+                    ),
+                ))
             }
             None => Some(tenant.with_identity_provider(id.as_str(), true, change)?),
         };
         let actions = store.identity_provider_actions(&tenant, current.as_ref(), Some(&next))?;
-        match write(store, &tenant, next_tenant.as_ref(), actions, None).await? {
+        let written = match write(store, &tenant, next_tenant.as_ref(), actions, None).await {
+            // Its answer lost, the write may have committed: the provider as
+            // written tells (a new one's tenant write has settled already).
+            Err(e) => settle(e, "identity provider", store.identity_provider_landed(&tenant, &next))
+                .await
+                .map(|()| Outcome::Done)?,
+            Ok(outcome) => outcome,
+        };
+        match written {
             Outcome::Done => {
                 return Ok(Saved {
                     provider: next,
@@ -177,7 +188,7 @@ pub async fn put(
             }
         }
     }
-    Err(contended(tenant_id))
+    Err(contended(tenant_id, &retry))
 }
 
 pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, id: &IdpId) -> Result<IdentityProvider> {
@@ -192,12 +203,16 @@ async fn provider_of(store: &Store, tenant: &Tenant, id: &IdpId) -> Result<Ident
         .ok_or_else(|| not_found(&tenant.id, id))
 }
 
-/// Every identity provider of a tenant, by id.
-pub async fn list(store: &Store, caller: &Caller, tenant_id: &TenantId) -> Result<Vec<IdentityProvider>> {
+/// A page of a tenant's identity providers, by id, after `after`.
+pub async fn list(
+    store: &Store,
+    caller: &Caller,
+    tenant_id: &TenantId,
+    limit: usize,
+    after: Option<&IdpId>,
+) -> Result<(Vec<IdentityProvider>, Option<IdpId>)> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
-    let mut providers = store.list_identity_providers(&tenant).await?;
-    providers.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(providers)
+    store.list_identity_providers(&tenant, limit, after).await
 }
 
 /// Unauthorises a provider: it, its domain claims and (right after, as
@@ -210,7 +225,8 @@ pub async fn delete(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<()> {
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
         tenant.ensure_changeable()?;
         let current = provider_of(store, &tenant, id).await?;
@@ -223,11 +239,13 @@ pub async fn delete(
         });
         let actions = store.identity_provider_actions(&tenant, Some(&current), None)?;
         if let Outcome::Done = write(store, &tenant, Some(&next_tenant), actions, Some(&mappings)).await? {
-            pending::run(store, &mappings).await?;
+            // Committed: a failure now leaves the mappings to the clean-up,
+            // not a 503 for a delete that was made.
+            pending::run_after_commit(store, &mappings).await;
             return Ok(());
         }
     }
-    Err(contended(tenant_id))
+    Err(contended(tenant_id, &retry))
 }
 
 /// Maps a provider's group to a platform group (add or replace); `true`
@@ -241,7 +259,8 @@ pub async fn put_mapping(
     to: String,
     change: &Change,
 ) -> Result<(GroupMapping, bool)> {
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
         tenant.ensure_changeable()?;
         let provider = provider_of(store, &tenant, id).await?;
@@ -261,7 +280,7 @@ pub async fn put_mapping(
             return Ok((mapping, existing.is_none()));
         }
     }
-    Err(contended(tenant_id))
+    Err(contended(tenant_id, &retry))
 }
 
 pub async fn get_mapping(

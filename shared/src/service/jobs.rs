@@ -8,19 +8,18 @@
 //! 3. or, when the source is gone: the job notes why, the new tenant is
 //!    removed, the job turns `failed`.
 
+use super::contention::{self, Retry};
 use super::tenants::remove_unfinished_clone;
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{ClonedFrom, Configuration, Deployment, Job, JobStatus};
 use crate::domain::tenant::Change;
 use crate::domain::{Status, Tenant, Timestamp};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::tenants::{TenantEntry, TenantWrite, WriteFailure};
 use crate::store::Store;
 
 /// Who the audit fields of a job's changes name.
 pub const ACTOR: &str = "tenancy-jobs";
-
-const ATTEMPTS: usize = 4;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +39,8 @@ pub async fn run(store: &Store, id: &str) -> Result<Outcome> {
         // An earlier run decided to fail it and was cut short.
         return fail(store, &job, &reason).await;
     }
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let target = match store.get_tenant(&job.target_tenant_id).await? {
             Some(t) if t.status == Status::Provisioning && t.clone_job_id.as_deref() == Some(id) => t,
             _ => return fail(store, &job, "the new tenant was deleted before the clone finished").await,
@@ -98,7 +98,7 @@ pub async fn run(store: &Store, id: &str) -> Result<Outcome> {
             Err(_) => continue,
         }
     }
-    Err(Error::Conflict(format!("job '{id}' kept colliding with other changes")))
+    Err(contention::exhausted(format_args!("job '{id}'"), &retry))
 }
 
 /// The source's configuration `version` (metadata and bytes), as it was deployed.

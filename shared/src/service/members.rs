@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use super::access;
+use super::contention::{self, Retry};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::member::Member;
 use crate::domain::tenant::Change;
 use crate::domain::{Status, Tenant, TenantId, UserId};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::Store;
 
 fn no_member(tenant: &TenantId, user: &UserId) -> Error {
@@ -28,7 +29,8 @@ pub async fn put(
     change: &Change,
 ) -> Result<(Member, bool)> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
-    for _ in 0..3 {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let existing = store.get_member(&tenant, user_id).await?;
         let member = Member {
             tenant_id: tenant.id.clone(),
@@ -46,9 +48,10 @@ pub async fn put(
             return Ok((member, existing.is_none()));
         }
     }
-    Err(Error::Conflict(format!(
-        "the membership of '{user_id}' is being changed by other requests; retry"
-    )))
+    Err(contention::exhausted(
+        format_args!("the membership of '{user_id}' in '{tenant_id}'"),
+        &retry,
+    ))
 }
 
 pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: &UserId) -> Result<Member> {
@@ -93,8 +96,12 @@ pub async fn mine(
     limit: usize,
     after: Option<&TenantId>,
 ) -> Result<(Vec<(Tenant, TenantRole)>, Option<TenantId>)> {
-    let user = UserId::parse(&caller.subject)
-        .map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))?;
+    let user = UserId::parse(&caller.subject).map_err(|_| {
+        Error::Forbidden(
+            Code::InvalidSubject,
+            "the token's subject is not a valid user id".into(),
+        )
+    })?;
     let memberships: HashMap<TenantId, (TenantRole, Option<crate::domain::Timestamp>)> = store
         .all_memberships_with_incarnations_of(&user)
         .await?

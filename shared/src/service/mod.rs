@@ -3,6 +3,7 @@
 pub mod access;
 pub mod change_events;
 pub mod cleanup;
+pub mod contention;
 pub mod deployments;
 pub mod identity_providers;
 pub mod jobs;

@@ -3,18 +3,16 @@
 
 use serde_json::{Map, Value};
 
+use super::contention::{self, Retry};
 use super::{access, Expected};
 use crate::auth::{Caller, TenantRole};
-use crate::domain::merge_patch;
 use crate::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef};
 use crate::domain::tenant::Change;
 use crate::domain::{SubtenantCode, Tenant, TenantId};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::subtenants::{SubtenantOrder, SubtenantPage, SubtenantPosition};
 use crate::store::tenants::WriteFailure;
 use crate::store::Store;
-
-const ATTEMPTS: usize = 5;
 
 fn not_found(tenant_id: &TenantId, id: &str) -> Error {
     Error::NotFound {
@@ -24,7 +22,10 @@ fn not_found(tenant_id: &TenantId, id: &str) -> Error {
 }
 
 fn code_taken(code: &SubtenantCode) -> Error {
-    Error::Conflict(format!("a subtenant of this tenant already has the code '{code}'"))
+    Error::Conflict(
+        Code::CodeTaken,
+        format!("a subtenant of this tenant already has the code '{code}'"),
+    )
 }
 
 /// The smallest free code for a name: its slug, else the slug with the
@@ -52,9 +53,13 @@ pub async fn create(
     change: &Change,
 ) -> Result<(Subtenant, Tenant)> {
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         tenant.ensure_changeable()?;
         let code = match &input.code {
+            // Taken already (by the winner of a race this one lost, say):
+            // a conflict to answer now, not a transaction to contend for.
+            Some(code) if store.subtenant_id_by_code(tenant_id, code).await?.is_some() => return Err(code_taken(code)),
             Some(code) => code.clone(),
             None => derived_code(store, tenant_id, input.name.as_str()).await?,
         };
@@ -74,9 +79,10 @@ pub async fn create(
             Err(WriteFailure::AlreadyExists | WriteFailure::IdempotencyKeyUsed | WriteFailure::ExtraFailed(_)) => {}
         }
     }
-    Err(Error::Conflict(format!(
-        "subtenants of '{tenant_id}' are being changed by other requests; retry"
-    )))
+    Err(contention::exhausted(
+        format_args!("the subtenants of '{tenant_id}'"),
+        &retry,
+    ))
 }
 
 /// The id of the subtenant a path names (by id, or by code through its guard).
@@ -230,7 +236,8 @@ async fn update(
     // A retired (or provisioning) tenant's groups are frozen with it.
     tenant.ensure_changeable()?;
     let id = &resolve(store, tenant_id, subtenant).await?;
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let current = store
             .get_subtenant(tenant_id, id)
             .await?
@@ -247,9 +254,7 @@ async fn update(
             Err(_) => continue,
         }
     }
-    Err(Error::Conflict(format!(
-        "subtenant '{id}' is being changed by other requests; retry"
-    )))
+    Err(contention::exhausted(format_args!("subtenant '{id}'"), &retry))
 }
 
 pub async fn replace(
@@ -277,14 +282,8 @@ pub async fn patch(
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<(Subtenant, Tenant)> {
-    let patch = Value::Object(patch.clone());
     update(store, caller, tenant_id, subtenant, expected, |current| {
-        let mut document = current.writable_document();
-        merge_patch::apply(&mut document, &patch);
-        let Value::Object(fields) = document else {
-            unreachable!("an object patched by an object stays an object")
-        };
-        let input = SubtenantInput::parse(&fields).map_err(Error::Invalid)?;
+        let input = current.patched_input(patch).map_err(Error::Invalid)?;
         Ok(current.replaced(input, change))
     })
     .await
@@ -301,7 +300,8 @@ pub async fn delete(
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
     tenant.ensure_changeable()?;
     let id = &resolve(store, tenant_id, subtenant).await?;
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let Some(current) = store.get_subtenant(tenant_id, id).await? else {
             return Err(not_found(tenant_id, id));
         };
@@ -318,9 +318,7 @@ pub async fn delete(
             Err(_) => continue,
         }
     }
-    Err(Error::Conflict(format!(
-        "subtenant '{id}' is being changed by other requests; retry"
-    )))
+    Err(contention::exhausted(format_args!("subtenant '{id}'"), &retry))
 }
 
 fn check(expected: Option<&Expected>, current: &Subtenant) -> Result<()> {

@@ -11,6 +11,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::contention::{self, Retry};
 use super::{access, pending, subtenants, Expected};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobKind};
@@ -21,14 +22,11 @@ use crate::domain::tenant::{limits::MAX_DEPTH, Change, InputMode, Placement};
 use crate::auth::{Caller, Permission, TenantRole};
 use crate::domain::member::Member;
 use crate::domain::{Environment, Status, Tenant, TenantId, TenantInput, TenantName, Timestamp, UserId};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::store::subtenants::SubtenantOrder;
-use crate::store::tenants::{ParentDelta, TenantEntry, TenantWrite, WriteFailure};
+use crate::store::tenants::{NameHolder, ParentDelta, TenantEntry, TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::{ListPosition, Page, Store};
-
-/// Attempts of a read-change-write before giving up with 409.
-const ATTEMPTS: usize = 4;
 
 fn not_found(id: &TenantId) -> Error {
     Error::NotFound {
@@ -37,12 +35,16 @@ fn not_found(id: &TenantId) -> Error {
     }
 }
 
+/// An ancestor vanished between two reads: another request is moving or
+/// deleting the hierarchy right now.
 fn contended(id: &TenantId) -> Error {
-    Error::Conflict(format!("tenant '{id}' is being changed by other requests; retry"))
+    Error::Contended(format!(
+        "the ancestors of tenant '{id}' are being changed by other requests"
+    ))
 }
 
 fn name_taken(name: &TenantName) -> Error {
-    Error::Conflict(format!("a tenant named '{name}' already exists"))
+    Error::Conflict(Code::NameTaken, format!("a tenant named '{name}' already exists"))
 }
 
 /// Reads a tenant, whoever asks (for the use cases' own reads).
@@ -62,19 +64,41 @@ pub async fn get(store: &Store, caller: &Caller, id: &TenantId) -> Result<Tenant
     access::tenant(store, caller, id, TenantRole::Viewer).await
 }
 
-/// Lookup by name, case-insensitively: the name guard, then the tenant.
+/// Lookup by name, case-insensitively: the name's guard, then the tenant.
+/// A name whose last holder was purged answers 410, as that tenant's id
+/// does, and only to those who could have seen it (404 to anyone else).
 pub async fn get_by_name(store: &Store, caller: &Caller, name: &str) -> Result<Tenant> {
     let name = TenantName::parse(name).map_err(|m| Error::invalid("name", m))?;
     let missing = || Error::NotFound {
         kind: "tenant named",
         id: name.to_string(),
     };
-    let id = store.tenant_id_by_name(&name.key()).await?.ok_or_else(missing)?;
-    let tenant = store.get_tenant(&id).await?.ok_or_else(missing)?;
-    access::require(store, caller, &tenant, TenantRole::Viewer)
-        .await
-        .map_err(|_| missing())?;
-    Ok(tenant)
+    let hidden = |e: Error| match e {
+        Error::NotFound { .. } => missing(),
+        other => other,
+    };
+    match store.name_holder(&name.key()).await? {
+        NameHolder::Tenant(id) => {
+            let tenant = store.get_tenant(&id).await?.ok_or_else(missing)?;
+            access::require(store, caller, &tenant, TenantRole::Viewer)
+                .await
+                .map_err(hidden)?;
+            Ok(tenant)
+        }
+        NameHolder::Purged { id, purged_at } => match store.tenant_entry(&id).await? {
+            // The tombstone of that purge (not a later tenant of the id).
+            TenantEntry::Purged { purged_at: at, path }
+                if at == purged_at && access::could_have_seen(store, caller, &path, &at).await? =>
+            {
+                Err(Error::Gone {
+                    kind: "tenant named",
+                    id: name.to_string(),
+                })
+            }
+            _ => Err(missing()),
+        },
+        NameHolder::Nobody => Err(missing()),
+    }
 }
 
 /// The query narrowed to what the caller may see: a platform admin sees
@@ -222,7 +246,8 @@ pub async fn create(
         base.configuration_version = 1;
         base.configuration_sha256 = Some(configuration.sha256.clone());
     }
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         let parent = match &input.placement {
             Placement::Under(parent_id) => Some(receiving_parent(store, caller, parent_id, TenantRole::Admin).await?),
             Placement::Keep | Placement::TopLevel => {
@@ -274,12 +299,12 @@ pub async fn create(
             Err(WriteFailure::AlreadyExists) => {
                 // The id is taken either way; when it was purged is told
                 // only to those who could have seen its tenant.
-                let taken = || Error::Conflict(format!("a tenant with id '{id}' already exists"));
+                let taken = || Error::Conflict(Code::IdTaken, format!("a tenant with id '{id}' already exists"));
                 return Err(match store.tenant_entry(&id).await? {
                     TenantEntry::Purged { purged_at, path }
                         if access::could_have_seen(store, caller, &path, &purged_at).await? =>
                     {
-                        Error::Conflict(format!(
+                        Error::Conflict(Code::IdRecentlyPurged, format!(
                             "id '{id}' belonged to a tenant purged at {purged_at}; it is free again {} days after the purge",
                             super::cleanup::TOMBSTONE_DAYS
                         ))
@@ -294,6 +319,7 @@ pub async fn create(
                 }
                 if matches!(failure, WriteFailure::IdempotencyKeyUsed) {
                     return Err(Error::Conflict(
+                        Code::IdempotencyKeyInUse,
                         "the idempotency key is in use by another request; retry".into(),
                     ));
                 }
@@ -304,7 +330,7 @@ pub async fn create(
             Err(WriteFailure::Other(e)) => return Err(e),
         }
     }
-    Err(contended(&id))
+    Err(contention::exhausted(format_args!("tenant '{id}'"), &retry))
 }
 
 /// The stored answer for this key, if any: replayed when the body is the
@@ -320,6 +346,7 @@ async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Chang
             body: answer.body,
         })),
         Some(_) => Err(Error::Unprocessable(
+            Code::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request body; use a new key for a new request".into(),
         )),
     }
@@ -336,9 +363,10 @@ async fn receiving_parent(store: &Store, caller: &Caller, parent_id: &TenantId, 
     };
     match parent.status {
         Status::Retired => {
-            return Err(Error::Conflict(format!(
-                "parent '{parent_id}' is retired; restore it first"
-            )))
+            return Err(Error::Conflict(
+                Code::ParentRetired,
+                format!("parent '{parent_id}' is retired; restore it first"),
+            ))
         }
         // A clone being provisioned takes no children until its job succeeds.
         Status::Provisioning => parent.ensure_changeable()?,
@@ -353,6 +381,7 @@ fn top_level_allowed(caller: &Caller) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Forbidden(
+            Code::PlatformAdminRequired,
             "a top-level tenant can only be created (or moved to the top) by a platform admin".into(),
         ))
     }
@@ -360,8 +389,12 @@ fn top_level_allowed(caller: &Caller) -> Result<()> {
 
 /// The membership that makes the creator of a tenant its admin.
 fn creator_membership(caller: &Caller, tenant: &Tenant, change: &Change) -> Result<crate::store::records::Item> {
-    let user_id = UserId::parse(&caller.subject)
-        .map_err(|_| Error::Forbidden("the token's subject is not a valid user id".into()))?;
+    let user_id = UserId::parse(&caller.subject).map_err(|_| {
+        Error::Forbidden(
+            Code::InvalidSubject,
+            "the token's subject is not a valid user id".into(),
+        )
+    })?;
     let member = Member {
         tenant_id: tenant.id.clone(),
         user_id,
@@ -374,10 +407,13 @@ fn creator_membership(caller: &Caller, tenant: &Tenant, change: &Change) -> Resu
 
 fn check_depth(depth: u32) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(Error::Conflict(format!(
-            "the hierarchy is at most {} levels deep; this would put a tenant at depth {depth}",
-            MAX_DEPTH + 1
-        )));
+        return Err(Error::Conflict(
+            Code::TooDeep,
+            format!(
+                "the hierarchy is at most {} levels deep; this would put a tenant at depth {depth}",
+                MAX_DEPTH + 1
+            ),
+        ));
     }
     Ok(())
 }
@@ -401,10 +437,21 @@ pub async fn replace(
     reseller: ResellerPolicy,
     change: &Change,
 ) -> Result<Updated> {
-    update(store, caller, id, TenantRole::Operator, expected, reseller, |current| {
-        let next = current.replaced(input.clone(), change)?;
-        Ok((next, input.placement.clone()))
-    })
+    update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Operator,
+            expected,
+            reseller,
+            reason: None,
+        },
+        |current| {
+            let next = current.replaced(input.clone(), change)?;
+            Ok((next, input.placement.clone()))
+        },
+    )
     .await
 }
 
@@ -420,17 +467,28 @@ pub async fn patch(
     change: &Change,
 ) -> Result<Updated> {
     let patch = Value::Object(patch.clone());
-    update(store, caller, id, TenantRole::Operator, expected, reseller, |current| {
-        current.ensure_changeable()?;
-        let mut document = current.writable_document();
-        merge_patch::apply(&mut document, &patch);
-        let Value::Object(fields) = document else {
-            unreachable!("an object patched by an object stays an object")
-        };
-        let input = TenantInput::parse(&fields, InputMode::Patched).map_err(Error::Invalid)?;
-        let next = current.replaced(input.clone(), change)?;
-        Ok((next, input.placement))
-    })
+    update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Operator,
+            expected,
+            reseller,
+            reason: None,
+        },
+        |current| {
+            current.ensure_changeable()?;
+            let mut document = current.writable_document();
+            merge_patch::apply(&mut document, &patch);
+            let Value::Object(fields) = document else {
+                unreachable!("an object patched by an object stays an object")
+            };
+            let input = TenantInput::parse(&fields, InputMode::Patched).map_err(Error::Invalid)?;
+            let next = current.replaced(input.clone(), change)?;
+            Ok((next, input.placement))
+        },
+    )
     .await
 }
 
@@ -447,19 +505,25 @@ pub async fn retire(
         store,
         caller,
         id,
-        TenantRole::Admin,
-        expected,
-        ResellerPolicy::default(),
+        UpdateTerms {
+            needs: TenantRole::Admin,
+            expected,
+            reseller: ResellerPolicy::default(),
+            reason: None,
+        },
         edit,
     )
     .await?
     .tenant)
 }
 
+/// Brings a retired tenant back; `reason`, if given, is kept in the
+/// change's audit event.
 pub async fn restore(
     store: &Store,
     caller: &Caller,
     id: &TenantId,
+    reason: Option<String>,
     expected: Option<&Expected>,
     change: &Change,
 ) -> Result<Tenant> {
@@ -468,9 +532,12 @@ pub async fn restore(
         store,
         caller,
         id,
-        TenantRole::Admin,
-        expected,
-        ResellerPolicy::default(),
+        UpdateTerms {
+            needs: TenantRole::Admin,
+            expected,
+            reseller: ResellerPolicy::default(),
+            reason: reason.as_deref(),
+        },
         edit,
     )
     .await?
@@ -487,6 +554,17 @@ pub struct ResellerPolicy {
     pub no_propagation: bool,
     /// Give every subtenant the tenant's reseller.
     pub force: bool,
+}
+
+impl ResellerPolicy {
+    /// The policy the two flags ask for: `no` wins over `force` (Netaxis:
+    /// force "is ignored if noResellerIdToGroups is present and true").
+    pub fn of_flags(no_propagation: bool, force: bool) -> Self {
+        Self {
+            no_propagation,
+            force: force && !no_propagation,
+        }
+    }
 }
 
 /// An updated tenant, and how many of its subtenants took its new reseller
@@ -530,10 +608,10 @@ async fn resolve_move(
         Placement::Under(parent_id) => Some(parent_id),
     };
     if role < TenantRole::Admin {
-        return Err(Error::Forbidden(format!(
-            "moving tenant '{}' needs the admin role on it",
-            current.id
-        )));
+        return Err(Error::Forbidden(
+            Code::RoleTooLow,
+            format!("moving tenant '{}' needs the admin role on it", current.id),
+        ));
     }
     if let Some(old_parent) = &current.parent_id {
         let administered = match store.get_tenant(old_parent).await? {
@@ -541,10 +619,13 @@ async fn resolve_move(
             None => false,
         };
         if !administered {
-            return Err(Error::Forbidden(format!(
-                "moving tenant '{}' out of '{old_parent}' needs the admin role on '{old_parent}'",
-                current.id
-            )));
+            return Err(Error::Forbidden(
+                Code::RoleTooLow,
+                format!(
+                    "moving tenant '{}' out of '{old_parent}' needs the admin role on '{old_parent}'",
+                    current.id
+                ),
+            ));
         }
     }
     let Some(parent_id) = destination else {
@@ -557,10 +638,13 @@ async fn resolve_move(
             .await?
             .is_some_and(|p| p.path.contains(&current.id))
     {
-        return Err(Error::Conflict(format!(
-            "cannot move tenant '{}' under itself or one of its descendants ('{parent_id}')",
-            current.id
-        )));
+        return Err(Error::Conflict(
+            Code::WouldCycle,
+            format!(
+                "cannot move tenant '{}' under itself or one of its descendants ('{parent_id}')",
+                current.id
+            ),
+        ));
     }
     let parent = receiving_parent(store, caller, parent_id, TenantRole::Admin).await?;
     Ok(Move::To(Some(Box::new(parent))))
@@ -576,25 +660,41 @@ async fn resolve_move(
 ///   clone. Back to `test` needs nothing more.
 fn check_administered_fields(caller: &Caller, role: TenantRole, current: &Tenant, next: &Tenant) -> Result<()> {
     if next.status != current.status && role < TenantRole::Admin {
-        return Err(Error::Forbidden(format!(
-            "changing the status of tenant '{}' needs the admin role on it; yours is {}",
-            current.id,
-            role.as_str()
-        )));
+        return Err(Error::Forbidden(
+            Code::RoleTooLow,
+            format!(
+                "changing the status of tenant '{}' needs the admin role on it; yours is {}",
+                current.id,
+                role.as_str()
+            ),
+        ));
     }
     if next.environment == Environment::Production
         && current.environment != Environment::Production
         && !caller.platform_admin
     {
         caller.require(Permission::DeploymentsCloneProduction).map_err(|_| {
-            Error::Forbidden(format!(
-                "making tenant '{}' a production tenant needs the permission '{}', which the token does not grant",
-                current.id,
-                Permission::DeploymentsCloneProduction.name()
-            ))
+            Error::Forbidden(
+                Code::PermissionMissing,
+                format!(
+                    "making tenant '{}' a production tenant needs the permission '{}', which the token does not grant",
+                    current.id,
+                    Permission::DeploymentsCloneProduction.name()
+                ),
+            )
         })?;
     }
     Ok(())
+}
+
+/// What an update asks beyond its edit: the role it needs, the version
+/// it expects, how a new reseller reaches the subtenants, and the reason
+/// the caller gave (kept in the audit event).
+struct UpdateTerms<'a> {
+    needs: TenantRole,
+    expected: Option<&'a Expected>,
+    reseller: ResellerPolicy,
+    reason: Option<&'a str>,
 }
 
 /// Read → change → conditional write, retried on a lost race; moves and
@@ -603,13 +703,18 @@ async fn update(
     store: &Store,
     caller: &Caller,
     id: &TenantId,
-    needs: TenantRole,
-    expected: Option<&Expected>,
-    reseller: ResellerPolicy,
+    terms: UpdateTerms<'_>,
     edit: impl Fn(&Tenant) -> Result<(Tenant, Placement)>,
 ) -> Result<Updated> {
+    let UpdateTerms {
+        needs,
+        expected,
+        reseller,
+        reason,
+    } = terms;
     let mut completed_pending = false;
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         // A purged id answers 410 only to those who could see it: the read
         // is the access check's.
         let (current, role) = access::tenant_with_role(store, caller, id, needs).await?;
@@ -675,7 +780,7 @@ async fn update(
             parents.extend(current.parent_id.iter().map(ParentDelta::Loses));
             parents.extend(parent.as_deref().map(ParentDelta::Gains));
         }
-        let event = AuditEvent::of(Some(&current), &next);
+        let event = AuditEvent::of(Some(&current), &next).with_reason(reason);
         let write = TenantWrite {
             before: Some(&current),
             after: Some(&next),
@@ -728,7 +833,7 @@ async fn update(
             Err(WriteFailure::Other(e)) => return Err(e),
         }
     }
-    Err(contended(id))
+    Err(contention::exhausted(format_args!("tenant '{id}'"), &retry))
 }
 
 /// How many levels hang below the tenant (0 for a leaf).
@@ -789,7 +894,7 @@ pub async fn delete(
     descendants.sort_by_key(Tenant::path_string);
     let owns = |t: &Tenant| t.child_count > 0 || t.subtenant_count > 0;
     if owns(&current) && !mode.force && !mode.dry_run {
-        return Err(Error::Conflict(format!(
+        return Err(Error::Conflict(Code::HasChildren, format!(
             "tenant '{id}' has {} child tenant(s) ({} descendant(s) in all) and {} subtenant(s); delete them first, or use force=true (dryRun=true shows what would go)",
             current.child_count,
             descendants.len(),
@@ -814,7 +919,8 @@ pub async fn delete(
         deleted.extend(descendants.iter().map(|d| (d.path_string(), d.id.clone())));
         return Ok(finish(report, deleted));
     }
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         descendants.sort_by_key(|d| std::cmp::Reverse(d.depth));
         for descendant in &descendants {
             report
@@ -827,7 +933,7 @@ pub async fn delete(
                 report.deleted_subtenant_ids.extend(subtenants);
                 return Ok(finish(report, deleted));
             }
-            Err(Error::Conflict(_)) if mode.force => {
+            Err(Error::Conflict(Code::HasChildren, _) | Error::Contended(_)) if mode.force => {
                 current = read(store, id).await?;
                 check(expected, &current)?;
                 descendants = store.descendants(&current).await?;
@@ -835,7 +941,7 @@ pub async fn delete(
             Err(e) => return Err(e),
         }
     }
-    Err(contended(id))
+    Err(contention::exhausted(format_args!("tenant '{id}'"), &retry))
 }
 
 /// The ids of every subtenant of a tenant.
@@ -865,7 +971,7 @@ pub(crate) async fn remove_unfinished_clone(store: &Store, tenant: &Tenant) -> R
     // meanwhile, it is not this job's to remove.
     let as_read = Expected::OneOf(vec![tenant.version]);
     match delete_one(store, tenant, Some(&as_read)).await {
-        Err(Error::PreconditionFailed { .. }) => Err(Error::Conflict(format!(
+        Err(Error::PreconditionFailed { .. }) => Err(Error::Contended(format!(
             "tenant '{}' changed while its clone job was failing",
             tenant.id
         ))),
@@ -879,7 +985,8 @@ pub(crate) async fn remove_unfinished_clone(store: &Store, tenant: &Tenant) -> R
 async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<Vec<String>> {
     let mut current = tenant.clone();
     let mut subtenants = Vec::new();
-    for _ in 0..ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.next().await {
         if current.subtenant_count > 0 {
             subtenants.extend(store.delete_all_subtenants(&current).await?);
             current = match store.get_tenant(&current.id).await? {
@@ -911,16 +1018,17 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
                     check(expected, &fresh)?;
                     if fresh.child_count > 0 {
                         let id = &fresh.id;
-                        return Err(Error::Conflict(format!(
-                            "tenant '{id}' has children; delete them first"
-                        )));
+                        return Err(Error::Conflict(
+                            Code::HasChildren,
+                            format!("tenant '{id}' has children; delete them first"),
+                        ));
                     }
                     current = fresh;
                 }
             },
         }
     }
-    Err(contended(&tenant.id))
+    Err(contention::exhausted(format_args!("tenant '{}'", tenant.id), &retry))
 }
 
 fn check(expected: Option<&Expected>, current: &Tenant) -> Result<()> {

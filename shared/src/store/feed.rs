@@ -11,7 +11,13 @@
 //!   events (see `service::change_events::feed`);
 //! - the feed serves an event only once it is [`SETTLE`] old: notifiers on
 //!   other stream shards may still be recording events of the same instant,
-//!   and a reader following its cursor must never step over one.
+//!   and a reader following its cursor must never step over one;
+//! - each day that has events is marked (`FEEDDAYS`, SK the day), before its
+//!   events are written: a reader starting without a cursor, or going on
+//!   past the end of a day, reads the marks (one small `Query`) and then
+//!   only the days that have events, not the empty ones between. Days
+//!   before the first mark (events recorded before marks were kept) are
+//!   walked one by one, as they always were.
 
 use std::time::Duration;
 
@@ -34,6 +40,28 @@ pub const SETTLE: Duration = Duration::from_secs(5);
 /// day partitions (an empty day costs one small `Query`); a reader further
 /// behind gets a short page, `more`, and a cursor to go on from.
 const MAX_QUERIES: usize = 40;
+
+/// How long a process trusts its own mark of a day before writing it again
+/// (a mark is written at most this often per process and day, not once per
+/// event; and a table emptied under a running process is marked again soon).
+const MARK_AGAIN_AFTER: Duration = Duration::from_secs(60);
+
+/// The day a process marked last, and when (see [`MARK_AGAIN_AFTER`]).
+#[derive(Debug, Clone, Default)]
+pub struct MarkedDay(std::sync::Arc<std::sync::Mutex<Option<(String, std::time::Instant)>>>);
+
+impl MarkedDay {
+    fn is_fresh(&self, day: &str) -> bool {
+        let marked = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        marked
+            .as_ref()
+            .is_some_and(|(d, at)| d == day && at.elapsed() < MARK_AGAIN_AFTER)
+    }
+
+    fn set(&self, day: &str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((day.to_owned(), std::time::Instant::now()));
+    }
+}
 
 /// Where a reader is: the day partition and the sort key it has read up to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +123,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<bool> {
         let expires = now.plus(time::Duration::days(RETENTION_DAYS));
+        // The day's mark first: a reader that finds the event finds its day.
+        self.mark_feed_day(&keys::feed_day(now)).await?;
         let key = keys::feed_event(now, &event.id);
         let mut item = records::feed_event_item(&key, &event.kind, &event.subject, path, &event.cloud_event(), expires);
         item.insert(PATH_AT.into(), s(path_at.to_string()));
@@ -106,6 +136,68 @@ impl Store {
             Ok(()) => Ok(true),
             Err(TransactError::ConditionFailed(_)) => Ok(false),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks `day` as one with events (a plain `PutItem`, unless this
+    /// process marked it moments ago). Kept a day longer than the day's
+    /// last events are served.
+    async fn mark_feed_day(&self, day: &str) -> Result<()> {
+        if self.feed_marked.is_fresh(day) {
+            return Ok(());
+        }
+        self.put_feed_day_mark(day).await?;
+        self.feed_marked.set(day);
+        Ok(())
+    }
+
+    /// Writes the mark of `day` (also the migration's write, see
+    /// `Store::mark_feed_days`).
+    pub(super) async fn put_feed_day_mark(&self, day: &str) -> Result<()> {
+        let start = day_start(day).unwrap_or_else(Timestamp::now);
+        let expires = start.plus(time::Duration::days(RETENTION_DAYS + 2));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(records::feed_day_item(day, expires)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// The marked days from `first` to `last` (both included), in order:
+    /// one strongly consistent `Query` of at most a few dozen small items.
+    async fn feed_days(&self, first: &str, last: &str) -> Result<Vec<String>> {
+        let mut days = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(keys::FEED_DAYS))
+                .expression_attribute_values(":first", s(first))
+                .expression_attribute_values(":last", s(last))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            days.extend(
+                output
+                    .items
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|item| string_attr(item, SK).map(str::to_owned)),
+            );
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(days),
+            }
         }
     }
 
@@ -153,6 +245,12 @@ impl Store {
     /// retention window if `None`) that `keep` keeps, oldest first; the
     /// position to go on from (always: a reader polls it for newer events);
     /// and whether more settled events may follow at once.
+    ///
+    /// Without `from`, the page starts at the first marked day: one `Query`
+    /// of the marks, then one per day with events it reads. Following a
+    /// cursor, a page reads its day and, when it runs past its end, the
+    /// next day (if that is the last) or the marks, to go to the next day
+    /// with events.
     pub async fn feed_page(
         &self,
         from: Option<&FeedPosition>,
@@ -163,12 +261,33 @@ impl Store {
         let settled = now.plus(-time::Duration::try_from(SETTLE).unwrap_or_default());
         let oldest = keys::feed_day(now.plus(time::Duration::days(-RETENTION_DAYS)));
         let last_day = keys::feed_day(settled);
+        // The marked days of the window, read once, when first needed.
+        let mut marked: Option<Vec<String>> = None;
         let mut position = match from {
             Some(p) if p.day >= oldest => p.clone(),
-            _ => FeedPosition {
-                day: oldest,
-                after: String::new(),
-            },
+            _ => {
+                let days = self.feed_days(&oldest, &last_day).await?;
+                let first = days.first().cloned();
+                marked = Some(days);
+                match first {
+                    Some(day) => FeedPosition {
+                        day,
+                        after: String::new(),
+                    },
+                    // No day has events: nothing to read; a reader polls
+                    // from the start of the last day.
+                    None => {
+                        return Ok(FeedPage {
+                            events: Vec::new(),
+                            position: FeedPosition {
+                                day: last_day,
+                                after: String::new(),
+                            },
+                            more: false,
+                        })
+                    }
+                }
+            }
         };
         let upper = format!("{settled}#");
         let mut found = Vec::new();
@@ -205,10 +324,40 @@ impl Store {
             match output.last_evaluated_key {
                 Some(_) => {}
                 None if position.day < last_day => {
-                    position = FeedPosition {
-                        day: next_day(&position.day),
-                        after: String::new(),
+                    let next = next_day(&position.day);
+                    let day = if next == last_day {
+                        Some(next)
+                    } else {
+                        if marked.is_none() {
+                            marked = Some(self.feed_days(&oldest, &last_day).await?);
+                        }
+                        let days = marked.as_deref().unwrap_or_default();
+                        match days.first() {
+                            // Before the first mark, a day may hold events
+                            // recorded before marks were kept.
+                            Some(first) if position.day < *first => Some(next),
+                            None => Some(next),
+                            Some(_) => days.iter().find(|d| **d > position.day).cloned(),
+                        }
                     };
+                    match day {
+                        Some(day) => {
+                            position = FeedPosition {
+                                day,
+                                after: String::new(),
+                            }
+                        }
+                        // No later day has events: nothing more to read; a
+                        // reader polls from the last day's start.
+                        None => {
+                            position = FeedPosition {
+                                day: last_day,
+                                after: String::new(),
+                            };
+                            more = false;
+                            break;
+                        }
+                    }
                 }
                 None => {
                     more = false;
@@ -224,8 +373,13 @@ impl Store {
     }
 }
 
-fn next_day(day: &str) -> String {
+/// The first moment of `day` (`yyyy-mm-dd`).
+fn day_start(day: &str) -> Option<Timestamp> {
     Timestamp::parse(&format!("{day}T00:00:00.000Z"))
+}
+
+fn next_day(day: &str) -> String {
+    day_start(day)
         .map(|t| keys::feed_day(t.plus(time::Duration::days(1))))
         .unwrap_or_else(|| day.to_owned())
 }

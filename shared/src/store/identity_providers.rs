@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::keys;
 use super::records::{self, key_item, s, string_attr, Item, INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
-use super::sdk::{applied, classify, is_condition_failed, transact, TransactError};
+use super::sdk::{applied, classify, is_condition_failed, settle, transact, TransactError};
 use super::tenants::TenantEntry;
 use super::Store;
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider, IdpId};
@@ -43,25 +43,38 @@ impl Store {
         }
     }
 
-    /// Every identity provider of a tenant (a tenant has at most a few): one `Query`.
-    pub async fn list_identity_providers(&self, tenant: &Tenant) -> Result<Vec<IdentityProvider>> {
+    /// A page of a tenant's identity providers, by id, after `after`: one
+    /// `Query` (more only if leftovers of an earlier tenant of the id fill a
+    /// page).
+    pub async fn list_identity_providers(
+        &self,
+        tenant: &Tenant,
+        limit: usize,
+        after: Option<&IdpId>,
+    ) -> Result<(Vec<IdentityProvider>, Option<IdpId>)> {
+        let mut start = after.map(|id| key_item(&keys::identity_provider(&tenant.id, id.as_str())));
         let mut found = Vec::new();
-        let mut start = None;
         loop {
             let output = self
                 .query_prefix(&keys::tenant(&tenant.id).pk, keys::IDP_SK_PREFIX)
                 .set_exclusive_start_key(start)
+                .limit((limit - found.len()) as i32 + 1)
                 .send()
                 .await
                 .map_err(classify)?;
             for item in output.items.unwrap_or_default() {
-                if belongs(&item, tenant) {
-                    found.push(records::identity_provider_from_item(item)?);
+                if !belongs(&item, tenant) {
+                    continue;
                 }
+                if found.len() == limit {
+                    let next = found.last().map(|p: &IdentityProvider| p.id.clone());
+                    return Ok((found, next));
+                }
+                found.push(records::identity_provider_from_item(item)?);
             }
             match output.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => return Ok(found),
+                None => return Ok((found, None)),
             }
         }
     }
@@ -167,7 +180,7 @@ impl Store {
         match transact(&self.client, actions).await {
             Ok(()) => Ok(Ok(())),
             Err(TransactError::ConditionFailed(failed)) => Ok(Err(failed)),
-            Err(TransactError::Contended) => Err(Error::Conflict(
+            Err(TransactError::Contended) => Err(Error::Contended(
                 "these items are being changed by other requests; retry".into(),
             )),
             Err(TransactError::Other(e)) => Err(e),
@@ -299,7 +312,26 @@ impl Store {
             put,
             TransactWriteItem::builder().condition_check(provider_check).build(),
         ];
-        Ok(self.transact_actions(actions).await?.is_ok())
+        match self.transact_actions(actions).await {
+            Ok(written) => Ok(written.is_ok()),
+            // Its answer lost, the write may have committed: the mapping as
+            // written tells.
+            Err(e) => {
+                let landed = async {
+                    Ok(self.get_group_mapping(tenant, provider, &mapping.from).await?.as_ref() == Some(mapping))
+                };
+                settle(e, "group mapping", landed).await.map(|()| true)
+            }
+        }
+    }
+
+    /// Whether the table shows a provider write done: `written` stored with
+    /// its version and this change's stamp (what settles a lost answer).
+    pub async fn identity_provider_landed(&self, tenant: &Tenant, written: &IdentityProvider) -> Result<bool> {
+        Ok(self
+            .get_identity_provider(tenant, &written.id)
+            .await?
+            .is_some_and(|stored| stored.version == written.version && stored.updated_at == written.updated_at))
     }
 
     /// Deletes a mapping; `false` if there was none.
@@ -320,7 +352,14 @@ impl Store {
             .expression_attribute_values(":provider", s(provider.created_at.to_string()))
             .send()
             .await;
-        applied(result)
+        match applied(result) {
+            // Its answer lost: no mapping left means it went.
+            Err(e) => {
+                let landed = async { Ok(self.get_group_mapping(tenant, provider, from).await?.is_none()) };
+                settle(e, "group mapping removal", landed).await.map(|()| true)
+            }
+            answered => answered,
+        }
     }
 
     /// A page of a provider's mappings, by group id, after `after`: one

@@ -69,10 +69,12 @@ impl Store {
     }
 }
 
-/// What [`Store::migrate_name_keys`] did.
+/// What a migration ([`Store::migrate_name_keys`],
+/// [`Store::migrate_name_prefixes`]) did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct NameMigration {
-    /// Tenants whose guard, index keys and facets now use their name's key.
+    /// Tenants whose guard, index keys and facets now use their name's key
+    /// (whose facets now hold their name prefixes).
     pub migrated: Vec<String>,
     /// Tenants left as they were, each with why.
     pub left: Vec<String>,
@@ -97,7 +99,12 @@ impl Store {
     /// look alike) is left and listed: rename one of them, then run again.
     pub async fn migrate_name_keys(&self) -> Result<NameMigration> {
         let items = self.scan_all().await?;
-        let (moves, mut left) = plan_name_moves(&items, &self.table, self.list_shards)?;
+        let (moves, left) = plan_name_moves(&items, &self.table, self.list_shards)?;
+        self.run_moves(moves, left).await
+    }
+
+    /// Runs each tenant's planned transaction, listing what could not be.
+    async fn run_moves(&self, moves: Vec<NameMove>, mut left: Vec<String>) -> Result<NameMigration> {
         let mut migrated = Vec::new();
         for mv in moves {
             match super::sdk::transact(&self.client, mv.writes).await {
@@ -118,6 +125,80 @@ impl Store {
         }
         Ok(NameMigration { migrated, left })
     }
+}
+
+impl Store {
+    /// Brings every tenant's facets written before name prefixes were
+    /// indexed up to what the store writes now: the subtree facets gain
+    /// their name prefix keys, and the tenant its facet among all tenants'
+    /// name prefixes (what `sort=createdAt` with a `name` filter reads).
+    /// One transaction per tenant, conditioned on the version the facets
+    /// were computed from, so it is safe beside live traffic and can simply
+    /// run again; a scan, never on a request path (`make check-table
+    /// ARGS=--migrate-prefixes`). Nothing else about a facet is changed.
+    pub async fn migrate_name_prefixes(&self) -> Result<NameMigration> {
+        let items = self.scan_all().await?;
+        let (moves, left) = plan_prefix_writes(&items, &self.table, self.list_shards)?;
+        self.run_moves(moves, left).await
+    }
+}
+
+/// The facet writes that give each tenant of `items` its name prefix keys,
+/// each tenant's behind a check of the version they were computed from.
+fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec<NameMove>, Vec<String>)> {
+    use aws_sdk_dynamodb::types::{ConditionCheck, Put};
+    let by_key: HashMap<(&str, &str), &Item> = items
+        .iter()
+        .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
+        .collect();
+    let internal = crate::error::Error::internal;
+    let (mut moves, mut left) = (Vec::new(), Vec::new());
+    for item in items.iter().filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant")) {
+        let Ok(tenant) = records::tenant_from_item(item.clone()) else {
+            continue;
+        };
+        let pk = keys::tenant(&tenant.id).pk;
+        let mut writes = Vec::new();
+        for (key, facet) in records::facet_items(&tenant, list_shards) {
+            let wanted = match by_key.get(&(pk.as_str(), key.sk.as_str())) {
+                None => key.sk.starts_with(NAME_FACET_SK),
+                Some(stored) => lacks_name_prefixes(stored, &facet),
+            };
+            if wanted {
+                let put = Put::builder()
+                    .table_name(table)
+                    .set_item(Some(facet))
+                    .build()
+                    .map_err(internal)?;
+                writes.push(TransactWriteItem::builder().put(put).build());
+            }
+        }
+        if writes.is_empty() {
+            continue;
+        }
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(records::key_item(&keys::tenant(&tenant.id))))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)))
+            .build()
+            .map_err(internal)?;
+        writes.insert(0, TransactWriteItem::builder().condition_check(check).build());
+        if writes.len() > 100 {
+            left.push(format!(
+                "{}: more than 100 facets to write in one transaction",
+                tenant.id
+            ));
+            continue;
+        }
+        moves.push(NameMove {
+            tenant: tenant.id.clone(),
+            writes,
+            guard_at: None,
+        });
+    }
+    Ok((moves, left))
 }
 
 /// The writes that move each tenant of `items` to today's name key, and
@@ -207,13 +288,15 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
         }
         // Facets listed under the old key.
         let pk = keys::tenant(&tenant.id).pk;
-        for (facet_key, facet) in records::facet_items(&tenant) {
+        for (facet_key, facet) in records::facet_items(&tenant, list_shards) {
             let Some(stored) = by_key.get(&(pk.as_str(), facet_key.sk.as_str())) else {
                 continue;
             };
+            // The name key too: name prefix facets carry it, to filter on.
             let moved = INDEXES
                 .iter()
                 .flat_map(|i| [i.pk, i.sk])
+                .chain([NAME_KEY])
                 .any(|a| old_form(string_attr(stored, a), string_attr(&facet, a)));
             if moved {
                 let put = Put::builder()
@@ -296,12 +379,25 @@ pub fn check(items: &[Item], list_shards: u16) -> Vec<Violation> {
             Err(e) => report.add(item, format!("tenant item does not decode: {e}")),
         }
     }
+    // Per tenant, read once (the checks below would otherwise go over the
+    // whole table for each tenant: hours on a table of 100,000).
+    let mut around = Around::default();
+    for tenant in tenants.values() {
+        if let Some(parent) = &tenant.parent_id {
+            *around.children.entry(parent.as_str()).or_default() += 1;
+        }
+    }
+    for (&(pk, sk), item) in &by_key {
+        if sk.starts_with(keys::FACET_SK_PREFIX) {
+            around.facets.entry(pk).or_default().push((sk, item));
+        }
+    }
     for item in items {
         let kind = string_attr(item, ENTITY_TYPE).unwrap_or("");
         match kind {
             "tenant" => {
                 if let Some(tenant) = string_attr(item, "id").and_then(|id| tenants.get(id)) {
-                    check_tenant(&mut report, item, tenant, &tenants, &by_key, list_shards);
+                    check_tenant(&mut report, item, tenant, &tenants, &by_key, &around, list_shards);
                 }
             }
             "tenantName" => check_name_guard(&mut report, item, &tenants),
@@ -318,7 +414,8 @@ pub fn check(items: &[Item], list_shards: u16) -> Vec<Violation> {
                     report.add(item, "idempotency record without fingerprint, status, answer or expiry");
                 }
             }
-            "tombstone" | "job" | "pending" => {}
+            "changeEvent" => check_feed_day(&mut report, item, &by_key),
+            "tombstone" | "purgedName" | "job" | "pending" => {}
             "" => report.add(item, "item without entityType"),
             _ => {}
         }
@@ -358,12 +455,101 @@ fn tenant_under<'a>(item: &Item, tenants: &'a HashMap<String, Tenant>) -> Option
         .and_then(|id| tenants.get(id))
 }
 
+/// How the migration of feed day marks is run.
+const MARK_FEED_DAYS: &str = "make check-table ARGS=--mark-feed-days";
+
+/// A feed event's day is marked: readers go from mark to mark, so the
+/// events of an unmarked day are never served to a reader starting afresh.
+fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str), &Item>) {
+    let Some(day) = string_attr(item, PK).and_then(feed_day_of) else {
+        return report.add(item, "change event outside a day's partition");
+    };
+    if !by_key.contains_key(&(keys::FEED_DAYS, day)) {
+        report.add(
+            item,
+            format!("feed day {day} has events but no mark (recorded before days were marked: {MARK_FEED_DAYS})"),
+        );
+    }
+}
+
+/// The day (`yyyy-mm-dd`) of a feed partition's key.
+fn feed_day_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(keys::feed_partition("").as_str())
+}
+
+impl Store {
+    /// Marks every day of the feed that has events but no mark (events
+    /// recorded before days were marked): a scan, then one `PutItem` per
+    /// day, which is what the notifier itself writes, so it is safe beside
+    /// live traffic and can run again. The days marked, in order.
+    pub async fn mark_feed_days(&self) -> Result<Vec<String>> {
+        let items = self.scan_all().await?;
+        let marked: HashSet<&str> = items
+            .iter()
+            .filter(|i| string_attr(i, PK) == Some(keys::FEED_DAYS))
+            .filter_map(|i| string_attr(i, SK))
+            .collect();
+        let unmarked: BTreeSet<&str> = items
+            .iter()
+            .filter(|i| string_attr(i, ENTITY_TYPE) == Some("changeEvent"))
+            .filter_map(|i| string_attr(i, PK).and_then(feed_day_of))
+            .filter(|day| !marked.contains(day))
+            .collect();
+        for day in &unmarked {
+            self.put_feed_day_mark(day).await?;
+        }
+        Ok(unmarked.into_iter().map(str::to_owned).collect())
+    }
+}
+
+/// How the migration of name prefixes is run.
+const MIGRATE_PREFIXES: &str = "make check-table ARGS=--migrate-prefixes";
+
+/// The SK prefix of a tenant's facet among all tenants' name prefixes.
+const NAME_FACET_SK: &str = "FACET#NAME#";
+
+/// What places a facet in an index: every index key, and the name key the
+/// name prefix partitions are filtered on.
+fn listed_as(item: &Item) -> Vec<Option<&str>> {
+    INDEXES
+        .iter()
+        .flat_map(|i| [i.pk, i.sk])
+        .chain([NAME_KEY])
+        .map(|a| string_attr(item, a))
+        .collect()
+}
+
+/// Whether `stored` is `expected` as written before name prefixes were
+/// indexed: none of their attributes, all else the same.
+fn lacks_name_prefixes(stored: &Item, expected: &Item) -> bool {
+    let without = |item: &Item| {
+        let mut item = item.clone();
+        for attribute in records::name_prefix_attributes() {
+            item.remove(attribute);
+        }
+        item
+    };
+    records::name_prefix_attributes().any(|a| expected.contains_key(a))
+        && records::name_prefix_attributes().all(|a| !stored.contains_key(a))
+        && without(stored) == without(expected)
+}
+
+/// What surrounds each tenant in the table, gathered in one pass.
+#[derive(Default)]
+struct Around<'a> {
+    /// How many tenants name each id as their parent.
+    children: HashMap<&'a str, usize>,
+    /// The facet items under each `PK`, with their `SK`s.
+    facets: HashMap<&'a str, Vec<(&'a str, &'a Item)>>,
+}
+
 fn check_tenant(
     report: &mut Report,
     item: &Item,
     tenant: &Tenant,
     tenants: &HashMap<String, Tenant>,
     by_key: &HashMap<(&str, &str), &Item>,
+    around: &Around<'_>,
     list_shards: u16,
 ) {
     // Index keys: exactly what the store writes for this value.
@@ -408,28 +594,30 @@ fn check_tenant(
         None => report.add(item, "no name guard holds its name"),
     }
     // Facets: the set the store writes, no more and no less.
-    let expected: HashMap<String, Item> = records::facet_items(tenant)
+    let expected: HashMap<String, Item> = records::facet_items(tenant, list_shards)
         .into_iter()
         .map(|(key, facet)| (key.sk, facet))
         .collect();
     let pk = keys::tenant(&tenant.id).pk;
     for (sk, facet) in &expected {
         match by_key.get(&(pk.as_str(), sk.as_str())) {
+            None if sk.starts_with(NAME_FACET_SK) => report.add(
+                item,
+                format!("facet {sk} is missing (written before name prefixes were indexed: {MIGRATE_PREFIXES})"),
+            ),
             None => report.add(item, format!("facet {sk} is missing")),
-            Some(stored) => {
-                // A subtree's facet is in the by-creation index too (one
-                // written before it was lacks GSI2 and is reported here).
-                let index = |i: &Item| {
-                    ["GSI6PK", "GSI6SK", "GSI2PK", "GSI2SK"].map(|name| string_attr(i, name).map(str::to_owned))
-                };
-                if index(stored) != index(facet) {
-                    report.add(stored, "facet is listed under a stale value or name");
-                }
-            }
+            Some(stored) if listed_as(stored) == listed_as(facet) => {}
+            Some(stored) if lacks_name_prefixes(stored, facet) => report.add(
+                stored,
+                format!("facet without its name prefix keys (written before they were: {MIGRATE_PREFIXES})"),
+            ),
+            // A subtree's facet is in the by-creation index too (one
+            // written before it was lacks GSI2 and is reported here).
+            Some(stored) => report.add(stored, "facet is listed under a stale value or name"),
         }
     }
-    for ((stored_pk, sk), stored) in by_key.iter() {
-        if *stored_pk == pk && sk.starts_with(keys::FACET_SK_PREFIX) && !expected.contains_key(*sk) {
+    for (sk, stored) in around.facets.get(pk.as_str()).into_iter().flatten() {
+        if !expected.contains_key(*sk) {
             report.add(stored, "facet the tenant no longer has");
         }
     }
@@ -456,10 +644,7 @@ fn check_tenant(
     if in_a_cycle(&tenant.id, tenants) {
         report.add(item, "its chain of parents loops");
     }
-    let children = tenants
-        .values()
-        .filter(|t| t.parent_id.as_ref() == Some(&tenant.id))
-        .count();
+    let children = around.children.get(tenant.id.as_str()).copied().unwrap_or(0);
     if children != tenant.child_count as usize {
         report.add(
             item,
@@ -616,7 +801,7 @@ mod tests {
         for t in tenants {
             items.push(records::tenant_item(t, 1).unwrap());
             items.push(records::name_guard_item(&t.name.key(), &t.id));
-            items.extend(records::facet_items(t).into_iter().map(|(_, item)| item));
+            items.extend(records::facet_items(t, 1).into_iter().map(|(_, item)| item));
         }
         items
     }
@@ -643,7 +828,7 @@ mod tests {
         let (parent, child) = family();
         let mut items = table(&[&parent, &child]);
         items.retain(|i| string_attr(i, PK) != Some("TENANTNAME#name child"));
-        let mut stray = records::facet_items(&tenant("parent", None, &["gold", "extra"]))
+        let mut stray = records::facet_items(&tenant("parent", None, &["gold", "extra"]), 1)
             .pop()
             .unwrap()
             .1;
@@ -704,6 +889,80 @@ mod tests {
         assert_eq!(problems(&ascii), Vec::<String>::new());
     }
 
+    /// Issue 18, item 5: facets written before name prefixes were indexed
+    /// (no name facet, subtree facets without their prefix keys) are
+    /// reported as such, and the migration writes exactly those.
+    #[test]
+    fn facets_without_name_prefixes_are_found_and_planned() {
+        let (parent, child) = family();
+        let mut items = table(&[&parent, &child]);
+        assert_eq!(plan_prefix_writes(&items, "t", 1).unwrap().0.len(), 0);
+        let sk_starts = |i: &Item, prefix: &str| string_attr(i, SK).is_some_and(|sk| sk.starts_with(prefix));
+        items.retain(|i| !sk_starts(i, NAME_FACET_SK));
+        for item in items.iter_mut().filter(|i| sk_starts(i, "FACET#IN#")) {
+            for attribute in records::name_prefix_attributes() {
+                item.remove(attribute);
+            }
+        }
+        // One subtree facet stale for another reason: reported, not migrated.
+        let stale = items
+            .iter_mut()
+            .find(|i| string_attr(i, PK) == Some("TENANT#child") && sk_starts(i, "FACET#IN#01"))
+            .unwrap();
+        stale.insert("GSI6SK".into(), s("name someone else"));
+        let found = problems(&items);
+        let with = |text: &str| found.iter().filter(|p| p.contains(text)).count();
+        assert_eq!(
+            with("FACET#NAME#00 is missing (written before name prefixes"),
+            2,
+            "{found:?}"
+        );
+        assert_eq!(with("facet without its name prefix keys"), 2, "{found:?}");
+        assert_eq!(with("FACET#IN#01: facet is listed under a stale value"), 1, "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
+        let (moves, left) = plan_prefix_writes(&items, "t", 1).unwrap();
+        assert_eq!(left, Vec::<String>::new());
+        let mut planned: Vec<(String, usize)> = moves.iter().map(|m| (m.tenant.to_string(), m.writes.len())).collect();
+        planned.sort();
+        // A version check, then: the parent's subtree facet and name facet;
+        // the child's first subtree facet and name facet (not the stale one).
+        assert_eq!(planned, [("child".to_owned(), 3), ("parent".to_owned(), 3)]);
+        for mv in &moves {
+            assert!(mv.writes[0].condition_check.is_some());
+            assert!(mv.writes[1..].iter().all(|w| w.put.is_some()));
+        }
+    }
+
+    /// Issue 18, item 7: a day of the feed with events has its mark (what
+    /// readers go by); one without is reported, with the migration to run.
+    #[test]
+    fn a_feed_day_without_its_mark_is_found() {
+        let at = Timestamp::parse("2026-11-30T10:00:00Z").unwrap();
+        let subject = TenantId::parse("acme").unwrap();
+        let event = |id: &str| {
+            let key = keys::feed_event(at, id);
+            records::feed_event_item(
+                &key,
+                "tenant.updated",
+                &subject,
+                std::slice::from_ref(&subject),
+                &serde_json::json!({}),
+                at,
+            )
+        };
+        let mut items = vec![event("e1"), event("e2")];
+        let found = problems(&items);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|p| p.contains("feed day 2026-11-30 has events but no mark")),
+            "{found:?}"
+        );
+        items.push(records::feed_day_item("2026-11-30", at));
+        assert_eq!(problems(&items), Vec::<String>::new());
+    }
+
     /// Issue 17, item 2: mappings stored before the group rule are listed
     /// (as advice: they still read), those that keep it are not.
     #[test]
@@ -758,7 +1017,11 @@ mod tests {
     fn items_of_a_missing_tenant_or_an_earlier_incarnation_are_found() {
         let (parent, child) = family();
         let mut items = table(&[&parent, &child]);
-        let orphan = records::facet_items(&tenant("gone", None, &["x"])).pop().unwrap().1;
+        let orphan = records::facet_items(&tenant("gone", None, &["x"]), 1)
+            .into_iter()
+            .find(|(key, _)| key.sk.starts_with("FACET#TAG#"))
+            .unwrap()
+            .1;
         items.push(orphan);
         items.push(records::name_guard_item("name gone", &TenantId::parse("gone").unwrap()));
         let member = crate::domain::member::Member {

@@ -49,6 +49,19 @@ pub fn tenant_name(name_key: &str) -> Key {
     }
 }
 
+/// Prefix of the SK of a purged tenant's mark under its name's guard
+/// partition (the guard itself, `TENANTNAME`, sorts after every mark).
+pub const PURGED_NAME_SK_PREFIX: &str = "PURGED#";
+
+/// The mark a purge leaves under the name the purged tenant held, found by
+/// a by-name lookup once the guard is gone: ordered by purge time.
+pub fn purged_name(name_key: &str, purged_at: Timestamp) -> Key {
+    Key {
+        pk: tenant_name(name_key).pk,
+        sk: format!("{PURGED_NAME_SK_PREFIX}{purged_at}"),
+    }
+}
+
 /// An audit event: under the tenant, scoped to the tenant's incarnation (its
 /// `createdAt`: an id deleted and created again starts a new history) and
 /// ordered by the version it produced.
@@ -200,6 +213,8 @@ pub enum FacetKind {
     Within,
     /// The tenant authorised an identity provider.
     IdentityProvider,
+    /// The tenant's name prefixes among all tenants (one item per tenant).
+    Name,
 }
 
 impl FacetKind {
@@ -209,6 +224,7 @@ impl FacetKind {
             Self::ExternalId => "EXT",
             Self::Within => "IN",
             Self::IdentityProvider => "IDP",
+            Self::Name => "NAME",
         }
     }
 }
@@ -235,6 +251,33 @@ pub fn within_facet(ancestor: &TenantId, bucket: ListBucket) -> String {
 /// [`created_sort`], for the `createdAt` lists of non-admins.
 pub fn within_by_created(ancestor: &TenantId, bucket: ListBucket) -> String {
     format!("WITHIN#{ancestor}#{}", bucket.as_str())
+}
+
+/// Longest name prefix, in characters, with partitions of its own.
+pub const INDEXED_PREFIX_CHARS: usize = 3;
+
+/// The prefixes of a name key that have partitions: its first 1, 2, …
+/// [`INDEXED_PREFIX_CHARS`] characters (fewer for a shorter key).
+pub fn indexed_prefixes(name_key: &str) -> Vec<String> {
+    let mut prefixes = Vec::with_capacity(INDEXED_PREFIX_CHARS);
+    for (at, c) in name_key.char_indices().take(INDEXED_PREFIX_CHARS) {
+        prefixes.push(name_key[..at + c.len_utf8()].to_owned());
+    }
+    prefixes
+}
+
+/// The by-creation partition of a name prefix among all tenants of a
+/// bucket and list shard (on name facets; the index depends on the
+/// prefix's length: `table::PREFIX_INDEXES`). The prefix comes last, so
+/// whatever it holds, the key is unambiguous.
+pub fn name_prefix_list(bucket: ListBucket, shard: u16, prefix: &str) -> String {
+    format!("PREFIX#{}#{shard}#{prefix}", bucket.as_str())
+}
+
+/// The by-creation partition of a name prefix within `ancestor`'s subtree,
+/// itself included (on subtree facets), for the lists of non-admins.
+pub fn name_prefix_within(ancestor: &TenantId, bucket: ListBucket, prefix: &str) -> String {
+    format!("PREFIX#IN#{ancestor}#{}#{prefix}", bucket.as_str())
 }
 
 /// The facet partition of an identity provider id (GSI6).
@@ -344,6 +387,18 @@ pub fn feed_partition(day: &str) -> String {
     format!("FEED#{day}")
 }
 
+/// The partition of the feed's day marks: one item per day that has events
+/// (its SK the day), so readers skip the days without.
+pub const FEED_DAYS: &str = "FEEDDAYS";
+
+/// The mark of a day (`yyyy-mm-dd`) that has events in the feed.
+pub fn feed_day_mark(day: &str) -> Key {
+    Key {
+        pk: FEED_DAYS.to_owned(),
+        sk: day.to_owned(),
+    }
+}
+
 /// A change event in the feed: its day's partition, sorted by when it was
 /// recorded, then by id.
 pub fn feed_event(recorded_at: Timestamp, event_id: &str) -> Key {
@@ -394,6 +449,13 @@ mod tests {
             "FACET#EXT#crm=a=b#live"
         );
         assert_eq!(within_by_created(&id, ListBucket::Live), "WITHIN#acme#live");
+        assert_eq!(name_prefix_list(ListBucket::Live, 2, "ac#"), "PREFIX#live#2#ac#");
+        assert_eq!(
+            name_prefix_within(&id, ListBucket::Retired, "a"),
+            "PREFIX#IN#acme#retired#a"
+        );
+        assert_eq!(indexed_prefixes("straße"), ["s", "st", "str"]);
+        assert_eq!(indexed_prefixes("éa"), ["é", "éa"], "characters, not bytes");
         assert_eq!(shard_of(&id, 1), 0);
         assert_ne!(idempotency("a", "bc"), idempotency("ab", "c"));
     }
@@ -412,6 +474,24 @@ mod tests {
             let s = shard_of(&id, shards);
             prop_assert!(s < shards);
             prop_assert_eq!(s, shard_of(&id, shards));
+        }
+
+        /// The partition of a prefix's first characters holds every name
+        /// the prefix begins; that of a prefix indexed whole, only those.
+        #[test]
+        fn indexed_prefixes_agree_with_begins_with(
+            prefix in "\\PC{1,6}",
+            rest in "\\PC{0,6}",
+            other in "[a-c]{1,5}",
+            short in "[a-c]{1,3}",
+        ) {
+            let name = format!("{prefix}{rest}");
+            let (names, prefixes) = (indexed_prefixes(&name), indexed_prefixes(&prefix));
+            prop_assert_eq!(names.len(), name.chars().count().min(INDEXED_PREFIX_CHARS));
+            prop_assert_eq!(names.get(prefixes.len() - 1), prefixes.last());
+            // A prefix indexed whole is in the partitions of exactly the names it begins.
+            let (others, shorts) = (indexed_prefixes(&other), indexed_prefixes(&short));
+            prop_assert_eq!(others.get(shorts.len() - 1) == shorts.last(), other.starts_with(&short));
         }
 
         /// Event keys sort in version order, as strings.

@@ -12,7 +12,8 @@
 //! | sort by name, `resellerId` | GSI4 resellers | `RESELLER#<id>#<bucket>` |
 //! | sort by name, `tags` | GSI6 facets | `FACET#TAG#<first tag>#<bucket>` |
 //! | sort by name, otherwise | GSI1 | `TENANTS#<bucket>#<shard>`, every shard |
-//! | sort by `createdAt` | GSI2 | `TENANTS#<bucket>#<shard>`, every shard |
+//! | sort by `createdAt`, `name` | GSI1/3/4 name facets | `PREFIX#<bucket>#<shard>#<first 1–3 characters>`, every shard |
+//! | sort by `createdAt`, otherwise | GSI2 | `TENANTS#<bucket>#<shard>`, every shard |
 //!
 //! Everyone else's list (`within` set: the roots of the subtrees the caller
 //! may see) reads those subtrees and nothing else, before any other index:
@@ -24,7 +25,9 @@
 //! | `parentId` not visible | — | none: the caller's roots that are its children (one `BatchGetItem`) |
 //! | sort by name, `parentId` | GSI3 children | `CHILDREN#<parent>#<bucket>` |
 //! | sort by `createdAt`, `parentId` | GSI2 on subtree facets | `WITHIN#<parent>#<bucket>` |
+//! | sort by `createdAt`, `parentId`, `name` | GSI1/3/4 on subtree facets | `PREFIX#IN#<parent>#<bucket>#<first 1–3 characters>` |
 //! | sort by name, otherwise | GSI6 subtree facets | `FACET#IN#<root>#<bucket>`, each root |
+//! | sort by `createdAt`, `name` | GSI1/3/4 on subtree facets | `PREFIX#IN#<root>#<bucket>#<first 1–3 characters>`, each root |
 //! | sort by `createdAt`, otherwise | GSI2 on subtree facets | `WITHIN#<root>#<bucket>`, each root |
 //!
 //! So `externalId`, `identityProviderId`, `tags` and `resellerId` are, for a
@@ -46,7 +49,12 @@
 //! update of the tenant's tags does, adds them).
 //!
 //! On every name-sorted index the sort key is the name key, so a `name`
-//! prefix is part of the key condition. A page reads at most
+//! prefix is part of the key condition. Sorted by creation, a `name` prefix
+//! is the partition: facets list each tenant under the first 1, 2 and 3
+//! characters of its name key ([`super::table::PREFIX_INDEXES`]), so a
+//! prefix of up to 3 characters reads its matches and nothing else; a
+//! longer one reads the partition of its first 3 and filters on the name
+//! key there (`FilterExpression`, before any tenant is fetched). A page reads at most
 //! [`MAX_CALLS_PER_PARTITION`] × (`limit` + 1) items per partition; when
 //! filters drop more than that, the page comes back short with a cursor.
 //! Partitions are read in parallel and merged in order; the cursor carries
@@ -59,9 +67,9 @@ use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, ListBucket};
-use super::records::{s, string_attr, tenant_from_item, Item, TENANT_ID};
+use super::records::{s, string_attr, tenant_from_item, Item, NAME_KEY, TENANT_ID};
 use super::sdk::classify;
-use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK};
+use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK};
 use super::Store;
 use crate::domain::query::{SortField, TenantQuery};
 use crate::domain::{Status, Tenant, TenantId};
@@ -100,6 +108,20 @@ struct Plan {
     /// Facet items point at tenants; the tenants are fetched by id.
     facet: bool,
     key_prefix: Option<String>,
+    /// A name prefix longer than the partitions' own, checked on the name
+    /// key of each item read (a `FilterExpression`).
+    name_filter: Option<String>,
+}
+
+/// The partition key part of a `createdAt` list's name prefix: the index
+/// of its length (up to 3 characters), its first characters, and the whole
+/// prefix again when it is longer, to filter on.
+fn prefix_partition(prefix: &str) -> Option<(Index, String, Option<String>)> {
+    let indexed = keys::indexed_prefixes(prefix);
+    let first = indexed.last()?.clone();
+    let index = PREFIX_INDEXES[indexed.len() - 1];
+    let filter = (first.len() < prefix.len()).then(|| prefix.to_owned());
+    Some((index, first, filter))
 }
 
 fn plan(query: &TenantQuery, shards: u16) -> Plan {
@@ -128,11 +150,26 @@ fn subtree_plan(query: &TenantQuery, roots: &[TenantId], bucket: ListBucket) -> 
                 partitions: vec![keys::children(parent, bucket)],
                 facet: false,
                 key_prefix: None,
+                name_filter: None,
             }
         }
         Some(parent) => std::slice::from_ref(parent),
         None => roots,
     };
+    if query.sort == SortField::CreatedAt {
+        if let Some((index, first, name_filter)) = query.name_prefix.as_deref().and_then(prefix_partition) {
+            return Plan {
+                index,
+                partitions: roots
+                    .iter()
+                    .map(|root| keys::name_prefix_within(root, bucket, &first))
+                    .collect(),
+                facet: true,
+                key_prefix: None,
+                name_filter,
+            };
+        }
+    }
     let (index, partition): (Index, fn(&TenantId, ListBucket) -> String) = match query.sort {
         SortField::Name => (FACETS, keys::within_facet),
         SortField::CreatedAt => (BY_CREATED, keys::within_by_created),
@@ -142,6 +179,7 @@ fn subtree_plan(query: &TenantQuery, roots: &[TenantId], bucket: ListBucket) -> 
         partitions: roots.iter().map(|root| partition(root, bucket)).collect(),
         facet: true,
         key_prefix: None,
+        name_filter: None,
     }
 }
 
@@ -154,15 +192,28 @@ fn admin_plan(query: &TenantQuery, shards: u16, bucket: ListBucket) -> Plan {
             .collect(),
         facet: false,
         key_prefix: None,
+        name_filter: None,
     };
     let one = |index, partition, facet| Plan {
         index,
         partitions: vec![partition],
         facet,
         key_prefix: None,
+        name_filter: None,
     };
     if query.sort == SortField::CreatedAt {
-        return main(BY_CREATED);
+        return match query.name_prefix.as_deref().and_then(prefix_partition) {
+            Some((index, first, name_filter)) => Plan {
+                index,
+                partitions: (0..shards.max(1))
+                    .map(|shard| keys::name_prefix_list(bucket, shard, &first))
+                    .collect(),
+                facet: true,
+                key_prefix: None,
+                name_filter,
+            },
+            None => main(BY_CREATED),
+        };
     }
     if let Some((k, v)) = &query.external_id {
         one(FACETS, keys::external_id_facet(k, v, bucket), true)
@@ -427,10 +478,9 @@ impl Store {
                 let Some(tenant) = id.and_then(|id| tenants.remove(&id)) else {
                     continue;
                 };
-                let sort = if plan.index == BY_CREATED {
-                    keys::created_sort(tenant.created_at, &tenant.id)
-                } else {
-                    tenant.name.key()
+                let sort = match query.sort {
+                    SortField::CreatedAt => keys::created_sort(tenant.created_at, &tenant.id),
+                    SortField::Name => tenant.name.key(),
                 };
                 if sort == at.0 && query.matches(&tenant) {
                     entries.push(Entry { at, tenant });
@@ -517,6 +567,12 @@ impl Store {
                 .expression_attribute_values(":prefix", s(prefix)),
             None => request.key_condition_expression("#pk = :pk"),
         };
+        if let Some(prefix) = &plan.name_filter {
+            request = request
+                .filter_expression("begins_with(#name, :name)")
+                .expression_attribute_names("#name", NAME_KEY)
+                .expression_attribute_values(":name", s(prefix));
+        }
         let output = request.send().await.map_err(classify)?;
         Ok(RawPage {
             items: output.items.unwrap_or_default(),
@@ -672,6 +728,116 @@ mod tests {
         assert_eq!(plan(&created(prefixed), 1).key_prefix, None);
     }
 
+    /// Issue 18, item 5: sorted by creation, a name prefix is the partition
+    /// (its first 3 characters at most, the rest a filter), for an admin
+    /// among all tenants, for anyone else within its subtrees only.
+    #[test]
+    fn a_name_prefix_sorted_by_creation_is_a_partition() {
+        let by = |prefix: &str, within: bool, parent: Option<&str>| {
+            let query = TenantQuery {
+                sort: SortField::CreatedAt,
+                name_prefix: Some(prefix.into()),
+                parent_id: parent.map(id),
+                ..TenantQuery::default()
+            };
+            let query = if within { non_admin(query) } else { query };
+            let plan = plan(&query, 2);
+            let (index, parts, facet) = read(&plan);
+            let parts: Vec<String> = parts.into_iter().map(str::to_owned).collect();
+            ((index, parts, facet), plan.name_filter, plan.key_prefix)
+        };
+        let parts = |parts: &[&str]| -> Vec<String> { parts.iter().map(|p| p.to_string()).collect() };
+        assert_eq!(
+            by("a", false, None),
+            (
+                ("GSI1", parts(&["PREFIX#live#0#a", "PREFIX#live#1#a"]), true),
+                None,
+                None
+            )
+        );
+        assert_eq!(
+            by("ac", false, None),
+            (
+                ("GSI3", parts(&["PREFIX#live#0#ac", "PREFIX#live#1#ac"]), true),
+                None,
+                None
+            )
+        );
+        assert_eq!(
+            by("acme ", false, None),
+            (
+                ("GSI4", parts(&["PREFIX#live#0#acm", "PREFIX#live#1#acm"]), true),
+                Some("acme ".to_owned()),
+                None
+            )
+        );
+        assert_eq!(
+            by("straße", true, None),
+            (
+                (
+                    "GSI4",
+                    parts(&["PREFIX#IN#home#live#str", "PREFIX#IN#work#live#str"]),
+                    true
+                ),
+                Some("straße".to_owned()),
+                None
+            )
+        );
+        assert_eq!(
+            by("ab", true, Some("deep")),
+            (("GSI3", parts(&["PREFIX#IN#deep#live#ab"]), true), None, None)
+        );
+        // Sorted by name, the prefix stays a key condition on the name index.
+        let named = plan(
+            &non_admin(TenantQuery {
+                name_prefix: Some("acme".into()),
+                ..TenantQuery::default()
+            }),
+            2,
+        );
+        assert_eq!((named.index, named.name_filter), (FACETS, None));
+    }
+
+    /// What a tenant's facets hold for its name prefixes: three partitions
+    /// per subtree facet and one more facet for the platform's lists.
+    #[test]
+    fn facets_list_a_tenant_under_its_name_prefixes() {
+        let change = Change {
+            actor: "test".into(),
+            at: Timestamp::now(),
+        };
+        let body = serde_json::json!({"tenantId": "kid", "name": "ＡＣＭＥ  Kid"});
+        let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
+        let kid = Tenant::create(input, id("kid"), &change);
+        let created = keys::created_sort(kid.created_at, &kid.id);
+        let shard = keys::shard_of(&kid.id, 4);
+        let prefixes: Vec<Vec<Option<String>>> = records::facet_items(&kid, 4)
+            .into_iter()
+            .map(|(_, item)| {
+                PREFIX_INDEXES
+                    .iter()
+                    .flat_map(|i| [i.pk, i.sk])
+                    .chain([NAME_KEY])
+                    .map(|a| string_attr(&item, a).map(str::to_owned))
+                    .collect()
+            })
+            .collect();
+        let expect = |partition: &dyn Fn(&str) -> String| -> Vec<Option<String>> {
+            ["a", "ac", "acm"]
+                .iter()
+                .flat_map(|p| [Some(partition(p)), Some(created.clone())])
+                .chain([Some("acme kid".to_owned())])
+                .collect()
+        };
+        assert_eq!(
+            prefixes,
+            [
+                expect(&|p| format!("PREFIX#IN#kid#live#{p}")),
+                expect(&|p| format!("PREFIX#live#{shard}#{p}")),
+            ]
+        );
+    }
+
     /// A subtree's facet is in the by-creation index too, so the createdAt
     /// plan above finds every tenant of the subtree.
     #[test]
@@ -686,7 +852,7 @@ mod tests {
         };
         let parent = Tenant::create(input("home"), id("home"), &change).placed(None);
         let child = Tenant::create(input("kid"), id("kid"), &change).placed(Some(&parent));
-        let within: Vec<Item> = records::facet_items(&child)
+        let within: Vec<Item> = records::facet_items(&child, 1)
             .into_iter()
             .map(|(_, item)| item)
             .filter(|item| string_attr(item, FACETS.pk).is_some_and(|pk| pk.starts_with("FACET#IN#")))

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
 use super::keys;
 use super::records::{self, key_item, member_from_item, s, string_attr, Item, INCARNATION};
-use super::sdk::{applied, classify, transact, TransactError};
+use super::sdk::{applied, classify, settle, transact, TransactError};
 use super::table::{BY_NAME, PK};
 use super::Store;
 use crate::auth::TenantRole;
@@ -77,11 +77,18 @@ impl Store {
                 kind: "tenant",
                 id: tenant.id.to_string(),
             }),
+            // Its answer lost, the write may have committed: the membership
+            // as written tells.
+            Err(TransactError::Other(e)) => {
+                let landed = async { Ok(self.get_member(tenant, &member.user_id).await?.as_ref() == Some(member)) };
+                settle(e, "membership", landed).await.map(|()| true)
+            }
             Err(other) => Err(other.into()),
         }
     }
 
-    /// Removes a membership; `false` if there was none.
+    /// Removes a membership; `false` if there was none. A lost answer is
+    /// settled by reading the membership back: none left means it went.
     pub async fn delete_member(&self, tenant: &Tenant, user: &UserId) -> Result<bool> {
         let result = self
             .client
@@ -93,7 +100,13 @@ impl Store {
             .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
             .send()
             .await;
-        applied(result)
+        match applied(result) {
+            Err(e) => {
+                let landed = async { Ok(self.get_member(tenant, user).await?.is_none()) };
+                settle(e, "membership removal", landed).await.map(|()| true)
+            }
+            answered => answered,
+        }
     }
 
     /// The direct members of a tenant, by user id, `limit` at a time after `after`.

@@ -45,6 +45,8 @@ pub struct Store {
     table: String,
     list_shards: u16,
     requests: metrics::RequestCounter,
+    /// The feed day this process marked last (see [`feed`]).
+    feed_marked: feed::MarkedDay,
 }
 
 impl Store {
@@ -55,6 +57,7 @@ impl Store {
             table: table.into(),
             list_shards: list_shards.max(1),
             requests,
+            feed_marked: Default::default(),
         }
     }
 

@@ -122,7 +122,9 @@ impl Store {
 
     /// The purge's last step, one transaction: the tombstone replaces the
     /// tenant (if it is still the one marked for purging), the name guard
-    /// goes, the parent loses a child. `false`: the tenant changed.
+    /// goes (a mark of the purge takes its place under the name, for
+    /// by-name lookups, as long as the tombstone lasts), the parent loses a
+    /// child. `false`: the tenant changed.
     pub async fn finish_purge(&self, tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Result<bool> {
         let tombstone = Put::builder()
             .table_name(&self.table)
@@ -159,6 +161,7 @@ impl Store {
                 .map_err(Error::internal)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        items.push(self.put_action(records::purged_name_item(tenant, purged_at, expires_at))?);
         match transact(&self.client, items).await {
             Ok(()) => Ok(true),
             Err(TransactError::ConditionFailed(failed)) if failed == [0] => Ok(false),

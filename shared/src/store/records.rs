@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, FacetKind, Key, ListBucket};
-use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, SK, TREE, TTL_ATTRIBUTE};
+use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK, TREE, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
@@ -97,6 +97,16 @@ pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timesta
     item
 }
 
+/// The mark of a purged tenant under the name it held, as long as its
+/// tombstone lasts: what a by-name lookup answers 410 from.
+pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
+    let mut item = with_key(&keys::purged_name(&tenant.name.key(), purged_at), "purgedName");
+    item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
+    item.insert("purgedAt".into(), s(purged_at.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
+}
+
 pub fn tenant_from_item(item: Item) -> Result<Tenant> {
     serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable tenant item: {e}")))
 }
@@ -113,54 +123,99 @@ pub fn name_guard_item(name_key: &str, id: &TenantId) -> Item {
 /// stable, so changing facets rewrites at most one item per facet. A
 /// subtree's facet (one per id of the tenant's path) is also in the
 /// by-creation index, so a non-admin's `createdAt` list reads its subtrees
-/// only.
-pub fn facet_items(tenant: &Tenant) -> Vec<(Key, Item)> {
+/// only, and in the subtree's name prefix partitions (see
+/// [`PREFIX_INDEXES`]); one more facet puts the tenant in the name prefix
+/// partitions of its list shard, for a platform admin's. Both carry the
+/// name key, which a longer prefix is filtered on.
+pub fn facet_items(tenant: &Tenant, list_shards: u16) -> Vec<(Key, Item)> {
+    struct Facet {
+        kind: FacetKind,
+        /// Its GSI6 partition, sorted by name.
+        by_name: Option<String>,
+        /// Its GSI2 partition, sorted by creation.
+        by_created: Option<String>,
+        /// Its name prefix partitions, shortest first.
+        prefixes: Vec<String>,
+    }
     let bucket = ListBucket::of(tenant.status);
     let name_key = tenant.name.key();
+    let prefixes = keys::indexed_prefixes(&name_key);
+    let facet = |kind, by_name| Facet {
+        kind,
+        by_name: Some(by_name),
+        by_created: None,
+        prefixes: Vec::new(),
+    };
     let tags = tenant
         .tags
         .iter()
-        .map(|tag| (FacetKind::Tag, keys::tag_facet(tag, bucket), None));
+        .map(|tag| facet(FacetKind::Tag, keys::tag_facet(tag, bucket)));
     let ids = tenant
         .external_ids
         .iter()
-        .map(|(k, v)| (FacetKind::ExternalId, keys::external_id_facet(k, v, bucket), None));
-    let within = tenant.path.iter().map(|a| {
-        (
-            FacetKind::Within,
-            keys::within_facet(a, bucket),
-            Some(keys::within_by_created(a, bucket)),
-        )
+        .map(|(k, v)| facet(FacetKind::ExternalId, keys::external_id_facet(k, v, bucket)));
+    let within = tenant.path.iter().map(|a| Facet {
+        kind: FacetKind::Within,
+        by_name: Some(keys::within_facet(a, bucket)),
+        by_created: Some(keys::within_by_created(a, bucket)),
+        prefixes: prefixes
+            .iter()
+            .map(|p| keys::name_prefix_within(a, bucket, p))
+            .collect(),
     });
-    let idps = tenant.identity_provider_ids.iter().map(|i| {
-        (
-            FacetKind::IdentityProvider,
-            keys::identity_provider_facet(i, bucket),
-            None,
-        )
+    let idps = tenant
+        .identity_provider_ids
+        .iter()
+        .map(|i| facet(FacetKind::IdentityProvider, keys::identity_provider_facet(i, bucket)));
+    let shard = keys::shard_of(&tenant.id, list_shards);
+    let names = (!prefixes.is_empty()).then(|| Facet {
+        kind: FacetKind::Name,
+        by_name: None,
+        by_created: None,
+        prefixes: prefixes
+            .iter()
+            .map(|p| keys::name_prefix_list(bucket, shard, p))
+            .collect(),
     });
+    let created = keys::created_sort(tenant.created_at, &tenant.id);
     let mut slots = HashMap::new();
     tags.chain(ids)
         .chain(within)
         .chain(idps)
-        .map(|(kind, partition, by_created)| {
-            let slot = slots.entry(kind as u8).or_insert(0usize);
-            let key = keys::facet(&tenant.id, kind, *slot);
+        .chain(names)
+        .map(|facet| {
+            let slot = slots.entry(facet.kind as u8).or_insert(0usize);
+            let key = keys::facet(&tenant.id, facet.kind, *slot);
             *slot += 1;
             let mut item = with_key(&key, "facet");
             item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
-            item.insert(FACETS.pk.into(), s(partition));
-            item.insert(FACETS.sk.into(), s(&name_key));
-            if let Some(by_created) = by_created {
+            if let Some(by_name) = facet.by_name {
+                item.insert(FACETS.pk.into(), s(by_name));
+                item.insert(FACETS.sk.into(), s(&name_key));
+            }
+            if let Some(by_created) = facet.by_created {
                 item.insert(BY_CREATED.pk.into(), s(by_created));
-                item.insert(
-                    BY_CREATED.sk.into(),
-                    s(keys::created_sort(tenant.created_at, &tenant.id)),
-                );
+                item.insert(BY_CREATED.sk.into(), s(&created));
+            }
+            if !facet.prefixes.is_empty() {
+                item.insert(NAME_KEY.into(), s(&name_key));
+            }
+            for (index, partition) in PREFIX_INDEXES.iter().zip(facet.prefixes) {
+                item.insert(index.pk.into(), s(partition));
+                item.insert(index.sk.into(), s(&created));
             }
             (key, item)
         })
         .collect()
+}
+
+/// The attributes [`facet_items`] writes for name prefixes: a facet
+/// written before them lacks them (and nothing else).
+pub fn name_prefix_attributes() -> impl Iterator<Item = &'static str> {
+    PREFIX_INDEXES
+        .iter()
+        .flat_map(|index| [index.pk, index.sk])
+        .chain([NAME_KEY])
 }
 
 /// A subtenant item: under its tenant, by name (GSI1) and code (GSI2) in its
@@ -350,6 +405,13 @@ pub fn feed_event_item(
         AttributeValue::L(path.iter().map(|id| s(id.as_str())).collect()),
     );
     item.insert("event".into(), s(cloud_event.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item
+}
+
+/// The mark of a day that has events in the feed, kept while they are.
+pub fn feed_day_item(day: &str, expires_at: Timestamp) -> Item {
+    let mut item = with_key(&keys::feed_day_mark(day), "feedDay");
     item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
     item
 }

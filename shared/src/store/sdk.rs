@@ -53,7 +53,7 @@ impl From<TransactError> for Error {
     fn from(err: TransactError) -> Self {
         match err {
             TransactError::ConditionFailed(_) | TransactError::Contended => {
-                Error::Conflict("the resource was changed by another request; retry".into())
+                Error::Contended("the resource was changed by other requests throughout the server's retries".into())
             }
             TransactError::Other(e) => e,
         }
@@ -144,4 +144,31 @@ where
 /// Whether a single-item write failed its condition.
 pub fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     err.code() == Some("ConditionalCheckFailedException")
+}
+
+/// Settles a write whose answer never came (a timeout, a broken
+/// connection): it may have committed all the same. `landed` reads back
+/// what the write makes and tells whether the table shows it; if it does,
+/// the caller hears of the change it made rather than a 503 that invites a
+/// retry of it (a retried create would make a second one). Anything else,
+/// a failed read included, keeps `error`. Only for [`Error::Unavailable`]:
+/// every other failure is an answer.
+pub async fn settle(
+    error: Error,
+    what: &str,
+    landed: impl std::future::Future<Output = Result<bool, Error>>,
+) -> Result<(), Error> {
+    if !matches!(error, Error::Unavailable(_)) {
+        return Err(error);
+    }
+    match landed.await {
+        Ok(true) => {
+            tracing::warn!(
+                write = what,
+                "the answer to a write was lost; the table shows it committed"
+            );
+            Ok(())
+        }
+        Ok(false) | Err(_) => Err(error),
+    }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::records::{self, key_item, n, s, string_attr, subtenant_from_item, Item};
-use super::sdk::{classify, is_condition_failed, transact, TransactError};
+use super::sdk::{classify, is_condition_failed, settle, transact, TransactError};
 use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, PK, SK};
 use super::tenants::WriteFailure;
 use super::Store;
@@ -133,8 +133,37 @@ impl Store {
                 _ => WriteFailure::Other(Error::internal(format!("unexpected condition failure: {failed:?}"))),
             }),
             Err(TransactError::Contended) => Err(WriteFailure::Contended),
-            Err(TransactError::Other(e)) => Err(e.into()),
+            // Its answer lost, the write may have committed: the subtenant
+            // item, which each of these transactions writes, tells.
+            Err(TransactError::Other(e)) => {
+                let landed = self.subtenant_landed(&tenant.id, before, after);
+                Ok(settle(e, "subtenant", landed).await?)
+            }
         }
+    }
+
+    /// Whether the table shows a subtenant write done: `after` stored with
+    /// its version and this change's stamp, or, for a delete, no subtenant
+    /// of that id left (ids are never reused).
+    async fn subtenant_landed(
+        &self,
+        tenant_id: &TenantId,
+        before: Option<&Subtenant>,
+        after: Option<&Subtenant>,
+    ) -> Result<bool> {
+        let Some(id) = after.or(before).map(|s| s.id.as_str()) else {
+            return Ok(false);
+        };
+        let stored = self.get_subtenant(tenant_id, id).await?;
+        Ok(match (after, stored) {
+            (Some(after), Some(stored)) => {
+                stored.version == after.version
+                    && stored.updated_at == after.updated_at
+                    && stored.updated_by == after.updated_by
+            }
+            (None, stored) => stored.is_none(),
+            (Some(_), None) => false,
+        })
     }
 
     /// Adds `by` to a tenant's subtenant count (and bumps its version, so

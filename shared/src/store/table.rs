@@ -30,7 +30,7 @@ pub const BY_NAME: Index = Index {
     name: "GSI1",
     pk: "GSI1PK",
     sk: "GSI1SK",
-    purpose: "tenant lists by name",
+    purpose: "tenant lists by name; on facets, 1-character name prefixes by creation",
 };
 /// Lists of tenants ordered by creation time.
 pub const BY_CREATED: Index = Index {
@@ -45,14 +45,14 @@ pub const CHILDREN: Index = Index {
     name: "GSI3",
     pk: "GSI3PK",
     sk: "GSI3SK",
-    purpose: "children of a tenant by name",
+    purpose: "children of a tenant by name; on facets, 2-character name prefixes by creation",
 };
 /// Tenants of a reseller, by name (only tenants with a reseller).
 pub const BY_RESELLER: Index = Index {
     name: "GSI4",
     pk: "GSI4PK",
     sk: "GSI4SK",
-    purpose: "tenants of a reseller by name",
+    purpose: "tenants of a reseller by name; on facets, 3-character name prefixes by creation",
 };
 /// Every tenant of a tree, by id path: a subtree is one prefix.
 pub const TREE: Index = Index {
@@ -68,6 +68,15 @@ pub const FACETS: Index = Index {
     sk: "GSI6SK",
     purpose: "tenants by tag or external id",
 };
+
+/// The indexes of name prefixes of 1, 2 and 3 characters, by creation: on
+/// facet items, which use none of them otherwise, `PREFIX#…` partitions
+/// (`keys::name_prefix_list`, `keys::name_prefix_within`) sorted by
+/// `<createdAt>#<id>`. A `createdAt` list with a longer `name` prefix reads
+/// the partition of its first 3 characters and filters on the rest. No
+/// index of their own: adding one to a deployed table is a backfill, and
+/// CloudFormation adds only one index per stack update.
+pub const PREFIX_INDEXES: [Index; 3] = [BY_NAME, CHILDREN, BY_RESELLER];
 
 pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED, CHILDREN, BY_RESELLER, TREE, FACETS];
 

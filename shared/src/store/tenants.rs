@@ -30,6 +30,20 @@ pub enum TenantEntry {
     Missing,
 }
 
+/// Who a tenant name belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameHolder {
+    /// The live tenant holding it (its guard).
+    Tenant(TenantId),
+    /// None now; the last tenant that held it was purged then (its mark,
+    /// kept as long as the tombstone).
+    Purged {
+        id: TenantId,
+        purged_at: String,
+    },
+    Nobody,
+}
+
 /// Why a tenant write did not happen.
 #[derive(Debug)]
 pub enum WriteFailure {
@@ -131,6 +145,37 @@ impl Store {
             }),
             _ => Ok(TenantEntry::Missing),
         }
+    }
+
+    /// Who a name key belongs to (one strongly consistent `Query` of the
+    /// name's partition, newest first: its guard sorts before the marks of
+    /// purges).
+    pub async fn name_holder(&self, name_key: &str) -> Result<NameHolder> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", records::s(keys::tenant_name(name_key).pk))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
+            return Ok(NameHolder::Nobody);
+        };
+        let id = records::string_attr(&item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
+        Ok(match (records::string_attr(&item, records::ENTITY_TYPE), id) {
+            (Some("tenantName"), Some(id)) => NameHolder::Tenant(id),
+            (Some("purgedName"), Some(id)) => NameHolder::Purged {
+                id,
+                purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
+            },
+            _ => NameHolder::Nobody,
+        })
     }
 
     /// The id of the tenant holding a name key (one `GetItem` on its guard).
@@ -338,12 +383,15 @@ impl Store {
 
         let old_facets: HashMap<String, Item> = write
             .before
-            .map(facet_items)
+            .map(|t| facet_items(t, self.list_shards))
             .unwrap_or_default()
             .into_iter()
             .map(|(k, i)| (k.sk, i))
             .collect();
-        let new_facets = write.after.map(facet_items).unwrap_or_default();
+        let new_facets = write
+            .after
+            .map(|t| facet_items(t, self.list_shards))
+            .unwrap_or_default();
         for (key, item) in &new_facets {
             if old_facets.get(&key.sk) != Some(item) {
                 let put = Put::builder()
