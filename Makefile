@@ -24,7 +24,7 @@ PLAYWRIGHT_VERSION := playwright==1.65.2
 CHROMIUM   := /usr/bin/chromium
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help dev test contract bench openapi cleanup check-table events tools dynamodb-local docs-viewer browser sam lint fmt token build invoke watch clean
+.PHONY: help dev test contract bench openapi cleanup check-table events tools dynamodb-local docs-viewer browser sam lint fmt token build invoke watch clean rehearsal sam-build deploy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -37,6 +37,7 @@ test: tools dynamodb-local docs-viewer browser sam $(SCHEMATHESIS) $(MOTO) ## Ru
 	rm -rf target/tmp/observed-statuses
 	timeout --kill-after=30s 45m cargo test --workspace --locked
 	$(SAM) validate --lint --template template.yaml
+	$(MAKE) --no-print-directory rehearsal
 	timeout --kill-after=30s 15m bash dev/contract-test.sh
 
 contract: tools dynamodb-local docs-viewer browser $(SCHEMATHESIS) $(MOTO) ## Only the contract tests: schemathesis against the dev gateway (CONTRACT_EXAMPLES=n)
@@ -108,6 +109,25 @@ $(CARGO_LAMBDA): | $(VENV)/bin/python
 
 build: $(CARGO_LAMBDA) ## Build every function for Lambda (arm64, release)
 	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --bin tenants --bin subtenants --bin identity-providers --bin deployments --bin jobs --bin cleanup --bin notifier
+
+rehearsal: sam $(MOTO) ## Deploy rehearsal: template.yaml through the SAM translator, created on moto's server, checked (docs/operations/deploy.md)
+	timeout --kill-after=10s 2m $(VENV)/bin/python dev/deploy-rehearsal.py
+
+# sam build and sam deploy with the SAM CLI and cargo-lambda make installs
+# (SAM_CLI pins 1.170, which builds rust-cargolambda without --beta-features:
+# SAM CLIs from before aws-sam-cli#8526, Dec 2025, need the flag).
+SAM_ON_PATH := PATH="$(abspath $(VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0
+
+sam-build: $(SAM) $(CARGO_LAMBDA) ## sam build: every function for Lambda (arm64), into .aws-sam/
+	$(SAM_ON_PATH) $(SAM) build --template template.yaml
+
+deploy: sam-build ## sam deploy (--guided the first time, then samconfig.toml); DEPLOY_ARGS="--parameter-overrides ..." for more
+	@if [ -f samconfig.toml ]; then \
+		echo "$(SAM) deploy $(DEPLOY_ARGS)"; $(SAM_ON_PATH) $(SAM) deploy $(DEPLOY_ARGS); \
+	else \
+		echo "$(SAM) deploy --guided $(DEPLOY_ARGS)  (no samconfig.toml yet: its answers are saved there)"; \
+		$(SAM_ON_PATH) $(SAM) deploy --guided $(DEPLOY_ARGS); \
+	fi
 
 watch: $(CARGO_LAMBDA) dynamodb-local ## Serve the functions with cargo lambda watch (for cargo lambda invoke)
 	PATH="$(abspath $(VENV))/bin:$$PATH" TABLE_NAME=tenancy DYNAMODB_ENDPOINT=http://127.0.0.1:8000 \

@@ -510,3 +510,280 @@ fn every_function_reserves_its_concurrency_unless_its_parameter_is_0() {
         "one clean-up at a time"
     );
 }
+
+// Issue 24: alarms, a dashboard and exported outputs.
+
+fn alarms(t: &Yaml) -> BTreeMap<String, Yaml> {
+    resources(t)
+        .into_iter()
+        .filter(|(_, r)| s(&r["Type"]) == "AWS::CloudWatch::Alarm")
+        .collect()
+}
+
+/// A metric as (namespace, name, dimensions), each dimension value as the
+/// template names it: a resource reference (`TenantsFunction`,
+/// `JobsDeadLetterQueue.QueueName`) or a literal (`GSI1`).
+type MetricKey = (String, String, BTreeSet<(String, String)>);
+
+fn dimensions(list: &Yaml) -> BTreeSet<(String, String)> {
+    list.as_vec()
+        .unwrap()
+        .iter()
+        .map(|d| (s(&d["Name"]).to_owned(), s(&d["Value"]).to_owned()))
+        .collect()
+}
+
+/// The metrics an alarm watches: its own, or each of its metric-math inputs.
+fn alarmed_metrics(alarm: &Yaml) -> Vec<MetricKey> {
+    let p = &alarm["Properties"];
+    if let Some(metrics) = p["Metrics"].as_vec() {
+        let returned: Vec<&Yaml> = metrics
+            .iter()
+            .filter(|m| m["ReturnData"].as_bool() != Some(false))
+            .collect();
+        assert_eq!(returned.len(), 1, "a metric-math alarm returns one series");
+        return metrics
+            .iter()
+            .filter(|m| !m["MetricStat"].is_badvalue())
+            .map(|m| {
+                let metric = &m["MetricStat"]["Metric"];
+                (
+                    s(&metric["Namespace"]).to_owned(),
+                    s(&metric["MetricName"]).to_owned(),
+                    dimensions(&metric["Dimensions"]),
+                )
+            })
+            .collect();
+    }
+    vec![(
+        s(&p["Namespace"]).to_owned(),
+        s(&p["MetricName"]).to_owned(),
+        dimensions(&p["Dimensions"]),
+    )]
+}
+
+/// The alarms watching `metric` of `namespace` with exactly `dims`.
+fn alarms_on(t: &Yaml, namespace: &str, metric: &str, dims: &[(&str, &str)]) -> Vec<String> {
+    let wanted: MetricKey = (
+        namespace.to_owned(),
+        metric.to_owned(),
+        dims.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    );
+    alarms(t)
+        .into_iter()
+        .filter(|(_, a)| alarmed_metrics(a).contains(&wanted))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[test]
+fn every_function_has_its_errors_and_throttles_alarms() {
+    let t = template();
+    for name in functions(&t).keys() {
+        for metric in ["Errors", "Throttles"] {
+            let found = alarms_on(&t, "AWS/Lambda", metric, &[("FunctionName", name)]);
+            assert_eq!(found.len(), 1, "{name}: one {metric} alarm, found {found:?}");
+            let alarm = &resources(&t)[&found[0]]["Properties"];
+            assert_eq!(s(&alarm["Statistic"]), "Sum");
+            assert_eq!(s(&alarm["Threshold"]), format!("Function{metric}Threshold"));
+        }
+    }
+}
+
+#[test]
+fn every_dead_letter_queue_and_stream_consumer_has_its_alarm() {
+    let t = template();
+    let mut consumers = 0;
+    for (name, function) in functions(&t) {
+        for (_, event) in function["Properties"]["Events"].as_hash().into_iter().flatten() {
+            if s(&event["Type"]) != "DynamoDB" {
+                continue;
+            }
+            consumers += 1;
+            let found = alarms_on(&t, "AWS/Lambda", "IteratorAge", &[("FunctionName", &name)]);
+            assert_eq!(found.len(), 1, "{name}: an iterator-age alarm");
+            let alarm = &resources(&t)[&found[0]]["Properties"];
+            assert_eq!(s(&alarm["Statistic"]), "Maximum");
+            assert_eq!(s(&alarm["Threshold"]), "StreamIteratorAgeThresholdMs");
+            let queue = s(&event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+                .trim_end_matches(".Arn")
+                .to_owned();
+            let found = alarms_on(
+                &t,
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                &[("QueueName", &format!("{queue}.QueueName"))],
+            );
+            assert_eq!(found.len(), 1, "{queue}: a depth alarm");
+            let alarm = &resources(&t)[&found[0]]["Properties"];
+            assert_eq!(
+                alarm["Threshold"].as_i64(),
+                Some(0),
+                "{queue}: one message is one too many"
+            );
+            assert_eq!(s(&alarm["ComparisonOperator"]), "GreaterThanThreshold");
+            assert_eq!(
+                s(&alarm["TreatMissingData"]),
+                "ignore",
+                "{queue}: an idle queue stops reporting; the alarm keeps its state"
+            );
+        }
+    }
+    assert_eq!(consumers, 2, "the jobs and the notifier read the stream");
+    let queues = resources(&t)
+        .values()
+        .filter(|r| s(&r["Type"]) == "AWS::SQS::Queue")
+        .count();
+    assert_eq!(queues, 2, "every queue is a stream consumer's dead-letter queue");
+}
+
+#[test]
+fn the_api_and_the_table_and_each_index_have_their_alarms() {
+    let t = template();
+    let api = [("ApiId", "Api")];
+    let rate = alarms_on(&t, "AWS/ApiGateway", "5xx", &api);
+    assert_eq!(
+        rate,
+        alarms_on(&t, "AWS/ApiGateway", "Count", &api),
+        "5xx over requests"
+    );
+    assert_eq!(rate.len(), 1);
+    let rate = &resources(&t)[&rate[0]]["Properties"];
+    assert_eq!(s(&rate["Threshold"]), "Api5xxRateThresholdPercent");
+    let latency = alarms_on(&t, "AWS/ApiGateway", "Latency", &api);
+    assert_eq!(latency.len(), 1);
+    let latency = &resources(&t)[&latency[0]]["Properties"];
+    assert_eq!(s(&latency["ExtendedStatistic"]), "p99");
+    assert_eq!(s(&latency["Threshold"]), "ApiLatencyP99ThresholdMs");
+    let mut targets: Vec<Vec<(&str, &str)>> = vec![vec![("TableName", "Table")]];
+    targets.extend(
+        table::INDEXES
+            .iter()
+            .map(|i| vec![("TableName", "Table"), ("GlobalSecondaryIndexName", i.name)]),
+    );
+    for dims in targets {
+        let reads = alarms_on(&t, "AWS/DynamoDB", "ReadThrottleEvents", &dims);
+        let writes = alarms_on(&t, "AWS/DynamoDB", "WriteThrottleEvents", &dims);
+        assert_eq!(reads.len(), 1, "{dims:?}: a throttle alarm");
+        assert_eq!(reads, writes, "{dims:?}: reads and writes in one alarm");
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_topic_parameter_and_says_where_its_runbook_is() {
+    let t = template();
+    assert_eq!(
+        s(&t["Parameters"]["AlarmTopicArn"]["Default"]),
+        "",
+        "alarms without a topic by default"
+    );
+    let test = &t["Conditions"]["HasAlarmTopic"].as_vec().unwrap()[0];
+    let operands: Vec<&str> = test.as_vec().unwrap().iter().map(s).collect();
+    assert_eq!(
+        operands,
+        ["AlarmTopicArn", ""],
+        "!Not [!Equals [!Ref AlarmTopicArn, \"\"]]"
+    );
+    let all = alarms(&t);
+    assert!(all.len() >= 20, "{} alarms", all.len());
+    let mut names = BTreeSet::new();
+    for (name, alarm) in &all {
+        let p = &alarm["Properties"];
+        for actions in ["AlarmActions", "OKActions"] {
+            let chosen = p[actions]
+                .as_vec()
+                .unwrap_or_else(|| panic!("{name}: {actions} is !If"));
+            assert_eq!(s(&chosen[0]), "HasAlarmTopic", "{name}");
+            assert_eq!(
+                chosen[1].as_vec().unwrap().iter().map(s).collect::<Vec<_>>(),
+                ["AlarmTopicArn"]
+            );
+            assert_eq!(s(&chosen[2]), "AWS::NoValue", "{name}");
+        }
+        assert!(
+            ["notBreaching", "ignore"].contains(&s(&p["TreatMissingData"])),
+            "{name}"
+        );
+        assert!(
+            s(&p["AlarmDescription"]).contains("docs/operations/alarms.md"),
+            "{name}"
+        );
+        let alarm_name = s(&p["AlarmName"]);
+        assert!(alarm_name.starts_with("${AWS::StackName}-"), "{name}: {alarm_name}");
+        assert!(names.insert(alarm_name.to_owned()), "{name}: names are unique");
+        match &p["Threshold"] {
+            Yaml::Integer(_) | Yaml::Real(_) => {}
+            Yaml::String(parameter) => assert_eq!(s(&t["Parameters"][parameter.as_str()]["Type"]), "Number", "{name}"),
+            other => panic!("{name}: threshold {other:?}"),
+        }
+        let runbook =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operations/alarms.md")).unwrap();
+        assert!(
+            runbook.contains(name.as_str()),
+            "{name}: docs/operations/alarms.md has its runbook"
+        );
+    }
+}
+
+#[test]
+fn every_output_is_exported_under_the_stack_name() {
+    let t = template();
+    let outputs = t["Outputs"].as_hash().unwrap();
+    assert!(outputs.len() >= 6);
+    for (name, output) in outputs {
+        assert_eq!(
+            s(&output["Export"]["Name"]),
+            format!("${{AWS::StackName}}-{}", s(name)),
+            "{name:?}"
+        );
+    }
+}
+
+/// The `${...}` names in a `!Sub` string.
+fn substitutions(text: &str) -> Vec<String> {
+    text.match_indices("${")
+        .map(|(i, _)| text[i + 2..].split('}').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_dashboard_names_only_resources_of_the_template_and_every_alarmed_metric() {
+    let t = template();
+    let resources = resources(&t);
+    let dashboards: Vec<&Yaml> = resources
+        .values()
+        .filter(|r| s(&r["Type"]) == "AWS::CloudWatch::Dashboard")
+        .collect();
+    assert_eq!(dashboards.len(), 1);
+    let body = s(&dashboards[0]["Properties"]["DashboardBody"]);
+    for name in substitutions(body) {
+        let resource = name.split('.').next().unwrap();
+        assert!(
+            name == "AWS::Region" || resources.contains_key(resource),
+            "the dashboard names {name}, not a resource of the template"
+        );
+    }
+    // The body is JSON once substituted; metrics are
+    // [namespace, name, dimension, value, ..., {options}?].
+    let json: serde_json::Value = serde_json::from_str(&body.replace("${AWS::Region}", "eu-west-1")).unwrap();
+    let mut shown: BTreeSet<MetricKey> = BTreeSet::new();
+    for widget in json["widgets"].as_array().unwrap() {
+        assert_eq!(widget["properties"]["region"], "eu-west-1");
+        for metric in widget["properties"]["metrics"].as_array().unwrap() {
+            let parts: Vec<&str> = metric.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+            let dims = parts[2..]
+                .chunks(2)
+                .map(|pair| {
+                    let value = pair[1].trim_start_matches("${").trim_end_matches('}');
+                    (pair[0].to_owned(), value.to_owned())
+                })
+                .collect();
+            shown.insert((parts[0].to_owned(), parts[1].to_owned(), dims));
+        }
+    }
+    for (name, alarm) in alarms(&t) {
+        for metric in alarmed_metrics(&alarm) {
+            assert!(shown.contains(&metric), "{name}: {metric:?} is on the dashboard");
+        }
+    }
+}
