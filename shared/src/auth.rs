@@ -135,6 +135,99 @@ pub struct AuthConfig {
     /// starts with (default `group:`), so that a mapping names one of the
     /// platform's groups and never a role.
     pub group_prefix: String,
+    /// `PERMISSION_PREFIX`: what the identity provider puts before our
+    /// permission names (Amazon Cognito: the resource server identifier and
+    /// `/`); none by default.
+    pub permission_prefix: Option<PermissionPrefix>,
+    /// `PERMISSIONS_CLAIMS`: the claims permissions are read from (default
+    /// `scope permissions`; Okta and Microsoft Entra ID: `scp`).
+    pub permissions_claims: PermissionsClaims,
+}
+
+/// What an identity provider puts before each of our permission names in
+/// its tokens: Amazon Cognito issues a resource server's custom scope as
+/// `<identifier>/<scope>` (`https://tenancy.example.com/tenants:read`).
+///
+/// With a prefix, a permission counts only in its prefixed form, stripped of
+/// it; an unprefixed `tenants:read` is then ignored. A token may carry the
+/// scopes of several resource servers (APIs) of the same issuer, and
+/// another resource server's scope must never grant ours: only the one
+/// identifier configured here names this API, so nothing short of it
+/// (another identifier, no identifier, any text up to a `/`) is stripped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionPrefix(String);
+
+impl PermissionPrefix {
+    /// One token (no spaces, brackets or quotes: a permission is one whole
+    /// token, so a prefix with them would never match) that ends with a
+    /// separator, not a letter or digit: `https://tenancy.example.com`
+    /// without its `/` would leave `/tenants:read`, which grants nothing,
+    /// and is refused at init rather than silently granting nothing.
+    pub fn parse(prefix: &str) -> Result<Self, String> {
+        if !is_role_token(prefix) {
+            return Err(format!(
+                "must be one token without spaces, brackets or quotes, not '{prefix}'"
+            ));
+        }
+        match prefix.chars().last() {
+            Some(last) if last.is_alphanumeric() => Err(format!(
+                "must end with the separator the identity provider puts before each permission, \
+                 not with '{last}' (for Amazon Cognito: the resource server identifier and '/', '{prefix}/')"
+            )),
+            _ => Ok(Self(prefix.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The permission name in `granted`, if it is in our prefixed form.
+    pub fn strip<'a>(&self, granted: &'a str) -> Option<&'a str> {
+        granted.strip_prefix(self.0.as_str())
+    }
+}
+
+/// The claims permissions are read from, in order, each at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionsClaims(Vec<String>);
+
+/// The default permissions claims: OAuth's `scope` and Auth0's RBAC `permissions`.
+pub const DEFAULT_PERMISSIONS_CLAIMS: &[&str] = &["scope", "permissions"];
+
+impl PermissionsClaims {
+    /// Claim names separated by spaces or commas (a CloudFormation list
+    /// parameter joins with commas): at least one, each one token without
+    /// brackets or quotes, none twice.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut names: Vec<String> = Vec::new();
+        for name in list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|n| !n.is_empty())
+        {
+            if !is_role_token(name) {
+                return Err(format!("'{name}' cannot be a claim name (no brackets or quotes)"));
+            }
+            if names.iter().any(|n| n == name) {
+                return Err(format!("names the claim '{name}' twice"));
+            }
+            names.push(name.to_owned());
+        }
+        if names.is_empty() {
+            return Err("must name at least one claim, such as scope".into());
+        }
+        Ok(Self(names))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl Default for PermissionsClaims {
+    fn default() -> Self {
+        Self(DEFAULT_PERMISSIONS_CLAIMS.iter().map(|n| n.to_string()).collect())
+    }
 }
 
 /// The default platform admin role.
@@ -151,6 +244,8 @@ impl Default for AuthConfig {
             admin_role: DEFAULT_ADMIN_ROLE.into(),
             creator_role: Some(DEFAULT_CREATOR_ROLE.into()),
             group_prefix: DEFAULT_GROUP_PREFIX.into(),
+            permission_prefix: None,
+            permissions_claims: PermissionsClaims::default(),
         }
     }
 }
@@ -170,7 +265,9 @@ pub struct Caller {
     /// The `sub` claim: who the audit fields and memberships name.
     pub subject: String,
     pub roles: Vec<String>,
-    /// Permissions from `scope` (space-separated) or a `permissions` array.
+    /// The permission names the token grants, from the permissions claims
+    /// (`PERMISSIONS_CLAIMS`), with `PERMISSION_PREFIX` stripped (and,
+    /// when it is set, only those that carried it).
     pub permissions: Vec<String>,
     /// Holds the platform admin role: sees every tenant, has every tenant role.
     pub platform_admin: bool,
@@ -179,9 +276,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn new(subject: String, roles: Vec<String>, permissions: Vec<String>, config: &AuthConfig) -> Self {
+    /// The caller with `roles` and the permissions `granted` (as the
+    /// token's claims list them, before `PERMISSION_PREFIX` is stripped).
+    pub fn new(subject: String, roles: Vec<String>, granted: Vec<String>, config: &AuthConfig) -> Self {
         let platform_admin = roles.contains(&config.admin_role);
         let creator = config.creator_role.as_ref().is_some_and(|r| roles.contains(r));
+        let permissions = match &config.permission_prefix {
+            None => granted,
+            Some(prefix) => granted
+                .iter()
+                .filter_map(|g| prefix.strip(g))
+                .map(str::to_owned)
+                .collect(),
+        };
         Self {
             subject,
             roles,
@@ -261,5 +368,122 @@ mod tests {
         };
         assert!(!Caller::new("u".into(), vec!["tenancy:creator".into()], vec![], &none).may_create_top_level);
         assert!(TenantRole::Admin > TenantRole::Operator && TenantRole::Operator > TenantRole::Viewer);
+    }
+
+    const COGNITO: &str = "https://tenancy.example.com/";
+
+    fn prefixed(prefix: &str, granted: &[&str]) -> Caller {
+        let config = AuthConfig {
+            permission_prefix: Some(PermissionPrefix::parse(prefix).unwrap()),
+            ..Default::default()
+        };
+        Caller::new(
+            "u".into(),
+            vec![],
+            granted.iter().map(|g| g.to_string()).collect(),
+            &config,
+        )
+    }
+
+    /// Issue 24: Amazon Cognito's `<identifier>/<scope>` form grants the
+    /// scope; the bare name, another resource server's scope and the
+    /// provider's own scopes grant nothing once a prefix is set.
+    #[test]
+    fn a_prefix_is_stripped_and_only_the_prefixed_form_counts() {
+        let c = prefixed(
+            COGNITO,
+            &[
+                "openid",
+                "aws.cognito.signin.user.admin",
+                "https://tenancy.example.com/tenants:read",
+                "https://tenancy.example.com/members:*",
+                "tenants:write",
+                "https://billing.example.com/tenants:delete",
+                "https://tenancy.example.com.evil/tenants:retire",
+                "https://TENANCY.example.com/tenants:list",
+            ],
+        );
+        assert_eq!(c.permissions, ["tenants:read", "members:*"]);
+        assert!(c.has(Permission::TenantsRead) && c.has(Permission::MembersWrite));
+        for not_granted in [
+            Permission::TenantsWrite,
+            Permission::TenantsDelete,
+            Permission::TenantsRetire,
+            Permission::TenantsList,
+        ] {
+            assert!(!c.has(not_granted), "{}", not_granted.name());
+        }
+        // Without a prefix, names match exactly, as before.
+        let plain = caller(&[], &["https://tenancy.example.com/tenants:read", "tenants:list"]);
+        assert!(!plain.has(Permission::TenantsRead) && plain.has(Permission::TenantsList));
+    }
+
+    #[test]
+    fn a_prefix_that_could_never_match_is_refused() {
+        for good in [COGNITO, "api://tenancy/", "tenancy:", "urn:acme:tenancy#", "tenancy."] {
+            assert_eq!(PermissionPrefix::parse(good).unwrap().as_str(), good);
+        }
+        for (bad, why) in [
+            ("https://tenancy.example.com", "'https://tenancy.example.com/'"),
+            ("tenancy", "separator"),
+            ("a b/", "one token"),
+            ("[x]/", "one token"),
+            ("\"x\"/", "one token"),
+            ("", "one token"),
+        ] {
+            let err = PermissionPrefix::parse(bad).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_permissions_claims_are_a_list_of_claim_names() {
+        let names =
+            |list: &str| PermissionsClaims::parse(list).map(|c| c.names().map(str::to_owned).collect::<Vec<_>>());
+        assert_eq!(names("scp").unwrap(), ["scp"]);
+        assert_eq!(names(" scope  permissions ").unwrap(), ["scope", "permissions"]);
+        assert_eq!(names("scp,roles").unwrap(), ["scp", "roles"]);
+        assert_eq!(
+            names("https://tenancy.example.com/permissions").unwrap(),
+            ["https://tenancy.example.com/permissions"]
+        );
+        assert_eq!(
+            PermissionsClaims::default().names().collect::<Vec<_>>(),
+            DEFAULT_PERMISSIONS_CLAIMS
+        );
+        for (bad, why) in [
+            ("", "at least one"),
+            (" , ", "at least one"),
+            ("scp scp", "twice"),
+            ("[scp]", "claim name"),
+            ("\"scp\"", "claim name"),
+        ] {
+            let err = PermissionsClaims::parse(bad).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the prefix: its form grants exactly the permission (or
+        /// its group's wildcard); the bare name, and the name behind any
+        /// other text, never do.
+        #[test]
+        fn only_the_configured_prefix_grants(
+            prefix in "[a-z][a-z0-9.:/_-]{0,30}[/:#.]",
+            other in "[a-zA-Z0-9.:/_#-]{1,30}",
+            index in 0..Permission::ALL.len(),
+        ) {
+            let permission = Permission::ALL[index];
+            let name = permission.name();
+            let ours = format!("{prefix}{name}");
+            proptest::prop_assert!(prefixed(&prefix, &[&ours]).has(permission), "{}", ours);
+            let wildcard = format!("{prefix}{}:*", permission.group());
+            proptest::prop_assert!(prefixed(&prefix, &[&wildcard]).has(permission), "{}", wildcard);
+            proptest::prop_assert!(!prefixed(&prefix, &[name]).has(permission), "{}", name);
+            if other != prefix {
+                let elsewhere = format!("{other}{name}");
+                proptest::prop_assert!(!prefixed(&prefix, &[&elsewhere]).has(permission), "{}", elsewhere);
+            }
+        }
     }
 }

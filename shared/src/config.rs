@@ -1,7 +1,7 @@
 //! Configuration from the environment, read once at init. A function with a
 //! bad configuration fails at start, never in the middle of a request.
 
-use crate::auth::AuthConfig;
+use crate::auth::{AuthConfig, PermissionPrefix, PermissionsClaims};
 
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,8 @@ pub struct Config {
     /// `LIST_SHARDS`: list partitions per list (1–16, default 1). May be
     /// raised on a live table, never lowered.
     pub list_shards: u16,
-    /// `ROLES_CLAIM`, `ADMIN_ROLE`, `CREATOR_ROLE`, `GROUP_PREFIX`.
+    /// `ROLES_CLAIM`, `ADMIN_ROLE`, `CREATOR_ROLE`, `GROUP_PREFIX`,
+    /// `PERMISSION_PREFIX`, `PERMISSIONS_CLAIMS`.
     pub auth: AuthConfig,
 }
 
@@ -142,10 +143,12 @@ impl Config {
 }
 
 impl AuthConfig {
-    /// `ROLES_CLAIM`, `ADMIN_ROLE`, `CREATOR_ROLE` and `GROUP_PREFIX` through
-    /// `get`. A role or prefix with a space, a bracket or a quote could never
-    /// be matched as a whole role: it is refused at init rather than never
-    /// granted.
+    /// `ROLES_CLAIM`, `ADMIN_ROLE`, `CREATOR_ROLE`, `GROUP_PREFIX`,
+    /// `PERMISSION_PREFIX` and `PERMISSIONS_CLAIMS` through `get`. A role or
+    /// prefix with a space, a bracket or a quote could never be matched as a
+    /// whole role (or permission): it is refused at init rather than never
+    /// granted. `PERMISSION_PREFIX` empty or unset: none;
+    /// `PERMISSIONS_CLAIMS` empty or unset: `scope permissions`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let non_empty = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let defaults = AuthConfig::default();
@@ -172,6 +175,21 @@ impl AuthConfig {
                 "GROUP_PREFIX",
                 non_empty("GROUP_PREFIX").unwrap_or(defaults.group_prefix),
             )?,
+            permission_prefix: non_empty("PERMISSION_PREFIX")
+                .map(|v| {
+                    PermissionPrefix::parse(&v).map_err(|message| ConfigError::Invalid {
+                        name: "PERMISSION_PREFIX",
+                        message,
+                    })
+                })
+                .transpose()?,
+            permissions_claims: match non_empty("PERMISSIONS_CLAIMS") {
+                None => defaults.permissions_claims,
+                Some(v) => PermissionsClaims::parse(&v).map_err(|message| ConfigError::Invalid {
+                    name: "PERMISSIONS_CLAIMS",
+                    message,
+                })?,
+            },
         })
     }
 }
@@ -242,6 +260,61 @@ mod tests {
                 matches!(with(&[(name, bad)]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
                 "{name}={bad}"
             );
+        }
+    }
+
+    /// Issue 24: the permission prefix (Amazon Cognito's resource server
+    /// identifier) and the claims permissions are read from.
+    #[test]
+    fn permission_settings_default_and_override() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = vec![("TABLE_NAME", "t"), ("CURSOR_SECRET", "0123456789abcdef")];
+            vars.extend_from_slice(extra);
+            config(&vars).map(|c| c.auth)
+        };
+        let auth = with(&[]).unwrap();
+        assert_eq!(auth.permission_prefix, None);
+        assert_eq!(
+            auth.permissions_claims.names().collect::<Vec<_>>(),
+            ["scope", "permissions"]
+        );
+        for empty in [
+            [("PERMISSION_PREFIX", ""), ("PERMISSIONS_CLAIMS", "")],
+            [("PERMISSION_PREFIX", "  "), ("PERMISSIONS_CLAIMS", " ")],
+        ] {
+            let auth = with(&empty).unwrap();
+            assert_eq!(auth.permission_prefix, None);
+            assert_eq!(auth.permissions_claims, PermissionsClaims::default());
+        }
+        let auth = with(&[
+            ("PERMISSION_PREFIX", "https://tenancy.example.com/"),
+            ("PERMISSIONS_CLAIMS", "scp,roles"),
+        ])
+        .unwrap();
+        assert_eq!(
+            auth.permission_prefix.as_ref().map(PermissionPrefix::as_str),
+            Some("https://tenancy.example.com/")
+        );
+        assert_eq!(auth.permissions_claims.names().collect::<Vec<_>>(), ["scp", "roles"]);
+        for (name, bad, says) in [
+            (
+                "PERMISSION_PREFIX",
+                "https://tenancy.example.com",
+                "'https://tenancy.example.com/'",
+            ),
+            ("PERMISSION_PREFIX", "tenancy /", "one token"),
+            ("PERMISSIONS_CLAIMS", "scp scp", "twice"),
+            ("PERMISSIONS_CLAIMS", "[scp]", "claim name"),
+            ("PERMISSIONS_CLAIMS", ",", "at least one"),
+        ] {
+            match with(&[(name, bad)]) {
+                Err(e @ ConfigError::Invalid { name: n, .. }) if n == name => {
+                    let shown = e.to_string();
+                    assert!(shown.starts_with(&format!("environment variable {name}: ")), "{shown}");
+                    assert!(shown.contains(says), "{name}={bad}: {shown}");
+                }
+                other => panic!("{name}={bad}: {other:?}"),
+            }
         }
     }
 

@@ -92,7 +92,9 @@ impl Verifier {
         let Value::Object(claims) = decode(payload)? else {
             return Err(JwtError::Malformed);
         };
-        let audience_ok = match claims.get("aud") {
+        // As API Gateway: `client_id` stands for a missing `aud` (Amazon
+        // Cognito's access tokens carry no `aud`), and is not read when `aud` is there.
+        let audience_ok = match claims.get("aud").or_else(|| claims.get("client_id")) {
             Some(Value::String(a)) => *a == self.audience,
             Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&self.audience)),
             _ => false,
@@ -146,6 +148,12 @@ mod tests {
             b"secret",
         );
         assert_eq!(v.verify(&wrong_aud, NOW), Err(JwtError::Claims));
+        // `client_id` stands for a missing `aud` only.
+        let client_id = |claims: Value| sign(&claims, b"secret");
+        let cognito = json!({"iss": DEV_ISSUER, "client_id": DEV_AUDIENCE, "sub": "a", "exp": NOW + 9});
+        assert!(v.verify(&client_id(cognito), NOW).is_ok());
+        let both = json!({"iss": DEV_ISSUER, "aud": "x", "client_id": DEV_AUDIENCE, "sub": "a", "exp": NOW + 9});
+        assert_eq!(v.verify(&client_id(both), NOW), Err(JwtError::Claims));
         let no_exp = sign(&json!({"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "sub": "a"}), b"secret");
         assert_eq!(v.verify(&no_exp, NOW), Err(JwtError::Expired));
         let mut tampered = token.clone();

@@ -17,8 +17,14 @@
 //! token in the `Authorization` header (the authoriser's identity source,
 //! already verified) can, so when its claims render to exactly what the
 //! authoriser passed, its native roles array is read instead.
-//! A `permissions` array is read the same way (`scope` is a space-separated
-//! string by definition, so it is split).
+//! The permissions claims (`PERMISSIONS_CLAIMS`: `scope` and `permissions`
+//! by default, `scp` for Okta and Microsoft Entra ID) are read the same way:
+//! a wire string is split on spaces (`scope` is a space-separated string by
+//! definition; Entra's `scp` too), with the authoriser's brackets around an
+//! array unwrapped (Okta's `scp`, Auth0's `permissions`); when the verified
+//! token holds the claim as a native array, each element is one whole
+//! permission, and one with a space is refused. `PERMISSION_PREFIX` is then
+//! applied by [`Caller::new`].
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -32,8 +38,8 @@ use crate::auth::{is_role_token, AuthConfig, Caller};
 use crate::{Code, FieldError};
 
 /// Reads the caller from the request context; no verified subject → 401.
-/// Roles come from the claim `config.roles_claim`, permissions from `scope`
-/// and `permissions`.
+/// Roles come from the claim `config.roles_claim`, permissions from each of
+/// `config.permissions_claims` in turn.
 pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
     let missing = || Problem::unauthorized("no verified caller: send a bearer token");
     let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
@@ -46,8 +52,9 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         .filter(|jwt| jwt.claims.get("sub").is_some_and(|s| !s.is_empty()))
     {
         let subject = jwt.claims["sub"].clone();
-        // The roles and the `permissions` array are read strictly (an element
-        // is one whole token); `scope` is a space-separated string by definition.
+        // The roles and the permissions are read strictly: an element of a
+        // native array is one whole token; a string (`scope`, Entra's `scp`)
+        // is split on spaces, as OAuth defines it.
         let strict = |name: &str| match jwt.claims.get(name) {
             None => Ok(Vec::new()),
             Some(wire) => match verified_token_claim(req, &subject, name, wire) {
@@ -58,8 +65,10 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
                 Some(native) => native_list(name, &native),
             },
         };
-        let mut permissions = jwt.claims.get("scope").map(|v| wire_list(v)).unwrap_or_default();
-        permissions.extend(strict("permissions")?);
+        let mut permissions = Vec::new();
+        for claim in config.permissions_claims.names() {
+            permissions.extend(strict(claim)?);
+        }
         let roles = strict(&config.roles_claim)?;
         return Ok(Caller::new(subject, roles, permissions, config));
     }
@@ -70,8 +79,10 @@ pub fn caller(req: &Request, config: &AuthConfig) -> Result<Caller, Problem> {
         .filter(|s| !s.is_empty())
         .ok_or_else(missing)?;
     let list = |name: &str| fields.get(name).map(|v| native_list(name, v)).unwrap_or(Ok(Vec::new()));
-    let mut permissions = list("scope")?;
-    permissions.extend(list("permissions")?);
+    let mut permissions = Vec::new();
+    for claim in config.permissions_claims.names() {
+        permissions.extend(list(claim)?);
+    }
     Ok(Caller::new(
         subject.to_owned(),
         list(&config.roles_claim)?,
@@ -89,7 +100,7 @@ fn invalid_claim(claim: &str, why: &str) -> Problem {
             StatusCode::UNAUTHORIZED,
             Code::InvalidClaim,
             "Invalid claim",
-            format!("the token's claim '{claim}' is not a list of roles: {message}"),
+            format!("the token's claim '{claim}' is not a list of roles or permissions: {message}"),
         )
     }
 }
@@ -253,6 +264,106 @@ mod tests {
         let claims = json!({"sub": "mallory", "permissions": ["tenants:delete"], "scope": "tenants:list"});
         let c = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap();
         assert_eq!(c.permissions, ["tenants:list", "tenants:delete"]);
+    }
+
+    fn config(permission_prefix: Option<&str>, permissions_claims: &str) -> AuthConfig {
+        AuthConfig {
+            permission_prefix: permission_prefix.map(|p| crate::auth::PermissionPrefix::parse(p).unwrap()),
+            permissions_claims: crate::auth::PermissionsClaims::parse(permissions_claims).unwrap(),
+            ..AuthConfig::default()
+        }
+    }
+
+    /// Issue 24: the permissions claims are configurable (Okta's `scp`
+    /// array, Entra's `scp` string), each read with the rules above; the
+    /// claims not listed grant nothing.
+    #[test]
+    fn permissions_come_from_the_configured_claims() {
+        let okta = json!({"sub": "00u1", "scp": ["tenants:read", "tenants:list"], "scope": "tenants:write"});
+        let entra = json!({"sub": "x", "scp": "tenants:read tenants:list", "permissions": ["tenants:write"]});
+        let scp = config(None, "scp");
+        for claims in [&okta, &entra] {
+            for with_header in [true, false] {
+                let c = caller(&jwt_request(claims, with_header), &scp).unwrap();
+                assert_eq!(
+                    c.permissions,
+                    ["tenants:read", "tenants:list"],
+                    "{claims} {with_header}"
+                );
+            }
+        }
+        // The default list does not read `scp`.
+        let c = caller(&jwt_request(&okta, true), &AuthConfig::default()).unwrap();
+        assert_eq!(c.permissions, ["tenants:write"]);
+        // Several claims, in the configured order.
+        let c = caller(&jwt_request(&entra, true), &config(None, "permissions scp")).unwrap();
+        assert_eq!(c.permissions, ["tenants:write", "tenants:read", "tenants:list"]);
+        // Through a Lambda authoriser too.
+        let lambda = request(json!({"lambda": {"sub": "x", "scp": ["tenants:read"], "scope": "tenants:write"}}));
+        assert_eq!(caller(&lambda, &scp).unwrap().permissions, ["tenants:read"]);
+    }
+
+    /// A native array in the verified token is read strictly whichever
+    /// permissions claim holds it (`scope` included): an element with a
+    /// space is refused, naming the claim, never split into two permissions.
+    #[test]
+    fn every_permissions_claim_is_read_as_strictly_as_the_roles() {
+        for (claims, list, claim) in [
+            (
+                json!({"sub": "m", "scp": ["tenants:read", "x tenants:delete"]}),
+                "scp",
+                "scp",
+            ),
+            (
+                json!({"sub": "m", "scope": ["x tenants:delete"]}),
+                "scope permissions",
+                "scope",
+            ),
+            (json!({"sub": "m", "scp": [["tenants:delete"]]}), "scp", "scp"),
+            (json!({"sub": "m", "scp": {"a": "tenants:delete"}}), "scp", "scp"),
+        ] {
+            let problem = caller(&jwt_request(&claims, true), &config(None, list)).unwrap_err();
+            assert_eq!(
+                (problem.status.as_u16(), problem.code),
+                (401, Code::InvalidClaim),
+                "{claims}"
+            );
+            assert_eq!(problem.errors[0].field, claim, "{claims}");
+            assert!(problem.detail.contains(&format!("'{claim}'")), "{}", problem.detail);
+        }
+        // A string in the token is split, as the wire form is.
+        let claims = json!({"sub": "m", "scope": "openid tenants:read"});
+        let c = caller(&jwt_request(&claims, true), &AuthConfig::default()).unwrap();
+        assert_eq!(c.permissions, ["openid", "tenants:read"]);
+        // The wire form alone unwraps only the outer brackets: `[tenants:delete]`
+        // inside an element stays whole and grants nothing.
+        let claims = json!({"sub": "m", "scp": [["tenants:delete"]]});
+        let c = caller(&jwt_request(&claims, false), &config(None, "scp")).unwrap();
+        assert!(!c.has(crate::auth::Permission::TenantsDelete), "{:?}", c.permissions);
+    }
+
+    /// Amazon Cognito's scopes, as the authoriser passes them: the prefix is
+    /// stripped; the bare name and another resource server's scope grant nothing.
+    #[test]
+    fn the_permission_prefix_applies_to_every_claim() {
+        use crate::auth::Permission;
+        let claims = json!({
+            "sub": "c0ffee", "cognito:groups": ["tenancy:admin"], "token_use": "access",
+            "scope": "openid https://tenancy.example.com/tenants:read https://other.example.com/tenants:write tenants:list",
+            "permissions": ["https://tenancy.example.com/members:read", "members:write"],
+        });
+        let cognito = AuthConfig {
+            roles_claim: "cognito:groups".into(),
+            ..config(Some("https://tenancy.example.com/"), "scope permissions")
+        };
+        for with_header in [true, false] {
+            let c = caller(&jwt_request(&claims, with_header), &cognito).unwrap();
+            assert_eq!(c.permissions, ["tenants:read", "members:read"]);
+            assert!(c.has(Permission::TenantsRead) && c.has(Permission::MembersRead));
+            assert!(!c.has(Permission::TenantsWrite) && !c.has(Permission::TenantsList));
+            assert!(!c.has(Permission::MembersWrite));
+            assert!(c.platform_admin);
+        }
     }
 
     fn lambda_caller(roles: Value) -> Result<Caller, Problem> {
