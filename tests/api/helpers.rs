@@ -271,6 +271,26 @@ impl TestApi {
         self.send_json("POST", path, body, &[]).await
     }
 
+    /// Sends a JSON write as a client told to does: a 503 `contended` (the
+    /// server's retries all lost, nothing was written) must carry
+    /// `Retry-After`, and is sent again after it, up to 3 times. The last
+    /// answer, and how many `contended` came first (on a machine loaded by
+    /// the whole suite, writers of one item can outlast the server's budget).
+    #[allow(dead_code)] // the api binary's
+    pub async fn send_json_retrying_contention(&self, method: &str, path: &str, body: &Value) -> (Reply, u32) {
+        let mut contended = 0;
+        loop {
+            let reply = self.send_json(method, path, body, &[]).await;
+            if reply.status != 503 || contended == 3 {
+                return (reply, contended);
+            }
+            assert_eq!(reply.code(503), "contended", "{}", String::from_utf8_lossy(&reply.body));
+            assert_eq!(reply.header("retry-after"), Some("1"));
+            contended += 1;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
     pub async fn patch(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
         let text = body.to_string();
         self.call(
