@@ -77,14 +77,21 @@ async fn derived_codes_take_the_smallest_free_suffix_and_given_codes_clash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_creates_of_one_code_make_one_subtenant() {
     let api = with_tenant().await;
+    // A client told 503 `contended` (on a machine loaded by the whole suite,
+    // twenty writers of one tenant can outlast the server's 4 s of retries)
+    // sends again after `Retry-After`, as told; what it finally hears is the
+    // truth: one 201, and `code_taken` for every other.
     let replies = join_all((0..20).map(|i| {
         let api = &api;
         async move {
-            api.post(BASE, &json!({"name": format!("Team {i}"), "code": "team"}))
-                .await
+            let body = json!({"name": format!("Team {i}"), "code": "team"});
+            api.send_json_retrying_contention("POST", BASE, &body).await
         }
     }))
     .await;
+    let contended: u32 = replies.iter().map(|(_, c)| c).sum();
+    println!("twenty creates of one code: {contended} answered contended first");
+    let replies: Vec<crate::helpers::Reply> = replies.into_iter().map(|(r, _)| r).collect();
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
@@ -100,31 +107,19 @@ async fn twenty_concurrent_creates_of_one_code_make_one_subtenant() {
     // with 503 `contended` and `Retry-After`, and the retry it asks for lands.
     let replies = join_all((0..10).map(|_| {
         let api = &api;
-        async move { api.post(BASE, &json!({"name": "Crew"})).await }
+        async move {
+            api.send_json_retrying_contention("POST", BASE, &json!({"name": "Crew"}))
+                .await
+        }
     }))
     .await;
+    let contended: u32 = replies.iter().map(|(_, c)| c).sum();
     let mut codes = Vec::new();
-    let mut contended = 0;
-    for reply in replies {
-        let reply = match reply.status {
-            201 => reply,
-            _ => {
-                assert_eq!(
-                    reply.code(503),
-                    "contended",
-                    "no 409: {}",
-                    String::from_utf8_lossy(&reply.body)
-                );
-                assert_eq!(reply.header("retry-after"), Some("1"));
-                contended += 1;
-                let again = api.post(BASE, &json!({"name": "Crew"})).await;
-                assert_eq!(again.status, 201, "{}", String::from_utf8_lossy(&again.body));
-                again
-            }
-        };
+    for (reply, _) in &replies {
+        assert_eq!(reply.status, 201, "no 409: {}", String::from_utf8_lossy(&reply.body));
         codes.push(reply.json()["code"].as_str().unwrap().to_owned());
     }
-    println!("derived-code creates: {} of 10 landed at once", 10 - contended);
+    println!("derived-code creates: {contended} answered contended first");
     codes.sort();
     let mut expected = vec!["crew".to_owned()];
     expected.extend((2..=10).map(|n| format!("crew-{n}")));
