@@ -118,8 +118,26 @@ async fn spawn(shards: u16, stream: Stream, faults: Option<&Faults>) -> TestApi 
     spawn_at(dynamodb().endpoint.clone(), shards, stream, faults).await
 }
 
+/// A client of the tests' DynamoDB Local that waits longer than the
+/// functions' own (2 s an attempt, 5 s in all: there to answer 503 well
+/// inside a Lambda's timeout): on 2 cores loaded by the whole suite, the
+/// JVM behind DynamoDB Local sometimes pauses past them, which is no fault
+/// of the code under test. The 503 path has tests of its own (faults.rs),
+/// over clients with the functions' timeouts.
+fn patient_client(endpoint: &str) -> store::Connection {
+    let mut connection = store::local_client(endpoint);
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(25))
+        .build();
+    let config = connection.client.config().to_builder().timeout_config(timeouts).build();
+    connection.client = Client::from_conf(config);
+    connection
+}
+
 async fn spawn_at(endpoint: String, shards: u16, stream: Stream, faults: Option<&Faults>) -> TestApi {
-    let mut connection = store::local_client(&endpoint);
+    let mut connection = patient_client(&endpoint);
     if let Some(faults) = faults {
         let config = connection
             .client
@@ -415,7 +433,7 @@ impl Drop for TestApi {
                 .enable_all()
                 .build()
                 .ok()?;
-            let connection = store::local_client(&endpoint);
+            let connection = patient_client(&endpoint);
             let client = connection.client.clone();
             let violations = check.then(|| {
                 let store = store::Store::new(connection, table.clone(), shards);
