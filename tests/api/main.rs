@@ -36,3 +36,4 @@ mod statuses;
 mod subtenants;
 mod template;
 mod update;
+mod workspace;
