@@ -2,8 +2,8 @@
 //! only once settled, with no gap however it is paged.
 
 use serde_json::json;
+use shared::domain::events::{ChangeEvent, EventKind};
 use shared::domain::{TenantId, Timestamp};
-use shared::service::change_events::ChangeEvent;
 
 use crate::helpers::spawn_app;
 
@@ -11,7 +11,7 @@ fn event(i: usize) -> ChangeEvent {
     let subject = TenantId::parse(if i.is_multiple_of(2) { "even" } else { "odd" }).unwrap();
     ChangeEvent {
         id: format!("record-{i:03}"),
-        kind: "tenant.updated".into(),
+        kind: EventKind::TenantUpdated,
         subject: subject.clone(),
         path: Some(vec![subject]),
         time: Timestamp::now(),
@@ -76,11 +76,10 @@ async fn recorded(api: &crate::helpers::TestApi, i: usize, path: &[&str], ago: i
     let e = ChangeEvent {
         id: format!("r-{i:04}"),
         kind: if i.is_multiple_of(3) {
-            "member.added"
+            EventKind::MemberAdded
         } else {
-            "tenant.updated"
-        }
-        .into(),
+            EventKind::TenantUpdated
+        },
         subject: ids.last().unwrap().clone(),
         path: Some(ids.clone()),
         time: Timestamp::now(),

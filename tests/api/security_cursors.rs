@@ -11,8 +11,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde_json::{json, Value};
+use shared::domain::events::{ChangeEvent, EventKind};
 use shared::domain::{TenantId, Timestamp};
-use shared::service::change_events::ChangeEvent;
 
 use crate::helpers::{spawn_app, token_for, Reply, TestApi, ADMIN_SCOPE};
 
@@ -103,7 +103,7 @@ async fn recorded(api: &TestApi, id: &str, path: &[&str]) {
     let ids: Vec<TenantId> = path.iter().map(|p| TenantId::parse(p).unwrap()).collect();
     let event = ChangeEvent {
         id: id.to_owned(),
-        kind: "tenant.updated".into(),
+        kind: EventKind::TenantUpdated,
         subject: ids.last().unwrap().clone(),
         path: Some(ids.clone()),
         time: Timestamp::now(),

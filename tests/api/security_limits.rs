@@ -224,7 +224,7 @@ async fn every_change_event_fits_eventbridge_however_large_the_resources() {
             .build();
         let size = notifier::bus::entry_size(&entry);
         assert!(size < notifier::bus::MAX_ENTRY_BYTES, "{}: {size} bytes", cloud["type"]);
-        assert!(size <= shared::service::change_events::MAX_EVENT_BYTES + 100);
+        assert!(size <= shared::domain::events::MAX_EVENT_BYTES + 100);
         largest = largest.max(size);
         *kinds.entry(cloud["type"].as_str().unwrap().to_owned()).or_default() += 1;
     }

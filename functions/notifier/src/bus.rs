@@ -9,7 +9,7 @@ use aws_sdk_eventbridge::config::{retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use shared::config::ConfigError;
-use shared::service::change_events::ChangeEvent;
+use shared::domain::events::ChangeEvent;
 
 /// The EventBridge `source` of every event (the CloudEvent inside keeps its own).
 pub const SOURCE: &str = "io.tenancy";
@@ -87,7 +87,7 @@ impl Bus {
 
     fn entry(&self, event: &ChangeEvent) -> PutEventsRequestEntry {
         let entry = entry(&self.name, event);
-        // Events carry a bounded payload (see change_events::MAX_EVENT_BYTES):
+        // Events carry a bounded payload (see events::MAX_EVENT_BYTES):
         // every event a test publishes is checked here.
         debug_assert!(
             entry_size(&entry) <= MAX_ENTRY_BYTES,

@@ -1,16 +1,18 @@
-//! The `notifier` Lambda's library: [`handle`] turns a batch of the table's
-//! stream records into change events (see
-//! [`shared::service::change_events`]), records each in the events feed
-//! (once per event id) and publishes them to the EventBridge bus. Tests and
-//! the dev gateway's stream poller call what Lambda calls.
+//! The `notifier` Lambda's library, an adapter like the HTTP functions':
+//! [`handle`] turns a batch of the table's stream records into
+//! [`StreamRecord`]s, has [`shared::service::notify`] record each one's
+//! change event in the events feed (once per event id), and publishes the
+//! events to the EventBridge bus. Tests and the dev gateway's stream poller
+//! call what Lambda calls.
 
 pub mod bus;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use shared::domain::events::ChangeEvent;
 use shared::domain::Timestamp;
-use shared::service::change_events::{self, ChangeEvent};
-use shared::store::records::{self, Item};
+use shared::service::notify;
+use shared::store::stream::StreamRecord;
 use shared::App;
 
 pub use bus::Bus;
@@ -29,13 +31,21 @@ pub fn is_for_the_notifier(record: &EventRecord) -> bool {
     shared::stream_filter::matches_any(FILTER_PATTERNS, record)
 }
 
-/// The change event `record` stands for, if any.
-pub fn change_event(record: &EventRecord) -> Option<ChangeEvent> {
-    let image = |item: &serde_dynamo::Item| (!item.is_empty()).then(|| Item::from(item.clone()));
+/// The stream record as the store reads it.
+fn stream_record(record: &EventRecord) -> StreamRecord {
     let millis = record.change.approximate_creation_date_time.timestamp_millis();
     let at = Timestamp::from_unix_millis(millis).unwrap_or_else(Timestamp::now);
-    let (old, new) = (image(&record.change.old_image), image(&record.change.new_image));
-    change_events::derive(&record.event_id, old.as_ref(), new.as_ref(), at)
+    StreamRecord::from_images(
+        record.event_id.clone(),
+        &record.change.old_image,
+        &record.change.new_image,
+        at,
+    )
+}
+
+/// The change event `record` stands for, if any.
+pub fn change_event(record: &EventRecord) -> Option<ChangeEvent> {
+    notify::change_event(&stream_record(record))
 }
 
 /// Records then publishes the batch's events, in order. A record the table
@@ -47,12 +57,9 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
     let mut recorded: Vec<(&EventRecord, ChangeEvent)> = Vec::new();
     let mut failed_at: Option<&EventRecord> = None;
     for record in &event.records {
-        let Some(change) = change_event(record) else {
-            continue;
-        };
-        match record_in_feed(app, &change, incarnation(record)).await {
-            Ok(true) => recorded.push((record, change)),
-            Ok(false) => {}
+        match notify::record(&app.store, &stream_record(record)).await {
+            Ok(Some(change)) => recorded.push((record, change)),
+            Ok(None) => {}
             Err(error) => {
                 tracing::error!(event_id = %record.event_id, ?error, "could not record a change event; retried from here");
                 failed_at = Some(record);
@@ -78,105 +85,12 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
     response
 }
 
-/// Records `change` in the feed with the path that decides who sees it (the
-/// tenant's, looked up when the record does not carry it) and the moment that
-/// path held; whether it is an event at all. The removal of a subtenant,
-/// member or identity provider that went with its tenant is not: it is part
-/// of `tenant.deleted` or `tenant.purged`. Records of one tenant's items
-/// share its partition, so they reach the notifier in order: by the time such
-/// a removal comes, the tenant's own removal has left its mark.
-///
-/// `incarnation`: the `createdAt` of the tenant the record's item belongs to,
-/// when the item says. A change of an earlier tenant of the id, recorded
-/// after a new tenant took it, keeps only its own id as its path, at its own
-/// time: no later tenant's members see it.
-async fn record_in_feed(
-    app: &App,
-    change: &ChangeEvent,
-    incarnation: Option<Timestamp>,
-) -> shared::error::Result<bool> {
-    let store = &app.store;
-    let tenant_gone = matches!(change.kind.as_str(), "tenant.deleted" | "tenant.purged");
-    if tenant_gone {
-        if let Some(incarnation) = change.data["tenant"]["createdAt"].as_str().and_then(Timestamp::parse) {
-            store
-                .record_tenant_gone(&change.subject, incarnation, change.time)
-                .await?;
-        }
-    }
-    let (path, path_at) = match &change.path {
-        // The image's path, as it stood when the change was made.
-        Some(path) => (path.clone(), change.time),
-        None => {
-            // Taken before the read: the path read held at this moment or later.
-            let looked_up_at = Timestamp::now();
-            let tenant = store.get_tenant(&change.subject).await?;
-            if is_removal(change) {
-                if let Some(born) = born(change) {
-                    let gone = store.tenant_gone_incarnation(&change.subject, born).await?;
-                    let of_the_live_tenant = tenant
-                        .as_ref()
-                        .is_some_and(|t| t.created_at <= born && gone.is_none_or(|g| t.created_at > g));
-                    if gone.is_some() && !of_the_live_tenant {
-                        return Ok(false);
-                    }
-                }
-            }
-            match tenant {
-                Some(tenant) if is_of(change, incarnation, &tenant) => (tenant.path, looked_up_at),
-                _ => (vec![change.subject.clone()], change.time),
-            }
-        }
-    };
-    store
-        .record_change_event_seen(change, &path, path_at, Timestamp::now())
-        .await?;
-    Ok(true)
-}
-
-/// The `createdAt` of the tenant incarnation a record's item belongs to:
-/// `tenantCreatedAt` (members, identity providers, deployments) or, for a
-/// clone job (whose event is about its new tenant), `targetCreatedAt`.
-fn incarnation(record: &EventRecord) -> Option<Timestamp> {
-    [&record.change.new_image, &record.change.old_image]
-        .into_iter()
-        .map(|image| Item::from(image.clone()))
-        .find_map(|item| {
-            [records::INCARNATION, "targetCreatedAt"]
-                .into_iter()
-                .find_map(|name| records::string_attr(&item, name).and_then(Timestamp::parse))
-        })
-}
-
-/// Whether `change` is about the incarnation `tenant` of its subject: the
-/// one its item names, else (subtenants) the one live when it was born.
-fn is_of(change: &ChangeEvent, incarnation: Option<Timestamp>, tenant: &shared::domain::Tenant) -> bool {
-    match incarnation {
-        Some(at) => at == tenant.created_at,
-        None => born(change).unwrap_or(change.time) >= tenant.created_at,
-    }
-}
-
-/// Whether `change` removes something that lives under a tenant.
-fn is_removal(change: &ChangeEvent) -> bool {
-    !change.kind.starts_with("tenant.") && (change.kind.ends_with(".deleted") || change.kind.ends_with(".removed"))
-}
-
-/// When the resource of `change` came to be (`createdAt`, or `addedAt` for a member).
-fn born(change: &ChangeEvent) -> Option<Timestamp> {
-    let resource = change.data.as_object()?.iter().find(|(name, _)| *name != "changes")?.1;
-    resource["createdAt"]
-        .as_str()
-        .or(resource["addedAt"].as_str())
-        .and_then(Timestamp::parse)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use shared::domain::tenant::{Change, InputMode};
     use shared::domain::{Tenant, TenantId, TenantInput};
-    use shared::store::records;
+    use shared::store::records::{self, Item};
 
     fn record(name: &str, old: Option<Item>, new: Option<Item>) -> EventRecord {
         let mut record = EventRecord::default();

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod deployment;
+pub mod events;
 pub mod identity_provider;
 pub mod input;
 pub mod member;

@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod identity_providers;
 pub mod jobs;
 pub mod members;
+pub mod notify;
 pub mod pending;
 pub mod subtenants;
 pub mod tenants;

@@ -28,9 +28,9 @@ use super::records::{self, s, string_attr, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK};
 use super::{keys, Store};
+use crate::domain::events::ChangeEvent;
 use crate::domain::{TenantId, Timestamp};
 use crate::error::{Error, Result};
-use crate::service::change_events::ChangeEvent;
 
 /// How long the feed keeps an event.
 pub const RETENTION_DAYS: i64 = 30;
@@ -126,7 +126,14 @@ impl Store {
         // The day's mark first: a reader that finds the event finds its day.
         self.mark_feed_day(&keys::feed_day(now)).await?;
         let key = keys::feed_event(now, &event.id);
-        let mut item = records::feed_event_item(&key, &event.kind, &event.subject, path, &event.cloud_event(), expires);
+        let mut item = records::feed_event_item(
+            &key,
+            event.kind.as_str(),
+            &event.subject,
+            path,
+            &event.cloud_event(),
+            expires,
+        );
         item.insert(PATH_AT.into(), s(path_at.to_string()));
         let items = vec![
             self.put_new(records::change_event_guard_item(&event.id, expires))?,

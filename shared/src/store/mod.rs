@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod purge;
 pub mod records;
 pub mod sdk;
+pub mod stream;
 pub mod subtenants;
 pub mod table;
 pub mod tenants;
