@@ -143,10 +143,27 @@ impl Store {
     }
 }
 
+/// A check that the tenant item at `key` still has the version `item` was
+/// read with: what makes a migration's writes safe beside live traffic.
+fn version_check(table: &str, key: Item, item: &Item) -> Result<TransactWriteItem> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression("#version = :version")
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(
+            ":version",
+            item.get("version").cloned().unwrap_or(records::number_value(0)),
+        )
+        .build()
+        .map_err(crate::error::Error::internal)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
 /// The facet writes that give each tenant of `items` its name prefix keys,
 /// each tenant's behind a check of the version they were computed from.
 fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec<NameMove>, Vec<String>)> {
-    use aws_sdk_dynamodb::types::{ConditionCheck, Put};
+    use aws_sdk_dynamodb::types::Put;
     let by_key: HashMap<(&str, &str), &Item> = items
         .iter()
         .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
@@ -176,15 +193,8 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
         if writes.is_empty() {
             continue;
         }
-        let check = ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(records::key_item(&keys::tenant(&tenant.id))))
-            .condition_expression("#version = :version")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)))
-            .build()
-            .map_err(internal)?;
-        writes.insert(0, TransactWriteItem::builder().condition_check(check).build());
+        let check = version_check(table, records::key_item(&keys::tenant(&tenant.id)), item)?;
+        writes.insert(0, check);
         if writes.len() > 100 {
             left.push(format!(
                 "{}: more than 100 facets to write in one transaction",
@@ -204,7 +214,7 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
 /// The writes that move each tenant of `items` to today's name key, and
 /// the tenants that cannot move (a look-alike holds the key).
 fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec<NameMove>, Vec<String>)> {
-    use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, Update};
+    use aws_sdk_dynamodb::types::{Delete, Put, Update};
     let by_key: HashMap<(&str, &str), &Item> = items
         .iter()
         .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
@@ -222,7 +232,7 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
             continue;
         };
         let (key, legacy) = (tenant.name.key(), legacy_name_key(tenant.name.as_str()));
-        let id = records::s(tenant.id.as_str());
+        let id = records::string_value(tenant.id.as_str());
         let mut writes = Vec::new();
         // The name-derived attributes of the item: set to what the store writes now.
         let expected = records::tenant_item(&tenant, list_shards)?;
@@ -235,7 +245,10 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
             .set_key(Some(key_of(item)))
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)));
+            .expression_attribute_values(
+                ":version",
+                item.get("version").cloned().unwrap_or(records::number_value(0)),
+            );
         let mut sets = Vec::new();
         let attributes = std::iter::once(NAME_KEY).chain(INDEXES.iter().flat_map(|i| [i.pk, i.sk]));
         for (i, attribute) in attributes.enumerate() {
@@ -312,15 +325,7 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
         }
         // The tenant's own write goes first, conditioned on its version.
         let first = if sets.is_empty() {
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key_of(item)))
-                .condition_expression("#version = :version")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)))
-                .build()
-                .map_err(internal)?;
-            TransactWriteItem::builder().condition_check(check).build()
+            version_check(table, key_of(item), item)?
         } else {
             let update = update
                 .update_expression(format!("SET {}", sets.join(", ")))
@@ -783,7 +788,7 @@ mod tests {
     use super::*;
     use crate::domain::tenant::{Change, InputMode};
     use crate::domain::{TenantInput, Timestamp};
-    use crate::store::records::s;
+    use crate::store::records::string_value;
 
     fn tenant(id: &str, parent: Option<&Tenant>, tags: &[&str]) -> Tenant {
         let body = serde_json::json!({"tenantId": id, "name": format!("Name {id}"), "tags": tags});
@@ -832,13 +837,13 @@ mod tests {
             .pop()
             .unwrap()
             .1;
-        stray.insert(SK.into(), s("FACET#tag#07"));
+        stray.insert(SK.into(), string_value("FACET#tag#07"));
         items.push(stray);
         let parent_item = items
             .iter_mut()
             .find(|i| string_attr(i, PK) == Some("TENANT#parent"))
             .unwrap();
-        parent_item.insert("GSI1PK".into(), s("TENANTS#inactive#0"));
+        parent_item.insert("GSI1PK".into(), string_value("TENANTS#inactive#0"));
         let found = problems(&items);
         assert!(
             found.iter().any(|p| p.contains("TENANT#child / TENANT: no name guard")),
@@ -909,7 +914,7 @@ mod tests {
             .iter_mut()
             .find(|i| string_attr(i, PK) == Some("TENANT#child") && sk_starts(i, "FACET#IN#01"))
             .unwrap();
-        stale.insert("GSI6SK".into(), s("name someone else"));
+        stale.insert("GSI6SK".into(), string_value("name someone else"));
         let found = problems(&items);
         let with = |text: &str| found.iter().filter(|p| p.contains(text)).count();
         assert_eq!(
@@ -969,10 +974,10 @@ mod tests {
     fn group_mappings_outside_the_group_rule_are_listed() {
         let mapping = |sk: &str, to: &str| {
             let mut item = Item::new();
-            item.insert(PK.into(), s("TENANT#acme"));
-            item.insert(SK.into(), s(sk));
-            item.insert(ENTITY_TYPE.into(), s("groupMapping"));
-            item.insert("to".into(), s(to));
+            item.insert(PK.into(), string_value("TENANT#acme"));
+            item.insert(SK.into(), string_value(sk));
+            item.insert(ENTITY_TYPE.into(), string_value("groupMapping"));
+            item.insert("to".into(), string_value(to));
             item
         };
         let items = [

@@ -67,7 +67,7 @@ use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, ListBucket};
-use super::records::{s, string_attr, tenant_from_item, Item, NAME_KEY, TENANT_ID};
+use super::records::{string_attr, string_value, tenant_from_item, Item, NAME_KEY, TENANT_ID};
 use super::sdk::classify;
 use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK};
 use super::Store;
@@ -248,10 +248,10 @@ fn position_of(item: &Item, index: Index) -> Result<Pos> {
 fn start_key(index: Index, partition: &str, pos: &Pos) -> Result<Item> {
     let id = TenantId::parse(&pos.1).map_err(|_| Error::invalid("cursor", "is not valid"))?;
     Ok(Item::from([
-        (PK.to_owned(), s(keys::tenant(&id).pk)),
-        (SK.to_owned(), s(&pos.2)),
-        (index.pk.to_owned(), s(partition)),
-        (index.sk.to_owned(), s(&pos.0)),
+        (PK.to_owned(), string_value(keys::tenant(&id).pk)),
+        (SK.to_owned(), string_value(&pos.2)),
+        (index.pk.to_owned(), string_value(partition)),
+        (index.sk.to_owned(), string_value(&pos.0)),
     ]))
 }
 
@@ -556,7 +556,7 @@ impl Store {
             .table_name(&self.table)
             .index_name(plan.index.name)
             .expression_attribute_names("#pk", plan.index.pk)
-            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":pk", string_value(partition))
             .scan_index_forward(!descending)
             .set_exclusive_start_key(start)
             .set_limit(limit.map(|l| l as i32));
@@ -564,14 +564,14 @@ impl Store {
             Some(prefix) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", plan.index.sk)
-                .expression_attribute_values(":prefix", s(prefix)),
+                .expression_attribute_values(":prefix", string_value(prefix)),
             None => request.key_condition_expression("#pk = :pk"),
         };
         if let Some(prefix) = &plan.name_filter {
             request = request
                 .filter_expression("begins_with(#name, :name)")
                 .expression_attribute_names("#name", NAME_KEY)
-                .expression_attribute_values(":name", s(prefix));
+                .expression_attribute_values(":name", string_value(prefix));
         }
         let output = request.send().await.map_err(classify)?;
         Ok(RawPage {
