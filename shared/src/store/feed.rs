@@ -275,7 +275,7 @@ impl Store {
                 }
             }
         };
-        let upper = format!("{settled}#");
+        let upper = keys::feed_events_until(settled);
         let mut found = Vec::new();
         let mut more = true;
         for _ in 0..MAX_QUERIES {
@@ -287,7 +287,7 @@ impl Store {
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":pk", string_value(keys::feed_partition(&position.day)))
-                .expression_attribute_values(":from", string_value(format!("{}\u{1}", position.after)))
+                .expression_attribute_values(":from", string_value(keys::feed_events_after(&position.after)))
                 .expression_attribute_values(":to", string_value(&upper))
                 .consistent_read(true)
                 .limit((limit - found.len()).clamp(1, 1000) as i32)

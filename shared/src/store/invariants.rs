@@ -178,7 +178,7 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
         let mut writes = Vec::new();
         for (key, facet) in records::facet_items(&tenant, list_shards) {
             let wanted = match by_key.get(&(pk.as_str(), key.sk.as_str())) {
-                None => key.sk.starts_with(NAME_FACET_SK),
+                None => key.sk.starts_with(&keys::facets_of_kind(keys::FacetKind::Name)),
                 Some(stored) => lacks_name_prefixes(stored, &facet),
             };
             if wanted {
@@ -466,7 +466,7 @@ const MARK_FEED_DAYS: &str = "make check-table ARGS=--mark-feed-days";
 /// A feed event's day is marked: readers go from mark to mark, so the
 /// events of an unmarked day are never served to a reader starting afresh.
 fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str), &Item>) {
-    let Some(day) = string_attr(item, PK).and_then(feed_day_of) else {
+    let Some(day) = string_attr(item, PK).and_then(keys::feed_day_of) else {
         return report.add(item, "change event outside a day's partition");
     };
     if !by_key.contains_key(&(keys::FEED_DAYS, day)) {
@@ -475,11 +475,6 @@ fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str
             format!("feed day {day} has events but no mark (recorded before days were marked: {MARK_FEED_DAYS})"),
         );
     }
-}
-
-/// The day (`yyyy-mm-dd`) of a feed partition's key.
-fn feed_day_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix(keys::feed_partition("").as_str())
 }
 
 impl Store {
@@ -497,7 +492,7 @@ impl Store {
         let unmarked: BTreeSet<&str> = items
             .iter()
             .filter(|i| string_attr(i, ENTITY_TYPE) == Some("changeEvent"))
-            .filter_map(|i| string_attr(i, PK).and_then(feed_day_of))
+            .filter_map(|i| string_attr(i, PK).and_then(keys::feed_day_of))
             .filter(|day| !marked.contains(day))
             .collect();
         for day in &unmarked {
@@ -509,9 +504,6 @@ impl Store {
 
 /// How the migration of name prefixes is run.
 const MIGRATE_PREFIXES: &str = "make check-table ARGS=--migrate-prefixes";
-
-/// The SK prefix of a tenant's facet among all tenants' name prefixes.
-const NAME_FACET_SK: &str = "FACET#NAME#";
 
 /// What places a facet in an index: every index key, and the name key the
 /// name prefix partitions are filtered on.
@@ -606,7 +598,7 @@ fn check_tenant(
     let pk = keys::tenant(&tenant.id).pk;
     for (sk, facet) in &expected {
         match by_key.get(&(pk.as_str(), sk.as_str())) {
-            None if sk.starts_with(NAME_FACET_SK) => report.add(
+            None if sk.starts_with(&keys::facets_of_kind(keys::FacetKind::Name)) => report.add(
                 item,
                 format!("facet {sk} is missing (written before name prefixes were indexed: {MIGRATE_PREFIXES})"),
             ),
@@ -712,13 +704,11 @@ fn check_owned(
     };
     let incarnation = tenant.created_at.to_string();
     let recorded = match kind {
-        "event" => string_attr(item, SK)
-            .and_then(|sk| sk.strip_prefix(keys::EVENT_SK_PREFIX))
-            .and_then(|rest| rest.rsplit_once('#'))
-            .map(|(at, _)| at),
-        _ => string_attr(item, INCARNATION),
+        "event" => string_attr(item, SK).map(|sk| keys::parse_event_sk(sk).map(|(at, _)| at.to_string())),
+        _ => string_attr(item, INCARNATION).map(|at| Some(at.to_owned())),
     };
-    if recorded.is_some_and(|at| at != incarnation) {
+    // An event key that does not parse names no incarnation: not this one.
+    if recorded.is_some_and(|at| at.as_deref() != Some(incarnation.as_str())) {
         report.add(item, format!("{kind} of an earlier tenant with the id {}", tenant.id));
     }
     if kind == "subtenant" {
@@ -743,7 +733,7 @@ fn check_code_guard(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &s
     match subtenant.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied()) {
         Some(subtenant) => {
             let code = string_attr(subtenant, "code").unwrap_or("");
-            let held = string_attr(item, SK).and_then(|sk| sk.split_once('#')).map(|(_, c)| c);
+            let held = string_attr(item, SK).and_then(keys::parse_subtenant_code_sk);
             if !held.is_some_and(|c| c.eq_ignore_ascii_case(code)) {
                 report.add(item, "code guard of a subtenant that has another code");
             }
@@ -903,7 +893,7 @@ mod tests {
         let mut items = table(&[&parent, &child]);
         assert_eq!(plan_prefix_writes(&items, "t", 1).unwrap().0.len(), 0);
         let sk_starts = |i: &Item, prefix: &str| string_attr(i, SK).is_some_and(|sk| sk.starts_with(prefix));
-        items.retain(|i| !sk_starts(i, NAME_FACET_SK));
+        items.retain(|i| !sk_starts(i, &keys::facets_of_kind(keys::FacetKind::Name)));
         for item in items.iter_mut().filter(|i| sk_starts(i, "FACET#IN#")) {
             for attribute in records::name_prefix_attributes() {
                 item.remove(attribute);

@@ -74,7 +74,10 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     }
     if let (Status::Retired, Some(retired_at)) = (tenant.status, tenant.retired_at) {
         item.insert(FACETS.pk.into(), string_value(keys::RETIRED_LIST));
-        item.insert(FACETS.sk.into(), string_value(format!("{retired_at}#{}", tenant.id)));
+        item.insert(
+            FACETS.sk.into(),
+            string_value(keys::retired_sort(retired_at, &tenant.id)),
+        );
     }
     let root = tenant.path.first().unwrap_or(&tenant.id);
     item.insert(TREE.pk.into(), string_value(keys::tree(root)));
@@ -242,7 +245,7 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
     item.insert(BY_RESELLER.pk.into(), string_value(keys::ALL_SUBTENANTS));
     item.insert(
         BY_RESELLER.sk.into(),
-        string_value(format!("{}#{}", subtenant.created_at, subtenant.id)),
+        string_value(keys::subtenant_created_sort(subtenant.created_at, &subtenant.id)),
     );
     Ok(item)
 }
@@ -374,7 +377,7 @@ pub fn job_item(job: &Job) -> Result<Item> {
         item.insert(BY_NAME.pk.into(), string_value(keys::ACTIVE_JOBS));
         item.insert(
             BY_NAME.sk.into(),
-            string_value(format!("{}#{}", job.created_at, job.id)),
+            string_value(keys::job_created_sort(job.created_at, &job.id)),
         );
     }
     Ok(item)
@@ -389,7 +392,7 @@ pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> R
     let mut item: Item = serde_dynamo::to_item(work).map_err(Error::internal)?;
     item.extend(with_key(&keys::pending(id), "pending"));
     item.insert(BY_NAME.pk.into(), string_value(keys::PENDING_LIST));
-    item.insert(BY_NAME.sk.into(), string_value(format!("{at}#{id}")));
+    item.insert(BY_NAME.sk.into(), string_value(keys::pending_sort(at, id)));
     Ok(item)
 }
 
