@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, Item, CONTENT, INCARNATION};
 use super::sdk::{applied, classify, is_condition_failed};
-use super::table::{BY_NAME, PK, SK, TTL_ATTRIBUTE};
+use super::table::{GSI1, PK, SK, TTL_ATTRIBUTE};
 use super::Store;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobStatus};
 use crate::domain::{Tenant, Timestamp};
@@ -206,8 +206,8 @@ impl Store {
             update = update.expression_attribute_names("#error", "error");
         }
         update = update
-            .expression_attribute_names("#activePk", BY_NAME.pk)
-            .expression_attribute_names("#activeSk", BY_NAME.sk);
+            .expression_attribute_names("#activePk", GSI1.pk)
+            .expression_attribute_names("#activeSk", GSI1.sk);
         let mut set = "SET #status = :status, #updatedAt = :at, #finishedAt = :at, #expires = :expires".to_owned();
         if let Some(version) = source_version {
             set.push_str(", #sourceVersion = :version");
@@ -239,10 +239,10 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk AND #sk < :before")
-            .expression_attribute_names("#pk", BY_NAME.pk)
-            .expression_attribute_names("#sk", BY_NAME.sk)
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_names("#sk", GSI1.sk)
             .expression_attribute_values(":pk", string_value(keys::ACTIVE_JOBS))
             .expression_attribute_values(":before", string_value(before.to_string()))
             .limit(limit as i32)

@@ -1,4 +1,55 @@
-//! The one owner of key formats. Nothing else formats `PK`, `SK` or `GSI*`.
+//! The one owner of key formats: nothing else formats or parses `PK`, `SK`
+//! or `GSI*` values. Every key has a constructor here, and [`parse`] reads
+//! any key back into what it identifies ([`ItemKey`]).
+//!
+//! The indexes are generic (`GSI1`…`GSI6`, see [`super::table`]), each
+//! serving several access patterns over different item kinds:
+//!
+//! ## Access patterns
+//!
+//! | access pattern | table / index | PK | SK |
+//! |---|---|---|---|
+//! | a tenant, or the tombstone of a purged one | table | `TENANT#<id>` | `TENANT` |
+//! | who holds a name, or held it before a purge | table | `TENANTNAME#<name key>` | `TENANTNAME`, then `PURGED#<purgedAt>` |
+//! | a tenant's history, newest first | table | `TENANT#<id>` | begins with `EVENT#<createdAt of the tenant>#` |
+//! | a tenant's members | table | `TENANT#<id>` | begins with `MEMBER#` |
+//! | a tenant's subtenants by creation | table | `TENANT#<id>` | begins with `SUBTENANT#` |
+//! | a subtenant code's guard | table | `TENANT#<id>` | `SUBCODE#<code>` |
+//! | a tenant's identity providers | table | `TENANT#<id>` | begins with `IDP#` |
+//! | a provider's group mappings | table | `TENANT#<id>` | begins with `IDPGROUP#<provider id>#` |
+//! | a tenant's deployments, newest first | table | `TENANT#<id>` | `DEPLOY#<version, 10 digits>` |
+//! | a deployment's bytes | table | `TENANT#<id>` | `DEPLOYBLOB#<version, 10 digits>` |
+//! | everything a tenant owns (purge) | table | `TENANT#<id>` | any |
+//! | a clone job | table | `JOB#<job id>` | `JOB` |
+//! | an idempotency record | table | `IDEMPOTENCY#<sha256 of caller and key>` | `IDEMPOTENCY` |
+//! | a login domain's claim | table | `DOMAIN#<domain>` | `DOMAIN` |
+//! | the days that have change events | table | `FEEDDAYS` | `<yyyy-mm-dd>` |
+//! | the change events of a day | table | `FEED#<yyyy-mm-dd>` | `<recorded at>#<event id>` |
+//! | a change event recorded once | table | `CHANGEEVENT#<event id>` | `CHANGEEVENT` |
+//! | the gone incarnations of a tenant id | table | `GONE#<id>` | `<createdAt of the incarnation>` |
+//! | tenants by name | GSI1 | `TENANTS#<bucket>#<shard>` | name key |
+//! | a user's memberships | GSI1 | `USER#<userId>` | `MEMBER#<tenantId>` |
+//! | a tenant's subtenants by name | GSI1 | `SUBTENANTS#<tenant id>` | `<name key>\x01<id>` |
+//! | unfinished background work | GSI1 | `PENDING` | `<at>#<id>` |
+//! | unfinished clone jobs | GSI1 | `JOBS#active` | `<createdAt>#<job id>` |
+//! | tenants by creation | GSI2 | `TENANTS#<bucket>#<shard>` | `<createdAt>#<id>` |
+//! | a subtree by creation (non-admin lists) | GSI2 | `WITHIN#<root>#<bucket>` | `<createdAt>#<id>` |
+//! | a tenant's subtenants by code | GSI2 | `SUBTENANTS#<tenant id>` | code |
+//! | children of a tenant by name | GSI3 | `CHILDREN#<parent>#<bucket>` | name key |
+//! | tenants of a reseller by name | GSI4 | `RESELLER#<reseller id>#<bucket>` | name key |
+//! | every subtenant by creation | GSI4 | `SUBTENANTS` | `<createdAt>#<id>` |
+//! | a name prefix of 1, 2, 3 characters by creation | GSI1, GSI3, GSI4 | `PREFIX#<bucket>#<shard>#<prefix>` | `<createdAt>#<id>` |
+//! | a name prefix within a subtree by creation | GSI1, GSI3, GSI4 | `PREFIX#IN#<root>#<bucket>#<prefix>` | `<createdAt>#<id>` |
+//! | a subtree by id path | GSI5 | `TREE#<root>` | begins with `<id path>` |
+//! | tenants by tag | GSI6 | `FACET#TAG#<tag>#<bucket>` | name key |
+//! | tenants by external id | GSI6 | `FACET#EXT#<key>=<value>#<bucket>` | name key |
+//! | tenants by identity provider | GSI6 | `FACET#IDP#<provider id>#<bucket>` | name key |
+//! | a subtree by name (non-admin lists) | GSI6 | `FACET#IN#<root>#<bucket>` | name key |
+//! | retired tenants by retirement (clean-up) | GSI6 | `RETIRED` | `<retiredAt>#<id>` |
+//!
+//! `<bucket>` is `live`, `retired` or `provisioning` ([`ListBucket`]);
+//! `<shard>` is [`shard_of`] the tenant id. The same table is in
+//! docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two equal.
 
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 use super::keys;
 use super::records::{self, key_item, member_from_item, string_attr, string_value, Item, INCARNATION};
 use super::sdk::{applied, classify, settle, transact, TransactError};
-use super::table::{BY_NAME, PK};
+use super::table::{GSI1, PK};
 use super::Store;
 use crate::auth::TenantRole;
 use crate::domain::member::Member;
@@ -151,17 +151,17 @@ impl Store {
     ) -> Result<(Vec<(TenantId, TenantRole)>, Option<TenantId>)> {
         let start = after.map(|tenant_id| {
             let mut key = key_item(&keys::member(tenant_id, user));
-            key.insert(BY_NAME.pk.into(), string_value(keys::memberships_of(user)));
-            key.insert(BY_NAME.sk.into(), string_value(keys::membership_sort(tenant_id)));
+            key.insert(GSI1.pk.into(), string_value(keys::memberships_of(user)));
+            key.insert(GSI1.sk.into(), string_value(keys::membership_sort(tenant_id)));
             key
         });
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_names("#pk", GSI1.pk)
             .expression_attribute_values(":pk", string_value(keys::memberships_of(user)))
             .set_exclusive_start_key(start)
             .set_limit(limit.map(|l| l as i32))
@@ -233,9 +233,9 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_names("#pk", GSI1.pk)
             .expression_attribute_values(":pk", string_value(keys::memberships_of(user)));
         let mut all = Vec::new();
         for item in self.query_all(request).await? {

@@ -118,6 +118,29 @@ impl Store {
         self.query_until(request, |_| false).await
     }
 
+    /// How many items a `Query` finds (`Select=COUNT`), page after page.
+    pub(crate) async fn query_count(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> crate::error::Result<u64> {
+        let request = request.select(aws_sdk_dynamodb::types::Select::Count);
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk::classify)?;
+            total += output.count as u64;
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(total),
+            }
+        }
+    }
+
     /// The items a `Query` finds, page after page, until `enough` says the
     /// items so far are enough (checked after each page) or none are left.
     pub(crate) async fn query_until(

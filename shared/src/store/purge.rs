@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Updat
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item, TENANT_ID};
 use super::sdk::{classify, is_condition_failed, transact, TransactError};
-use super::table::{FACETS, PK, SK};
+use super::table::{GSI6, PK, SK};
 use super::Store;
 use crate::domain::{Status, Tenant, Timestamp};
 use crate::error::{Error, Result};
@@ -26,10 +26,10 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(FACETS.name)
+            .index_name(GSI6.name)
             .key_condition_expression("#pk = :pk AND #sk < :cutoff")
-            .expression_attribute_names("#pk", FACETS.pk)
-            .expression_attribute_names("#sk", FACETS.sk)
+            .expression_attribute_names("#pk", GSI6.pk)
+            .expression_attribute_names("#sk", GSI6.sk)
             .expression_attribute_values(":pk", string_value(keys::RETIRED_LIST))
             .expression_attribute_values(":cutoff", string_value(cutoff.to_string()))
             .set_exclusive_start_key(after)

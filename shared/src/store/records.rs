@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, FacetKind, Key, ListBucket};
-use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK, TREE, TTL_ATTRIBUTE};
+use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
@@ -57,31 +57,28 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     let bucket = ListBucket::of(tenant.status);
     let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
     item.extend(with_key(&keys::tenant(&tenant.id), "tenant"));
-    item.insert(BY_NAME.pk.into(), string_value(&partition));
-    item.insert(BY_NAME.sk.into(), string_value(&name_key));
-    item.insert(BY_CREATED.pk.into(), string_value(partition));
+    item.insert(GSI1.pk.into(), string_value(&partition));
+    item.insert(GSI1.sk.into(), string_value(&name_key));
+    item.insert(GSI2.pk.into(), string_value(partition));
     item.insert(
-        BY_CREATED.sk.into(),
+        GSI2.sk.into(),
         string_value(keys::created_sort(tenant.created_at, &tenant.id)),
     );
     if let Some(parent) = &tenant.parent_id {
-        item.insert(CHILDREN.pk.into(), string_value(keys::children(parent, bucket)));
-        item.insert(CHILDREN.sk.into(), string_value(&name_key));
+        item.insert(GSI3.pk.into(), string_value(keys::children(parent, bucket)));
+        item.insert(GSI3.sk.into(), string_value(&name_key));
     }
     if let Some(reseller) = &tenant.reseller_id {
-        item.insert(BY_RESELLER.pk.into(), string_value(keys::reseller(reseller, bucket)));
-        item.insert(BY_RESELLER.sk.into(), string_value(&name_key));
+        item.insert(GSI4.pk.into(), string_value(keys::reseller(reseller, bucket)));
+        item.insert(GSI4.sk.into(), string_value(&name_key));
     }
     if let (Status::Retired, Some(retired_at)) = (tenant.status, tenant.retired_at) {
-        item.insert(FACETS.pk.into(), string_value(keys::RETIRED_LIST));
-        item.insert(
-            FACETS.sk.into(),
-            string_value(keys::retired_sort(retired_at, &tenant.id)),
-        );
+        item.insert(GSI6.pk.into(), string_value(keys::RETIRED_LIST));
+        item.insert(GSI6.sk.into(), string_value(keys::retired_sort(retired_at, &tenant.id)));
     }
     let root = tenant.path.first().unwrap_or(&tenant.id);
-    item.insert(TREE.pk.into(), string_value(keys::tree(root)));
-    item.insert(TREE.sk.into(), string_value(tenant.path_string()));
+    item.insert(GSI5.pk.into(), string_value(keys::tree(root)));
+    item.insert(GSI5.sk.into(), string_value(tenant.path_string()));
     item.insert(NAME_KEY.into(), string_value(name_key));
     Ok(item)
 }
@@ -198,12 +195,12 @@ pub fn facet_items(tenant: &Tenant, list_shards: u16) -> Vec<(Key, Item)> {
             let mut item = with_key(&key, "facet");
             item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
             if let Some(by_name) = facet.by_name {
-                item.insert(FACETS.pk.into(), string_value(by_name));
-                item.insert(FACETS.sk.into(), string_value(&name_key));
+                item.insert(GSI6.pk.into(), string_value(by_name));
+                item.insert(GSI6.sk.into(), string_value(&name_key));
             }
             if let Some(by_created) = facet.by_created {
-                item.insert(BY_CREATED.pk.into(), string_value(by_created));
-                item.insert(BY_CREATED.sk.into(), string_value(&created));
+                item.insert(GSI2.pk.into(), string_value(by_created));
+                item.insert(GSI2.sk.into(), string_value(&created));
             }
             if !facet.prefixes.is_empty() {
                 item.insert(NAME_KEY.into(), string_value(&name_key));
@@ -235,16 +232,16 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
         &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
         "subtenant",
     ));
-    item.insert(BY_NAME.pk.into(), string_value(&partition));
+    item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(
-        BY_NAME.sk.into(),
+        GSI1.sk.into(),
         string_value(keys::subtenant_name_sort(&subtenant.name.key(), &subtenant.id)),
     );
-    item.insert(BY_CREATED.pk.into(), string_value(partition));
-    item.insert(BY_CREATED.sk.into(), string_value(subtenant.code.as_str()));
-    item.insert(BY_RESELLER.pk.into(), string_value(keys::ALL_SUBTENANTS));
+    item.insert(GSI2.pk.into(), string_value(partition));
+    item.insert(GSI2.sk.into(), string_value(subtenant.code.as_str()));
+    item.insert(GSI4.pk.into(), string_value(keys::ALL_SUBTENANTS));
     item.insert(
-        BY_RESELLER.sk.into(),
+        GSI4.sk.into(),
         string_value(keys::subtenant_created_sort(subtenant.created_at, &subtenant.id)),
     );
     Ok(item)
@@ -309,11 +306,8 @@ pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnatio
 pub fn member_item(member: &Member, incarnation: Timestamp) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(member).map_err(Error::internal)?;
     item.extend(with_key(&keys::member(&member.tenant_id, &member.user_id), "member"));
-    item.insert(BY_NAME.pk.into(), string_value(keys::memberships_of(&member.user_id)));
-    item.insert(
-        BY_NAME.sk.into(),
-        string_value(keys::membership_sort(&member.tenant_id)),
-    );
+    item.insert(GSI1.pk.into(), string_value(keys::memberships_of(&member.user_id)));
+    item.insert(GSI1.sk.into(), string_value(keys::membership_sort(&member.tenant_id)));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
 }
@@ -374,9 +368,9 @@ pub fn job_item(job: &Job) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(job).map_err(Error::internal)?;
     item.extend(with_key(&keys::job(&job.id), "job"));
     if !job.status.is_final() {
-        item.insert(BY_NAME.pk.into(), string_value(keys::ACTIVE_JOBS));
+        item.insert(GSI1.pk.into(), string_value(keys::ACTIVE_JOBS));
         item.insert(
-            BY_NAME.sk.into(),
+            GSI1.sk.into(),
             string_value(keys::job_created_sort(job.created_at, &job.id)),
         );
     }
@@ -391,8 +385,8 @@ pub fn job_from_item(item: Item) -> Result<Job> {
 pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(work).map_err(Error::internal)?;
     item.extend(with_key(&keys::pending(id), "pending"));
-    item.insert(BY_NAME.pk.into(), string_value(keys::PENDING_LIST));
-    item.insert(BY_NAME.sk.into(), string_value(keys::pending_sort(at, id)));
+    item.insert(GSI1.pk.into(), string_value(keys::PENDING_LIST));
+    item.insert(GSI1.sk.into(), string_value(keys::pending_sort(at, id)));
     Ok(item)
 }
 

@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, subtenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, settle, transact, TransactError};
-use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, PK, SK};
+use super::table::{GSI1, GSI2, GSI4, PK, SK};
 use super::tenants::WriteFailure;
 use super::Store;
 use crate::domain::subtenant::Subtenant;
@@ -214,8 +214,8 @@ impl Store {
                 let request = self.query_prefix(&keys::tenant(tenant_id).pk, keys::SUBTENANT_SK_PREFIX);
                 return (request, vec![PK, SK]);
             }
-            SubtenantOrder::Name => BY_NAME,
-            SubtenantOrder::Code => BY_CREATED,
+            SubtenantOrder::Name => GSI1,
+            SubtenantOrder::Code => GSI2,
         };
         let request = self
             .client
@@ -252,39 +252,17 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_RESELLER.name)
+            .index_name(GSI4.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_RESELLER.pk)
+            .expression_attribute_names("#pk", GSI4.pk)
             .expression_attribute_values(":pk", string_value(keys::ALL_SUBTENANTS));
-        page(
-            request,
-            &[PK, SK, BY_RESELLER.pk, BY_RESELLER.sk],
-            descending,
-            limit,
-            from,
-        )
-        .await
+        page(request, &[PK, SK, GSI4.pk, GSI4.sk], descending, limit, from).await
     }
 
     /// How many subtenants a tenant has (a `Select=COUNT` query).
     pub async fn count_subtenants(&self, tenant_id: &TenantId) -> Result<u64> {
-        let mut total = 0;
-        let mut start = None;
-        loop {
-            let output = self
-                .subtenant_query(tenant_id, SubtenantOrder::Created)
-                .0
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            total += output.count as u64;
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(total),
-            }
-        }
+        self.query_count(self.subtenant_query(tenant_id, SubtenantOrder::Created).0)
+            .await
     }
 
     /// The codes of a tenant's subtenants that start with `prefix`.
@@ -293,17 +271,17 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_CREATED.name)
+            .index_name(GSI2.name)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", BY_CREATED.pk)
-            .expression_attribute_names("#sk", BY_CREATED.sk)
+            .expression_attribute_names("#pk", GSI2.pk)
+            .expression_attribute_names("#sk", GSI2.sk)
             .expression_attribute_values(":pk", string_value(keys::subtenants_of(tenant_id)))
             .expression_attribute_values(":prefix", string_value(prefix))
             .projection_expression("#sk");
         let items = self.query_all(request).await?;
         Ok(items
             .iter()
-            .filter_map(|i| string_attr(i, BY_CREATED.sk))
+            .filter_map(|i| string_attr(i, GSI2.sk))
             .map(str::to_owned)
             .collect())
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::keys;
 use super::records::{self, key_item, string_value, Item};
 use super::sdk::classify;
-use super::table::BY_NAME;
+use super::table::GSI1;
 use super::Store;
 use crate::domain::identity_provider::IdpId;
 use crate::domain::{TenantId, Timestamp};
@@ -94,9 +94,9 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_NAME.pk)
+            .expression_attribute_names("#pk", GSI1.pk)
             .expression_attribute_values(":pk", string_value(keys::PENDING_LIST))
             .limit(limit as i32)
             .send()
