@@ -642,7 +642,7 @@ pub fn parse(key: &Key) -> Option<ItemKey> {
         ("JOB", JOB_SK) => ItemKey::Job { id: owned() },
         ("DOMAIN", "DOMAIN") => ItemKey::DomainClaim { domain: owned() },
         ("CHANGEEVENT", "CHANGEEVENT") => ItemKey::ChangeEventGuard { event_id: owned() },
-        (FEED_DAYS, day) if rest.is_empty() && !pk.contains('#') => ItemKey::FeedDay { day: day.to_owned() },
+        (FEED_DAYS, day) if pk == FEED_DAYS => ItemKey::FeedDay { day: day.to_owned() },
         ("FEED", sk) => {
             let (at, id) = parse_time_sort(sk)?;
             ItemKey::FeedEvent {
