@@ -467,3 +467,51 @@ fn the_link_and_anchor_readers_read_what_a_code_host_renders() {
     );
     assert_eq!(code_spans("`PUT`, `PATCH /v1/x`"), ["PUT", "PATCH /v1/x"]);
 }
+
+/// The rows of the first table after the line `heading` in `text`
+/// (its header row included).
+fn table_after(text: &str, heading: &str) -> Vec<Vec<String>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == heading)
+        .unwrap_or_else(|| panic!("no line {heading:?}"));
+    let table: Vec<&str> = lines[at + 1..]
+        .iter()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .copied()
+        .collect();
+    table_rows(&table.join("\n"))
+}
+
+/// The access-pattern table of `keys.rs`'s module docs (the owner of every
+/// key) and that of the architecture page say the same, and name only the
+/// table and indexes `shared::store::table` declares, every one of them.
+#[test]
+fn the_architecture_page_lists_the_access_patterns_of_the_keys_module() {
+    let source = read(&root().join("shared/src/store/keys.rs"));
+    let module_docs: String = source
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let in_code = table_after(&module_docs, "## Access patterns");
+    let in_docs = table_after(&read(&root().join("docs/architecture.md")), "### Access patterns");
+    assert!(in_code.len() > 30, "the keys module's table: {in_code:?}");
+    assert_eq!(
+        in_docs, in_code,
+        "docs/architecture.md's access patterns differ from shared/src/store/keys.rs's module docs"
+    );
+    let declared: BTreeSet<&str> = shared::store::table::INDEXES.iter().map(|i| i.name).collect();
+    let named: BTreeSet<&str> = in_code[1..]
+        .iter()
+        .flat_map(|row| row[1].split(", "))
+        .filter(|n| *n != "table")
+        .collect();
+    assert_eq!(named, declared, "indexes the table names vs those declared");
+    for row in &in_code {
+        assert_eq!(row.len(), 4, "{row:?}");
+    }
+}

@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::domain::events::{ChangeEvent, EventKind};
 use shared::domain::{TenantId, Timestamp};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, TestApi};
 
 fn event(i: usize) -> ChangeEvent {
     let subject = TenantId::parse(if i.is_multiple_of(2) { "even" } else { "odd" }).unwrap();
@@ -356,20 +356,17 @@ async fn days_recorded_before_marks_are_listed_and_marked_by_the_migration() {
         .query()
         .table_name(&api.table)
         .key_condition_expression("PK = :pk")
-        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S("FEEDDAYS".into()))
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::keys::FEED_DAYS.into()),
+        )
         .send()
         .await
         .unwrap();
     let marks = marks.items.unwrap_or_default();
     assert_eq!(marks.len(), 3, "one mark per day with events");
     for mark in marks {
-        api.client
-            .delete_item()
-            .table_name(&api.table)
-            .set_key(Some(mark.into_iter().filter(|(k, _)| k == "PK" || k == "SK").collect()))
-            .send()
-            .await
-            .unwrap();
+        api.delete_item(&TestApi::key_of(&mark)).await;
     }
     assert_eq!(ids_of(&api.get("/v1/events").await.json()), Vec::<String>::new());
     let store = &api.app().store;

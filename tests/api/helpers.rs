@@ -13,6 +13,7 @@ use dev_gateway::jwt::{dev_token, Verifier};
 use dev_gateway::Gateway;
 use http::HeaderMap;
 use serde_json::Value;
+use shared::store::keys::Key;
 use shared::store::table::Stream;
 use shared::{store, App, Config};
 
@@ -361,6 +362,70 @@ impl TestApi {
             *counts.entry(item["entityType"].as_s().unwrap().clone()).or_default() += 1;
         }
         counts
+    }
+}
+
+/// Raw item edits behind the API's back, to stage old data or damage: keys
+/// come from `shared::store::keys`, as the store's own do.
+impl TestApi {
+    /// The key of a stored item (from a [`TestApi::scan`], say).
+    pub fn key_of(item: &Item) -> Key {
+        let text = |name: &str| item[name].as_s().unwrap().clone();
+        Key {
+            pk: text("PK"),
+            sk: text("SK"),
+        }
+    }
+
+    /// Deletes the item at `key`.
+    pub async fn delete_item(&self, key: &Key) {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(store::records::key_item(key)))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Writes `item` whole (its key is in it).
+    pub async fn put_item(&self, item: Item) {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Sets one attribute of the item at `key`.
+    pub async fn set_attribute(&self, key: &Key, name: &str, value: AttributeValue) {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(store::records::key_item(key)))
+            .update_expression("SET #a = :v")
+            .expression_attribute_names("#a", name)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Removes attributes of the item at `key`.
+    pub async fn remove_attributes(&self, key: &Key, names: &[&str]) {
+        let placeholders: Vec<String> = (0..names.len()).map(|i| format!("#a{i}")).collect();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(store::records::key_item(key)))
+            .update_expression(format!("REMOVE {}", placeholders.join(", ")));
+        for (placeholder, name) in placeholders.iter().zip(names) {
+            update = update.expression_attribute_names(placeholder, *name);
+        }
+        update.send().await.unwrap();
     }
 }
 

@@ -1,8 +1,9 @@
 //! GET /v1/tenants: paging, sorting, filters, cursors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::json;
+use shared::store::keys::{facets_of_kind, FacetKind};
 
 use crate::helpers::{names, spawn_app, spawn_app_with_shards, token_for, TestApi, ADMIN_SCOPE};
 
@@ -434,32 +435,13 @@ async fn old_facets_are_reported_and_given_their_name_prefixes() {
     }
     let store = &api.app().store;
     let prefix_attributes: Vec<&str> = shared::store::records::name_prefix_attributes().collect();
+    let (names_sk, within_sk) = (facets_of_kind(FacetKind::Name), facets_of_kind(FacetKind::Within));
     for item in api.scan().await {
-        let sk = item["SK"].as_s().unwrap();
-        let key = HashMap::from([
-            ("PK".to_owned(), item["PK"].clone()),
-            ("SK".to_owned(), item["SK"].clone()),
-        ]);
-        if sk.starts_with("FACET#NAME#") {
-            api.client
-                .delete_item()
-                .table_name(&api.table)
-                .set_key(Some(key))
-                .send()
-                .await
-                .unwrap();
-        } else if sk.starts_with("FACET#IN#") {
-            let names: Vec<String> = (0..prefix_attributes.len()).map(|i| format!("#a{i}")).collect();
-            let mut update = api
-                .client
-                .update_item()
-                .table_name(&api.table)
-                .set_key(Some(key))
-                .update_expression(format!("REMOVE {}", names.join(", ")));
-            for (name, attribute) in names.iter().zip(&prefix_attributes) {
-                update = update.expression_attribute_names(name, *attribute);
-            }
-            update.send().await.unwrap();
+        let key = TestApi::key_of(&item);
+        if key.sk.starts_with(&names_sk) {
+            api.delete_item(&key).await;
+        } else if key.sk.starts_with(&within_sk) {
+            api.remove_attributes(&key, &prefix_attributes).await;
         }
     }
     let found: Vec<String> = store

@@ -7,6 +7,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use dev_gateway::jwt::{sign, DEV_AUDIENCE, DEV_ISSUER};
 use serde_json::{json, Value};
+use shared::domain::TenantId;
+use shared::store::keys;
 
 use crate::helpers::{spawn_app, Reply, TestApi, ADMIN_SCOPE, SECRET};
 
@@ -155,17 +157,8 @@ async fn group_mappings_cannot_mint_roles() {
         .into_iter()
         .find(|i| i["entityType"].as_s().unwrap() == "groupMapping")
         .unwrap();
-    api.client
-        .update_item()
-        .table_name(&api.table)
-        .key("PK", item["PK"].clone())
-        .key("SK", item["SK"].clone())
-        .update_expression("SET #to = :to")
-        .expression_attribute_names("#to", "to")
-        .expression_attribute_values(":to", AttributeValue::S("admin".into()))
-        .send()
-        .await
-        .unwrap();
+    api.set_attribute(&TestApi::key_of(&item), "to", AttributeValue::S("admin".into()))
+        .await;
     let old = api.get(&format!("{okta}/groups/admins")).await;
     assert_eq!((old.status, old.json()["to"].clone()), (200, json!("admin")));
     let list = api.get(&format!("{okta}/groups")).await;
@@ -280,19 +273,13 @@ async fn write_in_the_old_form(api: &TestApi, id: &str, name: &str) {
     let key = shared::domain::values::name_key(name);
     let legacy = shared::domain::values::legacy_name_key(name);
     assert_ne!(key, legacy, "{name} must have an old-form key to test");
+    let tenant = keys::tenant(&TenantId::parse(id).unwrap());
     for mut item in api.scan().await {
-        let pk = item["PK"].as_s().unwrap().clone();
-        if pk == format!("TENANTNAME#{key}") {
-            api.client
-                .delete_item()
-                .table_name(&api.table)
-                .key("PK", item["PK"].clone())
-                .key("SK", item["SK"].clone())
-                .send()
-                .await
-                .unwrap();
-            item.insert("PK".into(), AttributeValue::S(format!("TENANTNAME#{legacy}")));
-        } else if pk == format!("TENANT#{id}") {
+        let stored = TestApi::key_of(&item);
+        if stored.pk == keys::tenant_name(&key).pk {
+            api.delete_item(&stored).await;
+            item.insert("PK".into(), AttributeValue::S(keys::tenant_name(&legacy).pk));
+        } else if stored.pk == tenant.pk {
             for value in item.values_mut() {
                 if let AttributeValue::S(s) = value {
                     if s.contains(&key) {
@@ -303,13 +290,7 @@ async fn write_in_the_old_form(api: &TestApi, id: &str, name: &str) {
         } else {
             continue;
         }
-        api.client
-            .put_item()
-            .table_name(&api.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        api.put_item(item).await;
     }
 }
 

@@ -8,8 +8,8 @@ use shared::auth::TenantRole;
 use shared::domain::member::Member;
 use shared::domain::tenant::{Change, InputMode};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp, UserId};
-use shared::store::records;
 use shared::store::table::Stream;
+use shared::store::{keys, records};
 
 use crate::helpers::{names, spawn_app_without_stream, token_for, TestApi, ADMIN_SCOPE};
 
@@ -168,9 +168,10 @@ async fn seed_prefixes(api: &TestApi, range: std::ops::Range<usize>, base: Times
 /// none of their tenant items is read.
 async fn seed_prefix_facets(api: &TestApi, range: std::ops::Range<usize>, base: Timestamp) {
     let shards = api.app().store.list_shards();
+    let names = keys::facets_of_kind(keys::FacetKind::Name);
     let items: Vec<_> = range
         .flat_map(|i| records::facet_items(&prefix_tenant(i, base), shards))
-        .filter(|(key, _)| key.sk.starts_with("FACET#NAME#"))
+        .filter(|(key, _)| key.sk.starts_with(&names))
         .map(|(_, item)| item)
         .collect();
     crate::seed_items(api, &items).await;

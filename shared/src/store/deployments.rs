@@ -5,9 +5,9 @@
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
 use super::keys;
-use super::records::{self, key_item, n, s, string_attr, Item, CONTENT, INCARNATION};
+use super::records::{self, key_item, number_value, string_attr, string_value, Item, CONTENT, INCARNATION};
 use super::sdk::{applied, classify, is_condition_failed};
-use super::table::{BY_NAME, PK, SK, TTL_ATTRIBUTE};
+use super::table::{GSI1, PK, SK, TTL_ATTRIBUTE};
 use super::Store;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobStatus};
 use crate::domain::{Tenant, Timestamp};
@@ -65,9 +65,9 @@ impl Store {
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::tenant(&tenant.id).pk))
-            .expression_attribute_values(":low", s(keys::deployment(&tenant.id, 0).sk))
-            .expression_attribute_values(":high", s(high))
+            .expression_attribute_values(":pk", string_value(keys::tenant(&tenant.id).pk))
+            .expression_attribute_values(":low", string_value(keys::deployment(&tenant.id, 0).sk))
+            .expression_attribute_values(":high", string_value(high))
             .scan_index_forward(false)
             .limit(limit as i32 + 1)
             .send()
@@ -109,7 +109,7 @@ impl Store {
             .condition_expression("attribute_not_exists(#pk) OR #incarnation <> :incarnation")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#incarnation", INCARNATION)
-            .expression_attribute_values(":incarnation", s(incarnation.to_string()))
+            .expression_attribute_values(":incarnation", string_value(incarnation.to_string()))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
@@ -141,9 +141,9 @@ impl Store {
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#startedAt", "startedAt")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
-            .expression_attribute_values(":at", s(at.to_string()))
+            .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
+            .expression_attribute_values(":queued", string_value(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":at", string_value(at.to_string()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -166,8 +166,8 @@ impl Store {
             .condition_expression("#status = :running")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#error", "error")
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":error", s(error))
+            .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
+            .expression_attribute_values(":error", string_value(error))
             .send()
             .await;
         applied(result)
@@ -195,25 +195,25 @@ impl Store {
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#finishedAt", "finishedAt")
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
-            .expression_attribute_values(":status", s(status.as_str()))
-            .expression_attribute_values(":at", s(at.to_string()))
+            .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
+            .expression_attribute_values(":status", string_value(status.as_str()))
+            .expression_attribute_values(":at", string_value(at.to_string()))
             .expression_attribute_values(
                 ":expires",
-                n(at.plus(time::Duration::days(FINISHED_JOB_DAYS)).unix_seconds()),
+                number_value(at.plus(time::Duration::days(FINISHED_JOB_DAYS)).unix_seconds()),
             );
         if status == JobStatus::Succeeded {
             update = update.expression_attribute_names("#error", "error");
         }
         update = update
-            .expression_attribute_names("#activePk", BY_NAME.pk)
-            .expression_attribute_names("#activeSk", BY_NAME.sk);
+            .expression_attribute_names("#activePk", GSI1.pk)
+            .expression_attribute_names("#activeSk", GSI1.sk);
         let mut set = "SET #status = :status, #updatedAt = :at, #finishedAt = :at, #expires = :expires".to_owned();
         if let Some(version) = source_version {
             set.push_str(", #sourceVersion = :version");
             update = update
                 .expression_attribute_names("#sourceVersion", "sourceVersion")
-                .expression_attribute_values(":version", n(version));
+                .expression_attribute_values(":version", number_value(version));
         }
         // A finished job leaves the list of unfinished ones.
         set.push_str(" REMOVE #activePk, #activeSk");
@@ -239,12 +239,12 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk AND #sk < :before")
-            .expression_attribute_names("#pk", BY_NAME.pk)
-            .expression_attribute_names("#sk", BY_NAME.sk)
-            .expression_attribute_values(":pk", s(keys::ACTIVE_JOBS))
-            .expression_attribute_values(":before", s(before.to_string()))
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_names("#sk", GSI1.sk)
+            .expression_attribute_values(":pk", string_value(keys::ACTIVE_JOBS))
+            .expression_attribute_values(":before", string_value(before.to_string()))
             .limit(limit as i32)
             .send()
             .await

@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::records::{self, s, string_attr, Item};
+use super::records::{self, string_attr, string_value, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK};
 use super::{keys, Store};
@@ -134,7 +134,7 @@ impl Store {
             &event.cloud_event(),
             expires,
         );
-        item.insert(PATH_AT.into(), s(path_at.to_string()));
+        item.insert(PATH_AT.into(), string_value(path_at.to_string()));
         let items = vec![
             self.put_new(records::change_event_guard_item(&event.id, expires))?,
             self.put_action(item)?,
@@ -176,36 +176,22 @@ impl Store {
     /// The marked days from `first` to `last` (both included), in order:
     /// one strongly consistent `Query` of at most a few dozen small items.
     async fn feed_days(&self, first: &str, last: &str) -> Result<Vec<String>> {
-        let mut days = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(keys::FEED_DAYS))
-                .expression_attribute_values(":first", s(first))
-                .expression_attribute_values(":last", s(last))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            days.extend(
-                output
-                    .items
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|item| string_attr(item, SK).map(str::to_owned)),
-            );
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(days),
-            }
-        }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", string_value(keys::FEED_DAYS))
+            .expression_attribute_values(":first", string_value(first))
+            .expression_attribute_values(":last", string_value(last))
+            .consistent_read(true);
+        let items = self.query_all(request).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| string_attr(item, SK).map(str::to_owned))
+            .collect())
     }
 
     /// Notes that the incarnation `incarnation` of tenant `id` went (deleted
@@ -232,8 +218,8 @@ impl Store {
             .key_condition_expression("#pk = :pk AND #sk <= :at")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(keys::tenant_gone_of(id)))
-            .expression_attribute_values(":at", s(at.to_string()))
+            .expression_attribute_values(":pk", string_value(keys::tenant_gone_of(id)))
+            .expression_attribute_values(":at", string_value(at.to_string()))
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -296,7 +282,7 @@ impl Store {
                 }
             }
         };
-        let upper = format!("{settled}#");
+        let upper = keys::feed_events_until(settled);
         let mut found = Vec::new();
         let mut more = true;
         for _ in 0..MAX_QUERIES {
@@ -307,9 +293,9 @@ impl Store {
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(keys::feed_partition(&position.day)))
-                .expression_attribute_values(":from", s(format!("{}\u{1}", position.after)))
-                .expression_attribute_values(":to", s(&upper))
+                .expression_attribute_values(":pk", string_value(keys::feed_partition(&position.day)))
+                .expression_attribute_values(":from", string_value(keys::feed_events_after(&position.after)))
+                .expression_attribute_values(":to", string_value(&upper))
                 .consistent_read(true)
                 .limit((limit - found.len()).clamp(1, 1000) as i32)
                 .send()

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::keys;
-use super::records::{self, key_item, s, string_attr, Item, INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
+use super::records::{self, key_item, string_attr, string_value, Item, INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
 use super::sdk::{applied, classify, is_condition_failed, settle, transact, TransactError};
 use super::tenants::TenantEntry;
 use super::Store;
@@ -100,7 +100,7 @@ impl Store {
                     Some(old) => put
                         .condition_expression("#version = :expected")
                         .expression_attribute_names("#version", "version")
-                        .expression_attribute_values(":expected", records::n(old.version)),
+                        .expression_attribute_values(":expected", records::number_value(old.version)),
                 };
                 actions.push((
                     TransactWriteItem::builder()
@@ -115,7 +115,7 @@ impl Store {
                     .set_key(Some(key_item(&keys::identity_provider(&tenant.id, old.id.as_str()))))
                     .condition_expression("#version = :expected")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":expected", records::n(old.version))
+                    .expression_attribute_values(":expected", records::number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
                 actions.push((TransactWriteItem::builder().delete(delete).build(), None));
@@ -132,8 +132,8 @@ impl Store {
                 .condition_expression(format!("attribute_not_exists(PK) OR ({mine})"))
                 .expression_attribute_names("#tenantId", TENANT_ID)
                 .expression_attribute_names("#idp", "identityProviderId")
-                .expression_attribute_values(":tenant", s(tenant.id.as_str()))
-                .expression_attribute_values(":idp", s(the.id.as_str()))
+                .expression_attribute_values(":tenant", string_value(tenant.id.as_str()))
+                .expression_attribute_values(":idp", string_value(the.id.as_str()))
                 .build()
                 .map_err(Error::internal)?;
             actions.push((TransactWriteItem::builder().put(put).build(), Some(domain.clone())));
@@ -152,8 +152,8 @@ impl Store {
             .condition_expression("attribute_not_exists(PK) OR (#tenantId = :tenant AND #idp = :idp)")
             .expression_attribute_names("#tenantId", TENANT_ID)
             .expression_attribute_names("#idp", "identityProviderId")
-            .expression_attribute_values(":tenant", s(tenant_id.as_str()))
-            .expression_attribute_values(":idp", s(idp.as_str()))
+            .expression_attribute_values(":tenant", string_value(tenant_id.as_str()))
+            .expression_attribute_values(":idp", string_value(idp.as_str()))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
@@ -166,7 +166,7 @@ impl Store {
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .condition_expression("#createdAt = :incarnation")
             .expression_attribute_names("#createdAt", "createdAt")
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
@@ -225,8 +225,8 @@ impl Store {
             .condition_expression("#incarnation = :incarnation AND #tenantId = :tenant")
             .expression_attribute_names("#incarnation", INCARNATION)
             .expression_attribute_names("#tenantId", TENANT_ID)
-            .expression_attribute_values(":incarnation", s(claim.incarnation))
-            .expression_attribute_values(":tenant", s(claim.tenant_id.as_str()))
+            .expression_attribute_values(":incarnation", string_value(claim.incarnation))
+            .expression_attribute_values(":tenant", string_value(claim.tenant_id.as_str()))
             .send()
             .await;
         match result {
@@ -256,9 +256,9 @@ impl Store {
                     .expression_attribute_names("#tenantId", TENANT_ID)
                     .expression_attribute_names("#idp", "identityProviderId")
                     .expression_attribute_names("#incarnation", INCARNATION)
-                    .expression_attribute_values(":tenant", s(tenant_id.as_str()))
-                    .expression_attribute_values(":idp", s(idp.id.as_str()))
-                    .expression_attribute_values(":incarnation", s(incarnation.to_string()))
+                    .expression_attribute_values(":tenant", string_value(tenant_id.as_str()))
+                    .expression_attribute_values(":idp", string_value(idp.id.as_str()))
+                    .expression_attribute_values(":incarnation", string_value(incarnation.to_string()))
                     .send()
                     .await;
                 match result {
@@ -304,8 +304,8 @@ impl Store {
             .condition_expression("#incarnation = :incarnation AND #createdAt = :created")
             .expression_attribute_names("#incarnation", INCARNATION)
             .expression_attribute_names("#createdAt", "createdAt")
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
-            .expression_attribute_values(":created", s(provider.created_at.to_string()))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
+            .expression_attribute_values(":created", string_value(provider.created_at.to_string()))
             .build()
             .map_err(Error::internal)?;
         let actions = vec![
@@ -348,8 +348,8 @@ impl Store {
             .condition_expression("#incarnation = :incarnation AND #provider = :provider")
             .expression_attribute_names("#incarnation", INCARNATION)
             .expression_attribute_names("#provider", PROVIDER_INCARNATION)
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
-            .expression_attribute_values(":provider", s(provider.created_at.to_string()))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
+            .expression_attribute_values(":provider", string_value(provider.created_at.to_string()))
             .send()
             .await;
         match applied(result) {
@@ -419,22 +419,9 @@ impl Store {
     pub async fn delete_identity_providers_of(&self, tenant_id: &TenantId, incarnation: Timestamp) -> Result<usize> {
         let pk = keys::tenant(tenant_id).pk;
         let mut providers = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .query_prefix(&pk, keys::IDP_SK_PREFIX)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                if string_attr(&item, INCARNATION) == Some(incarnation.to_string().as_str()) {
-                    providers.push(records::identity_provider_from_item(item)?);
-                }
-            }
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
+        for item in self.query_all(self.query_prefix(&pk, keys::IDP_SK_PREFIX)).await? {
+            if string_attr(&item, INCARNATION) == Some(incarnation.to_string().as_str()) {
+                providers.push(records::identity_provider_from_item(item)?);
             }
         }
         let mut deleted = self.release_claims_of(tenant_id, incarnation, &providers).await?;

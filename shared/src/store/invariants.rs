@@ -143,10 +143,27 @@ impl Store {
     }
 }
 
+/// A check that the tenant item at `key` still has the version `item` was
+/// read with: what makes a migration's writes safe beside live traffic.
+fn version_check(table: &str, key: Item, item: &Item) -> Result<TransactWriteItem> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression("#version = :version")
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_values(
+            ":version",
+            item.get("version").cloned().unwrap_or(records::number_value(0)),
+        )
+        .build()
+        .map_err(crate::error::Error::internal)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
 /// The facet writes that give each tenant of `items` its name prefix keys,
 /// each tenant's behind a check of the version they were computed from.
 fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec<NameMove>, Vec<String>)> {
-    use aws_sdk_dynamodb::types::{ConditionCheck, Put};
+    use aws_sdk_dynamodb::types::Put;
     let by_key: HashMap<(&str, &str), &Item> = items
         .iter()
         .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
@@ -161,7 +178,7 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
         let mut writes = Vec::new();
         for (key, facet) in records::facet_items(&tenant, list_shards) {
             let wanted = match by_key.get(&(pk.as_str(), key.sk.as_str())) {
-                None => key.sk.starts_with(NAME_FACET_SK),
+                None => key.sk.starts_with(&keys::facets_of_kind(keys::FacetKind::Name)),
                 Some(stored) => lacks_name_prefixes(stored, &facet),
             };
             if wanted {
@@ -176,15 +193,8 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
         if writes.is_empty() {
             continue;
         }
-        let check = ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(records::key_item(&keys::tenant(&tenant.id))))
-            .condition_expression("#version = :version")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)))
-            .build()
-            .map_err(internal)?;
-        writes.insert(0, TransactWriteItem::builder().condition_check(check).build());
+        let check = version_check(table, records::key_item(&keys::tenant(&tenant.id)), item)?;
+        writes.insert(0, check);
         if writes.len() > 100 {
             left.push(format!(
                 "{}: more than 100 facets to write in one transaction",
@@ -204,7 +214,7 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
 /// The writes that move each tenant of `items` to today's name key, and
 /// the tenants that cannot move (a look-alike holds the key).
 fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec<NameMove>, Vec<String>)> {
-    use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, Update};
+    use aws_sdk_dynamodb::types::{Delete, Put, Update};
     let by_key: HashMap<(&str, &str), &Item> = items
         .iter()
         .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
@@ -222,7 +232,7 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
             continue;
         };
         let (key, legacy) = (tenant.name.key(), legacy_name_key(tenant.name.as_str()));
-        let id = records::s(tenant.id.as_str());
+        let id = records::string_value(tenant.id.as_str());
         let mut writes = Vec::new();
         // The name-derived attributes of the item: set to what the store writes now.
         let expected = records::tenant_item(&tenant, list_shards)?;
@@ -235,7 +245,10 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
             .set_key(Some(key_of(item)))
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)));
+            .expression_attribute_values(
+                ":version",
+                item.get("version").cloned().unwrap_or(records::number_value(0)),
+            );
         let mut sets = Vec::new();
         let attributes = std::iter::once(NAME_KEY).chain(INDEXES.iter().flat_map(|i| [i.pk, i.sk]));
         for (i, attribute) in attributes.enumerate() {
@@ -312,15 +325,7 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
         }
         // The tenant's own write goes first, conditioned on its version.
         let first = if sets.is_empty() {
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key_of(item)))
-                .condition_expression("#version = :version")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":version", item.get("version").cloned().unwrap_or(records::n(0)))
-                .build()
-                .map_err(internal)?;
-            TransactWriteItem::builder().condition_check(check).build()
+            version_check(table, key_of(item), item)?
         } else {
             let update = update
                 .update_expression(format!("SET {}", sets.join(", ")))
@@ -461,7 +466,7 @@ const MARK_FEED_DAYS: &str = "make check-table ARGS=--mark-feed-days";
 /// A feed event's day is marked: readers go from mark to mark, so the
 /// events of an unmarked day are never served to a reader starting afresh.
 fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str), &Item>) {
-    let Some(day) = string_attr(item, PK).and_then(feed_day_of) else {
+    let Some(day) = string_attr(item, PK).and_then(keys::feed_day_of) else {
         return report.add(item, "change event outside a day's partition");
     };
     if !by_key.contains_key(&(keys::FEED_DAYS, day)) {
@@ -470,11 +475,6 @@ fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str
             format!("feed day {day} has events but no mark (recorded before days were marked: {MARK_FEED_DAYS})"),
         );
     }
-}
-
-/// The day (`yyyy-mm-dd`) of a feed partition's key.
-fn feed_day_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix(keys::feed_partition("").as_str())
 }
 
 impl Store {
@@ -492,7 +492,7 @@ impl Store {
         let unmarked: BTreeSet<&str> = items
             .iter()
             .filter(|i| string_attr(i, ENTITY_TYPE) == Some("changeEvent"))
-            .filter_map(|i| string_attr(i, PK).and_then(feed_day_of))
+            .filter_map(|i| string_attr(i, PK).and_then(keys::feed_day_of))
             .filter(|day| !marked.contains(day))
             .collect();
         for day in &unmarked {
@@ -504,9 +504,6 @@ impl Store {
 
 /// How the migration of name prefixes is run.
 const MIGRATE_PREFIXES: &str = "make check-table ARGS=--migrate-prefixes";
-
-/// The SK prefix of a tenant's facet among all tenants' name prefixes.
-const NAME_FACET_SK: &str = "FACET#NAME#";
 
 /// What places a facet in an index: every index key, and the name key the
 /// name prefix partitions are filtered on.
@@ -601,7 +598,7 @@ fn check_tenant(
     let pk = keys::tenant(&tenant.id).pk;
     for (sk, facet) in &expected {
         match by_key.get(&(pk.as_str(), sk.as_str())) {
-            None if sk.starts_with(NAME_FACET_SK) => report.add(
+            None if sk.starts_with(&keys::facets_of_kind(keys::FacetKind::Name)) => report.add(
                 item,
                 format!("facet {sk} is missing (written before name prefixes were indexed: {MIGRATE_PREFIXES})"),
             ),
@@ -707,13 +704,11 @@ fn check_owned(
     };
     let incarnation = tenant.created_at.to_string();
     let recorded = match kind {
-        "event" => string_attr(item, SK)
-            .and_then(|sk| sk.strip_prefix(keys::EVENT_SK_PREFIX))
-            .and_then(|rest| rest.rsplit_once('#'))
-            .map(|(at, _)| at),
-        _ => string_attr(item, INCARNATION),
+        "event" => string_attr(item, SK).map(|sk| keys::parse_event_sk(sk).map(|(at, _)| at.to_string())),
+        _ => string_attr(item, INCARNATION).map(|at| Some(at.to_owned())),
     };
-    if recorded.is_some_and(|at| at != incarnation) {
+    // An event key that does not parse names no incarnation: not this one.
+    if recorded.is_some_and(|at| at.as_deref() != Some(incarnation.as_str())) {
         report.add(item, format!("{kind} of an earlier tenant with the id {}", tenant.id));
     }
     if kind == "subtenant" {
@@ -738,7 +733,7 @@ fn check_code_guard(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &s
     match subtenant.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied()) {
         Some(subtenant) => {
             let code = string_attr(subtenant, "code").unwrap_or("");
-            let held = string_attr(item, SK).and_then(|sk| sk.split_once('#')).map(|(_, c)| c);
+            let held = string_attr(item, SK).and_then(keys::parse_subtenant_code_sk);
             if !held.is_some_and(|c| c.eq_ignore_ascii_case(code)) {
                 report.add(item, "code guard of a subtenant that has another code");
             }
@@ -783,7 +778,7 @@ mod tests {
     use super::*;
     use crate::domain::tenant::{Change, InputMode};
     use crate::domain::{TenantInput, Timestamp};
-    use crate::store::records::s;
+    use crate::store::records::string_value;
 
     fn tenant(id: &str, parent: Option<&Tenant>, tags: &[&str]) -> Tenant {
         let body = serde_json::json!({"tenantId": id, "name": format!("Name {id}"), "tags": tags});
@@ -832,13 +827,13 @@ mod tests {
             .pop()
             .unwrap()
             .1;
-        stray.insert(SK.into(), s("FACET#tag#07"));
+        stray.insert(SK.into(), string_value("FACET#tag#07"));
         items.push(stray);
         let parent_item = items
             .iter_mut()
             .find(|i| string_attr(i, PK) == Some("TENANT#parent"))
             .unwrap();
-        parent_item.insert("GSI1PK".into(), s("TENANTS#inactive#0"));
+        parent_item.insert("GSI1PK".into(), string_value("TENANTS#inactive#0"));
         let found = problems(&items);
         assert!(
             found.iter().any(|p| p.contains("TENANT#child / TENANT: no name guard")),
@@ -898,7 +893,7 @@ mod tests {
         let mut items = table(&[&parent, &child]);
         assert_eq!(plan_prefix_writes(&items, "t", 1).unwrap().0.len(), 0);
         let sk_starts = |i: &Item, prefix: &str| string_attr(i, SK).is_some_and(|sk| sk.starts_with(prefix));
-        items.retain(|i| !sk_starts(i, NAME_FACET_SK));
+        items.retain(|i| !sk_starts(i, &keys::facets_of_kind(keys::FacetKind::Name)));
         for item in items.iter_mut().filter(|i| sk_starts(i, "FACET#IN#")) {
             for attribute in records::name_prefix_attributes() {
                 item.remove(attribute);
@@ -909,7 +904,7 @@ mod tests {
             .iter_mut()
             .find(|i| string_attr(i, PK) == Some("TENANT#child") && sk_starts(i, "FACET#IN#01"))
             .unwrap();
-        stale.insert("GSI6SK".into(), s("name someone else"));
+        stale.insert("GSI6SK".into(), string_value("name someone else"));
         let found = problems(&items);
         let with = |text: &str| found.iter().filter(|p| p.contains(text)).count();
         assert_eq!(
@@ -969,10 +964,10 @@ mod tests {
     fn group_mappings_outside_the_group_rule_are_listed() {
         let mapping = |sk: &str, to: &str| {
             let mut item = Item::new();
-            item.insert(PK.into(), s("TENANT#acme"));
-            item.insert(SK.into(), s(sk));
-            item.insert(ENTITY_TYPE.into(), s("groupMapping"));
-            item.insert("to".into(), s(to));
+            item.insert(PK.into(), string_value("TENANT#acme"));
+            item.insert(SK.into(), string_value(sk));
+            item.insert(ENTITY_TYPE.into(), string_value("groupMapping"));
+            item.insert("to".into(), string_value(to));
             item
         };
         let items = [

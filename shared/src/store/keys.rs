@@ -1,4 +1,55 @@
-//! The one owner of key formats. Nothing else formats `PK`, `SK` or `GSI*`.
+//! The one owner of key formats: nothing else formats or parses `PK`, `SK`
+//! or `GSI*` values. Every key has a constructor here, and [`parse`] reads
+//! any key back into what it identifies ([`ItemKey`]).
+//!
+//! The indexes are generic (`GSI1`…`GSI6`, see [`super::table`]), each
+//! serving several access patterns over different item kinds:
+//!
+//! ## Access patterns
+//!
+//! | access pattern | table / index | PK | SK |
+//! |---|---|---|---|
+//! | a tenant, or the tombstone of a purged one | table | `TENANT#<id>` | `TENANT` |
+//! | who holds a name, or held it before a purge | table | `TENANTNAME#<name key>` | `TENANTNAME`, then `PURGED#<purgedAt>` |
+//! | a tenant's history, newest first | table | `TENANT#<id>` | begins with `EVENT#<createdAt of the tenant>#` |
+//! | a tenant's members | table | `TENANT#<id>` | begins with `MEMBER#` |
+//! | a tenant's subtenants by creation | table | `TENANT#<id>` | begins with `SUBTENANT#` |
+//! | a subtenant code's guard | table | `TENANT#<id>` | `SUBCODE#<code>` |
+//! | a tenant's identity providers | table | `TENANT#<id>` | begins with `IDP#` |
+//! | a provider's group mappings | table | `TENANT#<id>` | begins with `IDPGROUP#<provider id>#` |
+//! | a tenant's deployments, newest first | table | `TENANT#<id>` | `DEPLOY#<version, 10 digits>` |
+//! | a deployment's bytes | table | `TENANT#<id>` | `DEPLOYBLOB#<version, 10 digits>` |
+//! | everything a tenant owns (purge) | table | `TENANT#<id>` | any |
+//! | a clone job | table | `JOB#<job id>` | `JOB` |
+//! | an idempotency record | table | `IDEMPOTENCY#<sha256 of caller and key>` | `IDEMPOTENCY` |
+//! | a login domain's claim | table | `DOMAIN#<domain>` | `DOMAIN` |
+//! | the days that have change events | table | `FEEDDAYS` | `<yyyy-mm-dd>` |
+//! | the change events of a day | table | `FEED#<yyyy-mm-dd>` | `<recorded at>#<event id>` |
+//! | a change event recorded once | table | `CHANGEEVENT#<event id>` | `CHANGEEVENT` |
+//! | the gone incarnations of a tenant id | table | `GONE#<id>` | `<createdAt of the incarnation>` |
+//! | tenants by name | GSI1 | `TENANTS#<bucket>#<shard>` | name key |
+//! | a user's memberships | GSI1 | `USER#<userId>` | `MEMBER#<tenantId>` |
+//! | a tenant's subtenants by name | GSI1 | `SUBTENANTS#<tenant id>` | `<name key>\x01<id>` |
+//! | unfinished background work | GSI1 | `PENDING` | `<at>#<id>` |
+//! | unfinished clone jobs | GSI1 | `JOBS#active` | `<createdAt>#<job id>` |
+//! | tenants by creation | GSI2 | `TENANTS#<bucket>#<shard>` | `<createdAt>#<id>` |
+//! | a subtree by creation (non-admin lists) | GSI2 | `WITHIN#<root>#<bucket>` | `<createdAt>#<id>` |
+//! | a tenant's subtenants by code | GSI2 | `SUBTENANTS#<tenant id>` | code |
+//! | children of a tenant by name | GSI3 | `CHILDREN#<parent>#<bucket>` | name key |
+//! | tenants of a reseller by name | GSI4 | `RESELLER#<reseller id>#<bucket>` | name key |
+//! | every subtenant by creation | GSI4 | `SUBTENANTS` | `<createdAt>#<id>` |
+//! | a name prefix of 1, 2, 3 characters by creation | GSI1, GSI3, GSI4 | `PREFIX#<bucket>#<shard>#<prefix>` | `<createdAt>#<id>` |
+//! | a name prefix within a subtree by creation | GSI1, GSI3, GSI4 | `PREFIX#IN#<root>#<bucket>#<prefix>` | `<createdAt>#<id>` |
+//! | a subtree by id path | GSI5 | `TREE#<root>` | begins with `<id path>` |
+//! | tenants by tag | GSI6 | `FACET#TAG#<tag>#<bucket>` | name key |
+//! | tenants by external id | GSI6 | `FACET#EXT#<key>=<value>#<bucket>` | name key |
+//! | tenants by identity provider | GSI6 | `FACET#IDP#<provider id>#<bucket>` | name key |
+//! | a subtree by name (non-admin lists) | GSI6 | `FACET#IN#<root>#<bucket>` | name key |
+//! | retired tenants by retirement (clean-up) | GSI6 | `RETIRED` | `<retiredAt>#<id>` |
+//!
+//! `<bucket>` is `live`, `retired` or `provisioning` ([`ListBucket`]);
+//! `<shard>` is [`shard_of`] the tenant id. The same table is in
+//! docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two equal.
 
 use sha2::{Digest, Sha256};
 
@@ -81,7 +132,7 @@ pub fn events_of(incarnation: Timestamp) -> String {
 pub fn facet(id: &TenantId, kind: FacetKind, slot: usize) -> Key {
     Key {
         pk: tenant(id).pk,
-        sk: format!("{FACET_SK_PREFIX}{}#{slot:02}", kind.as_str()),
+        sk: format!("{}{slot:02}", facets_of_kind(kind)),
     }
 }
 
@@ -218,6 +269,14 @@ pub enum FacetKind {
 }
 
 impl FacetKind {
+    const ALL: [Self; 5] = [
+        Self::Tag,
+        Self::ExternalId,
+        Self::Within,
+        Self::IdentityProvider,
+        Self::Name,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Tag => "TAG",
@@ -227,6 +286,15 @@ impl FacetKind {
             Self::Name => "NAME",
         }
     }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// The SK prefix of a tenant's facets of one kind.
+pub fn facets_of_kind(kind: FacetKind) -> String {
+    format!("{FACET_SK_PREFIX}{}#", kind.as_str())
 }
 
 /// The facet partition of a tag (GSI6).
@@ -359,9 +427,43 @@ pub fn shard_of(id: &TenantId, shards: u16) -> u16 {
     (hash % u64::from(shards.max(1))) as u16
 }
 
+/// A sort key by time, then id, so it is unique: `<at>#<id>` (a
+/// timestamp holds no `#`).
+fn time_then_id(at: Timestamp, id: &str) -> String {
+    format!("{at}#{id}")
+}
+
+/// The time and id of a sort key made by [`created_sort`],
+/// [`retired_sort`], [`subtenant_created_sort`], [`job_created_sort`] or
+/// [`pending_sort`].
+pub fn parse_time_sort(sort: &str) -> Option<(Timestamp, &str)> {
+    let (at, id) = sort.split_once('#')?;
+    Some((Timestamp::parse(at)?, id))
+}
+
 /// Sort key of the by-creation index: time, then id, so it is unique.
 pub fn created_sort(created_at: Timestamp, id: &TenantId) -> String {
-    format!("{created_at}#{id}")
+    time_then_id(created_at, id.as_str())
+}
+
+/// Sort key of a retired tenant in [`RETIRED_LIST`]: by `retiredAt`, then id.
+pub fn retired_sort(retired_at: Timestamp, id: &TenantId) -> String {
+    time_then_id(retired_at, id.as_str())
+}
+
+/// Sort key of a subtenant in [`ALL_SUBTENANTS`]: by creation, then id.
+pub fn subtenant_created_sort(created_at: Timestamp, id: &str) -> String {
+    time_then_id(created_at, id)
+}
+
+/// Sort key of an unfinished job in [`ACTIVE_JOBS`]: by creation, then id.
+pub fn job_created_sort(created_at: Timestamp, id: &str) -> String {
+    time_then_id(created_at, id)
+}
+
+/// Sort key of a unit of work in [`PENDING_LIST`]: by when it was queued, then id.
+pub fn pending_sort(at: Timestamp, id: &str) -> String {
+    time_then_id(at, id)
 }
 
 /// The tenant id inside a tenant-owned item's `PK`.
@@ -382,9 +484,28 @@ pub fn feed_day(at: Timestamp) -> String {
     at.to_string()[..10].to_owned()
 }
 
+const FEED_PREFIX: &str = "FEED#";
+
 /// The events feed's partition of one day (`yyyy-mm-dd`).
 pub fn feed_partition(day: &str) -> String {
-    format!("FEED#{day}")
+    format!("{FEED_PREFIX}{day}")
+}
+
+/// The day (`yyyy-mm-dd`) of a feed partition's key.
+pub fn feed_day_of(pk: &str) -> Option<&str> {
+    pk.strip_prefix(FEED_PREFIX)
+}
+
+/// The lowest feed SK after `sk` (every SK that sorts after it is at
+/// least this): for a `BETWEEN` that starts past what was read.
+pub fn feed_events_after(sk: &str) -> String {
+    format!("{sk}{SEPARATOR}")
+}
+
+/// A feed SK above every event recorded before `at` and below every event
+/// recorded at or after it.
+pub fn feed_events_until(at: Timestamp) -> String {
+    format!("{at}#")
 }
 
 /// The partition of the feed's day marks: one item per day that has events
@@ -419,6 +540,197 @@ pub fn tenant_gone(id: &TenantId, incarnation: Timestamp) -> Key {
         pk: tenant_gone_of(id),
         sk: incarnation.to_string(),
     }
+}
+
+/// What an item's key identifies: every key [`parse`] reads back into the
+/// values it was built from (the typed form a record decoder starts from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKey {
+    /// A tenant, or the tombstone of a purged one (same key).
+    Tenant(TenantId),
+    TenantName {
+        name_key: String,
+    },
+    PurgedName {
+        name_key: String,
+        purged_at: Timestamp,
+    },
+    Event {
+        tenant: TenantId,
+        incarnation: Timestamp,
+        version: u64,
+    },
+    Facet {
+        tenant: TenantId,
+        kind: FacetKind,
+        slot: usize,
+    },
+    Subtenant {
+        tenant: TenantId,
+        id: String,
+    },
+    SubtenantCode {
+        tenant: TenantId,
+        code: SubtenantCode,
+    },
+    Member {
+        tenant: TenantId,
+        user: UserId,
+    },
+    IdentityProvider {
+        tenant: TenantId,
+        idp: String,
+    },
+    GroupMapping {
+        tenant: TenantId,
+        idp: String,
+        from: String,
+    },
+    Deployment {
+        tenant: TenantId,
+        version: u64,
+    },
+    DeploymentContent {
+        tenant: TenantId,
+        version: u64,
+    },
+    Pending {
+        id: String,
+    },
+    /// Hashed: the hex SHA-256 of caller and key.
+    Idempotency {
+        hash: String,
+    },
+    Job {
+        id: String,
+    },
+    DomainClaim {
+        domain: String,
+    },
+    ChangeEventGuard {
+        event_id: String,
+    },
+    FeedDay {
+        day: String,
+    },
+    FeedEvent {
+        recorded_at: Timestamp,
+        event_id: String,
+    },
+    TenantGone {
+        tenant: TenantId,
+        incarnation: Timestamp,
+    },
+}
+
+/// What a key identifies; `None` for a key no constructor here builds.
+pub fn parse(key: &Key) -> Option<ItemKey> {
+    let (pk, sk) = (key.pk.as_str(), key.sk.as_str());
+    if let Some(id) = tenant_id_of(pk) {
+        return parse_under_tenant(TenantId::parse(id).ok()?, sk);
+    }
+    let (kind, rest) = pk.split_once('#').unwrap_or((pk, ""));
+    let owned = || rest.to_owned();
+    Some(match (kind, sk) {
+        ("TENANTNAME", TENANT_NAME_SK) => ItemKey::TenantName { name_key: owned() },
+        ("TENANTNAME", sk) => ItemKey::PurgedName {
+            name_key: owned(),
+            purged_at: Timestamp::parse(sk.strip_prefix(PURGED_NAME_SK_PREFIX)?)?,
+        },
+        ("PENDING", PENDING_SK) => ItemKey::Pending { id: owned() },
+        ("IDEMPOTENCY", IDEMPOTENCY_SK) => ItemKey::Idempotency { hash: owned() },
+        ("JOB", JOB_SK) => ItemKey::Job { id: owned() },
+        ("DOMAIN", "DOMAIN") => ItemKey::DomainClaim { domain: owned() },
+        ("CHANGEEVENT", "CHANGEEVENT") => ItemKey::ChangeEventGuard { event_id: owned() },
+        (FEED_DAYS, day) if pk == FEED_DAYS => ItemKey::FeedDay { day: day.to_owned() },
+        ("FEED", sk) => {
+            let (at, id) = parse_time_sort(sk)?;
+            ItemKey::FeedEvent {
+                recorded_at: at,
+                event_id: id.to_owned(),
+            }
+        }
+        ("GONE", sk) => ItemKey::TenantGone {
+            tenant: TenantId::parse(rest).ok()?,
+            incarnation: Timestamp::parse(sk)?,
+        },
+        _ => return None,
+    })
+}
+
+/// What an SK under a tenant's PK identifies.
+fn parse_under_tenant(tenant: TenantId, sk: &str) -> Option<ItemKey> {
+    if sk == TENANT_SK {
+        return Some(ItemKey::Tenant(tenant));
+    }
+    let (kind, rest) = sk.split_once('#')?;
+    Some(match kind {
+        "EVENT" => {
+            let (at, version) = rest.rsplit_once('#')?;
+            ItemKey::Event {
+                tenant,
+                incarnation: Timestamp::parse(at)?,
+                version: version.parse().ok()?,
+            }
+        }
+        "FACET" => {
+            let (kind, slot) = rest.split_once('#')?;
+            ItemKey::Facet {
+                tenant,
+                kind: FacetKind::parse(kind)?,
+                slot: slot.parse().ok()?,
+            }
+        }
+        "SUBTENANT" => ItemKey::Subtenant {
+            tenant,
+            id: rest.to_owned(),
+        },
+        "SUBCODE" => ItemKey::SubtenantCode {
+            tenant,
+            code: SubtenantCode::parse(rest).ok()?,
+        },
+        "MEMBER" => ItemKey::Member {
+            tenant,
+            user: UserId::parse(rest).ok()?,
+        },
+        "IDP" => ItemKey::IdentityProvider {
+            tenant,
+            idp: rest.to_owned(),
+        },
+        "IDPGROUP" => {
+            let (idp, from) = rest.split_once('#')?;
+            ItemKey::GroupMapping {
+                tenant,
+                idp: idp.to_owned(),
+                from: from.to_owned(),
+            }
+        }
+        "DEPLOY" => ItemKey::Deployment {
+            tenant,
+            version: rest.parse().ok()?,
+        },
+        "DEPLOYBLOB" => ItemKey::DeploymentContent {
+            tenant,
+            version: rest.parse().ok()?,
+        },
+        _ => return None,
+    })
+}
+
+/// The code a subtenant code guard's SK holds (as stored: not validated).
+pub fn parse_subtenant_code_sk(sk: &str) -> Option<&str> {
+    sk.strip_prefix("SUBCODE#")
+}
+
+/// The incarnation and version of an audit event's SK.
+pub fn parse_event_sk(sk: &str) -> Option<(Timestamp, u64)> {
+    let (at, version) = sk.strip_prefix(EVENT_SK_PREFIX)?.rsplit_once('#')?;
+    Some((Timestamp::parse(at)?, version.parse().ok()?))
+}
+
+/// The user of a membership's SK (under its tenant).
+pub fn parse_member_sk(sk: &str) -> Option<UserId> {
+    UserId::parse(sk.strip_prefix(MEMBER_SK_PREFIX)?).ok()
 }
 
 #[cfg(test)]
@@ -492,6 +804,98 @@ mod tests {
             // A prefix indexed whole is in the partitions of exactly the names it begins.
             let (others, shorts) = (indexed_prefixes(&other), indexed_prefixes(&short));
             prop_assert_eq!(others.get(shorts.len() - 1) == shorts.last(), other.starts_with(&short));
+        }
+
+        /// Every key built here parses back into what it was built from.
+        #[test]
+        fn keys_parse_back_into_what_they_identify(
+            id in "[a-z0-9][a-z0-9-]{1,62}",
+            text in "\\PC{1,40}",
+            code in "[a-z][a-z0-9-]{0,20}",
+            idp in "[a-z0-9][a-z0-9._-]{0,20}",
+            number in 0u64..u64::MAX,
+            slot in 0usize..100,
+            millis in 0i64..4_102_444_800_000,
+        ) {
+            let tenant_id = TenantId::parse(&id).unwrap();
+            let at = Timestamp::from_unix_millis(millis).unwrap();
+            let user = UserId::parse(&text).unwrap();
+            let code = SubtenantCode::parse(&code).unwrap();
+            let tenant = || tenant_id.clone();
+            let cases = [
+                (super::tenant(&tenant_id), ItemKey::Tenant(tenant())),
+                (tenant_name(&text), ItemKey::TenantName { name_key: text.clone() }),
+                (purged_name(&text, at), ItemKey::PurgedName { name_key: text.clone(), purged_at: at }),
+                (event(&tenant_id, at, number), ItemKey::Event { tenant: tenant(), incarnation: at, version: number }),
+                (subtenant(&tenant_id, &text), ItemKey::Subtenant { tenant: tenant(), id: text.clone() }),
+                (subtenant_code(&tenant_id, &code), ItemKey::SubtenantCode { tenant: tenant(), code: code.clone() }),
+                (member(&tenant_id, &user), ItemKey::Member { tenant: tenant(), user: user.clone() }),
+                (identity_provider(&tenant_id, &idp), ItemKey::IdentityProvider { tenant: tenant(), idp: idp.clone() }),
+                (
+                    group_mapping(&tenant_id, &idp, &text),
+                    ItemKey::GroupMapping { tenant: tenant(), idp: idp.clone(), from: text.clone() },
+                ),
+                (deployment(&tenant_id, number), ItemKey::Deployment { tenant: tenant(), version: number }),
+                (
+                    deployment_content(&tenant_id, number),
+                    ItemKey::DeploymentContent { tenant: tenant(), version: number },
+                ),
+                (pending(&text), ItemKey::Pending { id: text.clone() }),
+                (job(&text), ItemKey::Job { id: text.clone() }),
+                (domain_claim(&text), ItemKey::DomainClaim { domain: text.clone() }),
+                (change_event_guard(&text), ItemKey::ChangeEventGuard { event_id: text.clone() }),
+                (feed_day_mark(&feed_day(at)), ItemKey::FeedDay { day: feed_day(at) }),
+                (feed_event(at, &text), ItemKey::FeedEvent { recorded_at: at, event_id: text.clone() }),
+                (tenant_gone(&tenant_id, at), ItemKey::TenantGone { tenant: tenant(), incarnation: at }),
+            ];
+            for (key, expected) in cases {
+                prop_assert_eq!(parse(&key), Some(expected), "{:?}", key);
+            }
+            for kind in FacetKind::ALL {
+                let key = facet(&tenant_id, kind, slot);
+                prop_assert_eq!(parse(&key), Some(ItemKey::Facet { tenant: tenant(), kind, slot }));
+                prop_assert!(key.sk.starts_with(&facets_of_kind(kind)));
+            }
+            let ItemKey::Idempotency { hash } = parse(&idempotency(&text, &id)).unwrap() else {
+                panic!("an idempotency key parses as one");
+            };
+            prop_assert_eq!(hash.len(), 64);
+            prop_assert_eq!(parse_event_sk(&event(&tenant_id, at, number).sk), Some((at, number)));
+            prop_assert_eq!(parse_member_sk(&member(&tenant_id, &user).sk), Some(user));
+            let (code_guard, feed) = (subtenant_code(&tenant_id, &code), feed_event(at, &text));
+            prop_assert_eq!(parse_subtenant_code_sk(&code_guard.sk), Some(code.as_str()));
+            let day = feed_day(at);
+            prop_assert_eq!(feed_day_of(&feed.pk), Some(day.as_str()));
+        }
+
+        /// Every time-then-id sort key parses back, and sorts by time first.
+        #[test]
+        fn time_sorts_round_trip(
+            id in "[a-z0-9][a-z0-9-]{1,62}",
+            other in "\\PC{1,40}",
+            a in 0i64..4_102_444_800_000,
+            b in 0i64..4_102_444_800_000,
+        ) {
+            let tenant_id = TenantId::parse(&id).unwrap();
+            let (a, b) = (Timestamp::from_unix_millis(a).unwrap(), Timestamp::from_unix_millis(b).unwrap());
+            for sort in [created_sort(a, &tenant_id), retired_sort(a, &tenant_id)] {
+                prop_assert_eq!(parse_time_sort(&sort), Some((a, id.as_str())));
+            }
+            for sort in [
+                subtenant_created_sort(a, &other),
+                job_created_sort(a, &other),
+                pending_sort(a, &other),
+            ] {
+                prop_assert_eq!(parse_time_sort(&sort), Some((a, other.as_str())));
+            }
+            if a != b {
+                prop_assert_eq!(created_sort(a, &tenant_id).cmp(&created_sort(b, &tenant_id)), a.cmp(&b));
+            }
+            // The feed's bounds: `until(a)` is above the events recorded
+            // before `a` only; `after(sk)` is past `sk` and nothing else.
+            let sk = feed_event(a, &other).sk;
+            prop_assert_eq!(feed_event(b, &other).sk < feed_events_until(a), b < a);
+            prop_assert!(feed_events_after(&sk) > sk);
         }
 
         /// Event keys sort in version order, as strings.

@@ -67,9 +67,9 @@ use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, ListBucket};
-use super::records::{s, string_attr, tenant_from_item, Item, NAME_KEY, TENANT_ID};
+use super::records::{string_attr, string_value, tenant_from_item, Item, NAME_KEY, TENANT_ID};
 use super::sdk::classify;
-use super::table::{Index, BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK};
+use super::table::{Index, GSI1, GSI2, GSI3, GSI4, GSI6, PK, PREFIX_INDEXES, SK};
 use super::Store;
 use crate::domain::query::{SortField, TenantQuery};
 use crate::domain::{Status, Tenant, TenantId};
@@ -146,7 +146,7 @@ fn subtree_plan(query: &TenantQuery, roots: &[TenantId], bucket: ListBucket) -> 
     let roots = match &query.parent_id {
         Some(parent) if query.sort == SortField::Name => {
             return Plan {
-                index: CHILDREN,
+                index: GSI3,
                 partitions: vec![keys::children(parent, bucket)],
                 facet: false,
                 key_prefix: None,
@@ -171,8 +171,8 @@ fn subtree_plan(query: &TenantQuery, roots: &[TenantId], bucket: ListBucket) -> 
         }
     }
     let (index, partition): (Index, fn(&TenantId, ListBucket) -> String) = match query.sort {
-        SortField::Name => (FACETS, keys::within_facet),
-        SortField::CreatedAt => (BY_CREATED, keys::within_by_created),
+        SortField::Name => (GSI6, keys::within_facet),
+        SortField::CreatedAt => (GSI2, keys::within_by_created),
     };
     Plan {
         index,
@@ -212,21 +212,21 @@ fn admin_plan(query: &TenantQuery, shards: u16, bucket: ListBucket) -> Plan {
                 key_prefix: None,
                 name_filter,
             },
-            None => main(BY_CREATED),
+            None => main(GSI2),
         };
     }
     if let Some((k, v)) = &query.external_id {
-        one(FACETS, keys::external_id_facet(k, v, bucket), true)
+        one(GSI6, keys::external_id_facet(k, v, bucket), true)
     } else if let Some(idp) = &query.identity_provider_id {
-        one(FACETS, keys::identity_provider_facet(idp, bucket), true)
+        one(GSI6, keys::identity_provider_facet(idp, bucket), true)
     } else if let Some(parent) = &query.parent_id {
-        one(CHILDREN, keys::children(parent, bucket), false)
+        one(GSI3, keys::children(parent, bucket), false)
     } else if let Some(reseller) = &query.reseller_id {
-        one(BY_RESELLER, keys::reseller(reseller, bucket), false)
+        one(GSI4, keys::reseller(reseller, bucket), false)
     } else if let Some(tag) = query.tags.first() {
-        one(FACETS, keys::tag_facet(tag, bucket), true)
+        one(GSI6, keys::tag_facet(tag, bucket), true)
     } else {
-        main(BY_NAME)
+        main(GSI1)
     }
 }
 
@@ -248,10 +248,10 @@ fn position_of(item: &Item, index: Index) -> Result<Pos> {
 fn start_key(index: Index, partition: &str, pos: &Pos) -> Result<Item> {
     let id = TenantId::parse(&pos.1).map_err(|_| Error::invalid("cursor", "is not valid"))?;
     Ok(Item::from([
-        (PK.to_owned(), s(keys::tenant(&id).pk)),
-        (SK.to_owned(), s(&pos.2)),
-        (index.pk.to_owned(), s(partition)),
-        (index.sk.to_owned(), s(&pos.0)),
+        (PK.to_owned(), string_value(keys::tenant(&id).pk)),
+        (SK.to_owned(), string_value(&pos.2)),
+        (index.pk.to_owned(), string_value(partition)),
+        (index.sk.to_owned(), string_value(&pos.0)),
     ]))
 }
 
@@ -556,7 +556,7 @@ impl Store {
             .table_name(&self.table)
             .index_name(plan.index.name)
             .expression_attribute_names("#pk", plan.index.pk)
-            .expression_attribute_values(":pk", s(partition))
+            .expression_attribute_values(":pk", string_value(partition))
             .scan_index_forward(!descending)
             .set_exclusive_start_key(start)
             .set_limit(limit.map(|l| l as i32));
@@ -564,14 +564,14 @@ impl Store {
             Some(prefix) => request
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#sk", plan.index.sk)
-                .expression_attribute_values(":prefix", s(prefix)),
+                .expression_attribute_values(":prefix", string_value(prefix)),
             None => request.key_condition_expression("#pk = :pk"),
         };
         if let Some(prefix) = &plan.name_filter {
             request = request
                 .filter_expression("begins_with(#name, :name)")
                 .expression_attribute_names("#name", NAME_KEY)
-                .expression_attribute_values(":name", s(prefix));
+                .expression_attribute_values(":name", string_value(prefix));
         }
         let output = request.send().await.map_err(classify)?;
         Ok(RawPage {
@@ -795,7 +795,7 @@ mod tests {
             }),
             2,
         );
-        assert_eq!((named.index, named.name_filter), (FACETS, None));
+        assert_eq!((named.index, named.name_filter), (GSI6, None));
     }
 
     /// What a tenant's facets hold for its name prefixes: three partitions
@@ -855,11 +855,11 @@ mod tests {
         let within: Vec<Item> = records::facet_items(&child, 1)
             .into_iter()
             .map(|(_, item)| item)
-            .filter(|item| string_attr(item, FACETS.pk).is_some_and(|pk| pk.starts_with("FACET#IN#")))
+            .filter(|item| string_attr(item, GSI6.pk).is_some_and(|pk| pk.starts_with("FACET#IN#")))
             .collect();
         let keys: Vec<[Option<&str>; 4]> = within
             .iter()
-            .map(|i| [FACETS.pk, FACETS.sk, BY_CREATED.pk, BY_CREATED.sk].map(|a| string_attr(i, a)))
+            .map(|i| [GSI6.pk, GSI6.sk, GSI2.pk, GSI2.sk].map(|a| string_attr(i, a)))
             .collect();
         let created = keys::created_sort(child.created_at, &child.id);
         assert_eq!(

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
 use super::keys;
-use super::records::{self, key_item, member_from_item, s, string_attr, Item, INCARNATION};
+use super::records::{self, key_item, member_from_item, string_attr, string_value, Item, INCARNATION};
 use super::sdk::{applied, classify, settle, transact, TransactError};
-use super::table::{BY_NAME, PK};
+use super::table::{GSI1, PK};
 use super::Store;
 use crate::auth::TenantRole;
 use crate::domain::member::Member;
@@ -63,7 +63,7 @@ impl Store {
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .condition_expression("#createdAt = :incarnation")
             .expression_attribute_names("#createdAt", "createdAt")
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .build()
             .map_err(Error::internal)?;
         let items = vec![
@@ -97,7 +97,7 @@ impl Store {
             .set_key(Some(key_item(&keys::member(&tenant.id, user))))
             .condition_expression("#incarnation = :incarnation")
             .expression_attribute_names("#incarnation", INCARNATION)
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .send()
             .await;
         match applied(result) {
@@ -151,18 +151,18 @@ impl Store {
     ) -> Result<(Vec<(TenantId, TenantRole)>, Option<TenantId>)> {
         let start = after.map(|tenant_id| {
             let mut key = key_item(&keys::member(tenant_id, user));
-            key.insert(BY_NAME.pk.into(), s(keys::memberships_of(user)));
-            key.insert(BY_NAME.sk.into(), s(keys::membership_sort(tenant_id)));
+            key.insert(GSI1.pk.into(), string_value(keys::memberships_of(user)));
+            key.insert(GSI1.sk.into(), string_value(keys::membership_sort(tenant_id)));
             key
         });
         let output = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_NAME.pk)
-            .expression_attribute_values(":pk", s(keys::memberships_of(user)))
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_values(":pk", string_value(keys::memberships_of(user)))
             .set_exclusive_start_key(start)
             .set_limit(limit.map(|l| l as i32))
             .send()
@@ -229,30 +229,20 @@ impl Store {
         &self,
         user: &UserId,
     ) -> Result<Vec<(TenantId, TenantRole, Option<Timestamp>)>> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1.name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_values(":pk", string_value(keys::memberships_of(user)));
         let mut all = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_NAME.name)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", BY_NAME.pk)
-                .expression_attribute_values(":pk", s(keys::memberships_of(user)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                let incarnation = string_attr(&item, INCARNATION).and_then(Timestamp::parse);
-                let member = member_from_item(item)?;
-                all.push((member.tenant_id, member.role, incarnation));
-            }
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(all),
-            }
+        for item in self.query_all(request).await? {
+            let incarnation = string_attr(&item, INCARNATION).and_then(Timestamp::parse);
+            let member = member_from_item(item)?;
+            all.push((member.tenant_id, member.role, incarnation));
         }
+        Ok(all)
     }
 }

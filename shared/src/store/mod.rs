@@ -105,8 +105,65 @@ impl Store {
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
             .expression_attribute_names("#pk", table::PK)
             .expression_attribute_names("#sk", table::SK)
-            .expression_attribute_values(":pk", records::s(pk))
-            .expression_attribute_values(":prefix", records::s(prefix))
+            .expression_attribute_values(":pk", records::string_value(pk))
+            .expression_attribute_values(":prefix", records::string_value(prefix))
+    }
+}
+
+impl Store {
+    /// Every item a `Query` finds, page after page (one request a page).
+    pub(crate) async fn query_all(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> crate::error::Result<Vec<records::Item>> {
+        self.query_until(request, |_| false).await
+    }
+
+    /// How many items a `Query` finds (`Select=COUNT`), page after page.
+    pub(crate) async fn query_count(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> crate::error::Result<u64> {
+        let request = request.select(aws_sdk_dynamodb::types::Select::Count);
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk::classify)?;
+            total += output.count as u64;
+            match output.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(total),
+            }
+        }
+    }
+
+    /// The items a `Query` finds, page after page, until `enough` says the
+    /// items so far are enough (checked after each page) or none are left.
+    pub(crate) async fn query_until(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        enough: impl Fn(&[records::Item]) -> bool,
+    ) -> crate::error::Result<Vec<records::Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let output = request
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(sdk::classify)?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(key) if !enough(&items) => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
     }
 }
 

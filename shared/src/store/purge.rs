@@ -5,9 +5,9 @@
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::keys;
-use super::records::{self, key_item, n, s, string_attr, tenant_from_item, Item, TENANT_ID};
+use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item, TENANT_ID};
 use super::sdk::{classify, is_condition_failed, transact, TransactError};
-use super::table::{FACETS, PK, SK};
+use super::table::{GSI6, PK, SK};
 use super::Store;
 use crate::domain::{Status, Tenant, Timestamp};
 use crate::error::{Error, Result};
@@ -26,12 +26,12 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(FACETS.name)
+            .index_name(GSI6.name)
             .key_condition_expression("#pk = :pk AND #sk < :cutoff")
-            .expression_attribute_names("#pk", FACETS.pk)
-            .expression_attribute_names("#sk", FACETS.sk)
-            .expression_attribute_values(":pk", s(keys::RETIRED_LIST))
-            .expression_attribute_values(":cutoff", s(cutoff.to_string()))
+            .expression_attribute_names("#pk", GSI6.pk)
+            .expression_attribute_names("#sk", GSI6.sk)
+            .expression_attribute_values(":pk", string_value(keys::RETIRED_LIST))
+            .expression_attribute_values(":cutoff", string_value(cutoff.to_string()))
             .set_exclusive_start_key(after)
             .limit(limit as i32)
             .send()
@@ -60,10 +60,10 @@ impl Store {
             .expression_attribute_names("#mark", "purgeStartedAt")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":at", s(at.to_string()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":expected", n(tenant.version))
-            .expression_attribute_values(":retired", s(Status::Retired.as_str()))
+            .expression_attribute_values(":at", string_value(at.to_string()))
+            .expression_attribute_values(":one", number_value(1))
+            .expression_attribute_values(":expected", number_value(tenant.version))
+            .expression_attribute_values(":retired", string_value(Status::Retired.as_str()))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -77,38 +77,25 @@ impl Store {
     /// Up to `limit` keys of the items under a tenant's PK other than the
     /// tenant itself (history, facets, members, subtenants, code guards).
     pub async fn owned_keys(&self, tenant: &Tenant, limit: usize) -> Result<Vec<Item>> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(keys::tenant(&tenant.id).pk))
-                .projection_expression("#pk, #sk")
-                .set_exclusive_start_key(start)
-                .limit(limit as i32 + 1)
-                .send()
-                .await
-                .map_err(classify)?;
-            keys.extend(
-                output
-                    .items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|k| string_attr(k, SK) != Some(keys::TENANT_SK)),
-            );
-            match output.last_evaluated_key {
-                Some(key) if keys.len() < limit => start = Some(key),
-                _ => {
-                    keys.truncate(limit);
-                    return Ok(keys);
-                }
-            }
-        }
+        let owned = |k: &Item| string_attr(k, SK) != Some(keys::TENANT_SK);
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", string_value(keys::tenant(&tenant.id).pk))
+            .projection_expression("#pk, #sk")
+            .limit(limit as i32 + 1);
+        let mut keys: Vec<Item> = self
+            .query_until(request, |found| found.iter().filter(|k| owned(k)).count() >= limit)
+            .await?
+            .into_iter()
+            .filter(owned)
+            .collect();
+        keys.truncate(limit);
+        Ok(keys)
     }
 
     /// Deletes items by key (batches of 25, unprocessed retried).
@@ -132,7 +119,7 @@ impl Store {
             .condition_expression("#version = :expected AND attribute_exists(#mark)")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#mark", "purgeStartedAt")
-            .expression_attribute_values(":expected", n(tenant.version))
+            .expression_attribute_values(":expected", number_value(tenant.version))
             .build()
             .map_err(Error::internal)?;
         let guard = Delete::builder()
@@ -140,7 +127,7 @@ impl Store {
             .set_key(Some(key_item(&keys::tenant_name(&tenant.name.key()))))
             .condition_expression("attribute_not_exists(PK) OR #tenantId = :id")
             .expression_attribute_names("#tenantId", TENANT_ID)
-            .expression_attribute_values(":id", s(tenant.id.as_str()))
+            .expression_attribute_values(":id", string_value(tenant.id.as_str()))
             .build()
             .map_err(Error::internal)?;
         let mut items = vec![
@@ -155,8 +142,8 @@ impl Store {
                 .condition_expression("attribute_exists(PK)")
                 .expression_attribute_names("#children", "childCount")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":minus", n(-1))
-                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":minus", number_value(-1))
+                .expression_attribute_values(":one", number_value(1))
                 .build()
                 .map_err(Error::internal)?;
             items.push(TransactWriteItem::builder().update(update).build());

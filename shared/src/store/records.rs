@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, FacetKind, Key, ListBucket};
-use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, CHILDREN, FACETS, PK, PREFIX_INDEXES, SK, TREE, TTL_ATTRIBUTE};
+use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
@@ -25,22 +25,27 @@ pub const INCARNATION: &str = "tenantCreatedAt";
 /// The `createdAt` of the identity provider a group mapping belongs to.
 pub const PROVIDER_INCARNATION: &str = "providerCreatedAt";
 
-pub fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute value.
+pub fn string_value(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-pub fn n(value: impl ToString) -> AttributeValue {
+/// A number attribute value (DynamoDB sends numbers as text).
+pub fn number_value(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
 /// The attributes of a primary key.
 pub fn key_item(key: &Key) -> Item {
-    HashMap::from([(PK.to_owned(), s(&key.pk)), (SK.to_owned(), s(&key.sk))])
+    HashMap::from([
+        (PK.to_owned(), string_value(&key.pk)),
+        (SK.to_owned(), string_value(&key.sk)),
+    ])
 }
 
 fn with_key(key: &Key, entity_type: &str) -> Item {
     let mut item = key_item(key);
-    item.insert(ENTITY_TYPE.into(), s(entity_type));
+    item.insert(ENTITY_TYPE.into(), string_value(entity_type));
     item
 }
 
@@ -52,29 +57,29 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     let bucket = ListBucket::of(tenant.status);
     let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
     item.extend(with_key(&keys::tenant(&tenant.id), "tenant"));
-    item.insert(BY_NAME.pk.into(), s(&partition));
-    item.insert(BY_NAME.sk.into(), s(&name_key));
-    item.insert(BY_CREATED.pk.into(), s(partition));
+    item.insert(GSI1.pk.into(), string_value(&partition));
+    item.insert(GSI1.sk.into(), string_value(&name_key));
+    item.insert(GSI2.pk.into(), string_value(partition));
     item.insert(
-        BY_CREATED.sk.into(),
-        s(keys::created_sort(tenant.created_at, &tenant.id)),
+        GSI2.sk.into(),
+        string_value(keys::created_sort(tenant.created_at, &tenant.id)),
     );
     if let Some(parent) = &tenant.parent_id {
-        item.insert(CHILDREN.pk.into(), s(keys::children(parent, bucket)));
-        item.insert(CHILDREN.sk.into(), s(&name_key));
+        item.insert(GSI3.pk.into(), string_value(keys::children(parent, bucket)));
+        item.insert(GSI3.sk.into(), string_value(&name_key));
     }
     if let Some(reseller) = &tenant.reseller_id {
-        item.insert(BY_RESELLER.pk.into(), s(keys::reseller(reseller, bucket)));
-        item.insert(BY_RESELLER.sk.into(), s(&name_key));
+        item.insert(GSI4.pk.into(), string_value(keys::reseller(reseller, bucket)));
+        item.insert(GSI4.sk.into(), string_value(&name_key));
     }
     if let (Status::Retired, Some(retired_at)) = (tenant.status, tenant.retired_at) {
-        item.insert(FACETS.pk.into(), s(keys::RETIRED_LIST));
-        item.insert(FACETS.sk.into(), s(format!("{retired_at}#{}", tenant.id)));
+        item.insert(GSI6.pk.into(), string_value(keys::RETIRED_LIST));
+        item.insert(GSI6.sk.into(), string_value(keys::retired_sort(retired_at, &tenant.id)));
     }
     let root = tenant.path.first().unwrap_or(&tenant.id);
-    item.insert(TREE.pk.into(), s(keys::tree(root)));
-    item.insert(TREE.sk.into(), s(tenant.path_string()));
-    item.insert(NAME_KEY.into(), s(name_key));
+    item.insert(GSI5.pk.into(), string_value(keys::tree(root)));
+    item.insert(GSI5.sk.into(), string_value(tenant.path_string()));
+    item.insert(NAME_KEY.into(), string_value(name_key));
     Ok(item)
 }
 
@@ -83,17 +88,17 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
 /// meanwhile. In no index.
 pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::tenant(&tenant.id), "tombstone");
-    item.insert("id".into(), s(tenant.id.as_str()));
-    item.insert("name".into(), s(tenant.name.as_str()));
+    item.insert("id".into(), string_value(tenant.id.as_str()));
+    item.insert("name".into(), string_value(tenant.name.as_str()));
     item.insert(
         "path".into(),
-        AttributeValue::L(tenant.path.iter().map(|id| s(id.as_str())).collect()),
+        AttributeValue::L(tenant.path.iter().map(|id| string_value(id.as_str())).collect()),
     );
     if let Some(retired_at) = tenant.retired_at {
-        item.insert("retiredAt".into(), s(retired_at.to_string()));
+        item.insert("retiredAt".into(), string_value(retired_at.to_string()));
     }
-    item.insert("purgedAt".into(), s(purged_at.to_string()));
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert("purgedAt".into(), string_value(purged_at.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
@@ -101,9 +106,9 @@ pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timesta
 /// tombstone lasts: what a by-name lookup answers 410 from.
 pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::purged_name(&tenant.name.key(), purged_at), "purgedName");
-    item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
-    item.insert("purgedAt".into(), s(purged_at.to_string()));
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
+    item.insert("purgedAt".into(), string_value(purged_at.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
@@ -114,7 +119,7 @@ pub fn tenant_from_item(item: Item) -> Result<Tenant> {
 /// The guard that holds a name key for one tenant.
 pub fn name_guard_item(name_key: &str, id: &TenantId) -> Item {
     let mut item = with_key(&keys::tenant_name(name_key), "tenantName");
-    item.insert(TENANT_ID.into(), s(id.as_str()));
+    item.insert(TENANT_ID.into(), string_value(id.as_str()));
     item
 }
 
@@ -188,21 +193,21 @@ pub fn facet_items(tenant: &Tenant, list_shards: u16) -> Vec<(Key, Item)> {
             let key = keys::facet(&tenant.id, facet.kind, *slot);
             *slot += 1;
             let mut item = with_key(&key, "facet");
-            item.insert(TENANT_ID.into(), s(tenant.id.as_str()));
+            item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
             if let Some(by_name) = facet.by_name {
-                item.insert(FACETS.pk.into(), s(by_name));
-                item.insert(FACETS.sk.into(), s(&name_key));
+                item.insert(GSI6.pk.into(), string_value(by_name));
+                item.insert(GSI6.sk.into(), string_value(&name_key));
             }
             if let Some(by_created) = facet.by_created {
-                item.insert(BY_CREATED.pk.into(), s(by_created));
-                item.insert(BY_CREATED.sk.into(), s(&created));
+                item.insert(GSI2.pk.into(), string_value(by_created));
+                item.insert(GSI2.sk.into(), string_value(&created));
             }
             if !facet.prefixes.is_empty() {
-                item.insert(NAME_KEY.into(), s(&name_key));
+                item.insert(NAME_KEY.into(), string_value(&name_key));
             }
             for (index, partition) in PREFIX_INDEXES.iter().zip(facet.prefixes) {
-                item.insert(index.pk.into(), s(partition));
-                item.insert(index.sk.into(), s(&created));
+                item.insert(index.pk.into(), string_value(partition));
+                item.insert(index.sk.into(), string_value(&created));
             }
             (key, item)
         })
@@ -227,17 +232,17 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
         &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
         "subtenant",
     ));
-    item.insert(BY_NAME.pk.into(), s(&partition));
+    item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(
-        BY_NAME.sk.into(),
-        s(keys::subtenant_name_sort(&subtenant.name.key(), &subtenant.id)),
+        GSI1.sk.into(),
+        string_value(keys::subtenant_name_sort(&subtenant.name.key(), &subtenant.id)),
     );
-    item.insert(BY_CREATED.pk.into(), s(partition));
-    item.insert(BY_CREATED.sk.into(), s(subtenant.code.as_str()));
-    item.insert(BY_RESELLER.pk.into(), s(keys::ALL_SUBTENANTS));
+    item.insert(GSI2.pk.into(), string_value(partition));
+    item.insert(GSI2.sk.into(), string_value(subtenant.code.as_str()));
+    item.insert(GSI4.pk.into(), string_value(keys::ALL_SUBTENANTS));
     item.insert(
-        BY_RESELLER.sk.into(),
-        s(format!("{}#{}", subtenant.created_at, subtenant.id)),
+        GSI4.sk.into(),
+        string_value(keys::subtenant_created_sort(subtenant.created_at, &subtenant.id)),
     );
     Ok(item)
 }
@@ -249,7 +254,7 @@ pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
 /// The guard that holds a subtenant code within its tenant.
 pub fn subtenant_code_item(tenant_id: &TenantId, code: &SubtenantCode, subtenant_id: &str) -> Item {
     let mut item = with_key(&keys::subtenant_code(tenant_id, code), "subtenantCode");
-    item.insert("subtenantId".into(), s(subtenant_id));
+    item.insert("subtenantId".into(), string_value(subtenant_id));
     item
 }
 
@@ -260,7 +265,7 @@ pub fn identity_provider_item(idp: &IdentityProvider, incarnation: Timestamp) ->
         &keys::identity_provider(&idp.tenant_id, idp.id.as_str()),
         "identityProvider",
     ));
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
 }
 
@@ -274,8 +279,11 @@ pub fn group_mapping_item(mapping: &GroupMapping, incarnation: Timestamp, provid
     let mut item: Item = serde_dynamo::to_item(mapping).map_err(Error::internal)?;
     let key = keys::group_mapping(&mapping.tenant_id, mapping.identity_provider_id.as_str(), &mapping.from);
     item.extend(with_key(&key, "groupMapping"));
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
-    item.insert(PROVIDER_INCARNATION.into(), s(provider.created_at.to_string()));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
+    item.insert(
+        PROVIDER_INCARNATION.into(),
+        string_value(provider.created_at.to_string()),
+    );
     Ok(item)
 }
 
@@ -286,10 +294,10 @@ pub fn group_mapping_from_item(item: Item) -> Result<GroupMapping> {
 /// The claim of a login domain by one identity provider of one tenant.
 pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnation: Timestamp) -> Item {
     let mut item = with_key(&keys::domain_claim(domain.as_str()), "domainClaim");
-    item.insert("domain".into(), s(domain.as_str()));
-    item.insert(TENANT_ID.into(), s(idp.tenant_id.as_str()));
-    item.insert("identityProviderId".into(), s(idp.id.as_str()));
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert("domain".into(), string_value(domain.as_str()));
+    item.insert(TENANT_ID.into(), string_value(idp.tenant_id.as_str()));
+    item.insert("identityProviderId".into(), string_value(idp.id.as_str()));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     item
 }
 
@@ -298,9 +306,9 @@ pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnatio
 pub fn member_item(member: &Member, incarnation: Timestamp) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(member).map_err(Error::internal)?;
     item.extend(with_key(&keys::member(&member.tenant_id, &member.user_id), "member"));
-    item.insert(BY_NAME.pk.into(), s(keys::memberships_of(&member.user_id)));
-    item.insert(BY_NAME.sk.into(), s(keys::membership_sort(&member.tenant_id)));
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert(GSI1.pk.into(), string_value(keys::memberships_of(&member.user_id)));
+    item.insert(GSI1.sk.into(), string_value(keys::membership_sort(&member.tenant_id)));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
 }
 
@@ -329,7 +337,7 @@ pub fn deployment_item(deployment: &Deployment, incarnation: Timestamp) -> Resul
         &keys::deployment(&deployment.tenant_id, deployment.version),
         "deployment",
     ));
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
 }
 
@@ -346,12 +354,12 @@ pub fn deployment_content_item(deployment: &Deployment, bytes: &[u8], incarnatio
         &keys::deployment_content(&deployment.tenant_id, deployment.version),
         "deploymentContent",
     );
-    item.insert(TENANT_ID.into(), s(deployment.tenant_id.as_str()));
+    item.insert(TENANT_ID.into(), string_value(deployment.tenant_id.as_str()));
     item.insert(
         CONTENT.into(),
         AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
     );
-    item.insert(INCARNATION.into(), s(incarnation.to_string()));
+    item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     item
 }
 
@@ -360,8 +368,11 @@ pub fn job_item(job: &Job) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(job).map_err(Error::internal)?;
     item.extend(with_key(&keys::job(&job.id), "job"));
     if !job.status.is_final() {
-        item.insert(BY_NAME.pk.into(), s(keys::ACTIVE_JOBS));
-        item.insert(BY_NAME.sk.into(), s(format!("{}#{}", job.created_at, job.id)));
+        item.insert(GSI1.pk.into(), string_value(keys::ACTIVE_JOBS));
+        item.insert(
+            GSI1.sk.into(),
+            string_value(keys::job_created_sort(job.created_at, &job.id)),
+        );
     }
     Ok(item)
 }
@@ -374,8 +385,8 @@ pub fn job_from_item(item: Item) -> Result<Job> {
 pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(work).map_err(Error::internal)?;
     item.extend(with_key(&keys::pending(id), "pending"));
-    item.insert(BY_NAME.pk.into(), s(keys::PENDING_LIST));
-    item.insert(BY_NAME.sk.into(), s(format!("{at}#{id}")));
+    item.insert(GSI1.pk.into(), string_value(keys::PENDING_LIST));
+    item.insert(GSI1.sk.into(), string_value(keys::pending_sort(at, id)));
     Ok(item)
 }
 
@@ -383,7 +394,7 @@ pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> R
 /// The guard of a recorded change event (kept as long as the feed keeps it).
 pub fn change_event_guard_item(event_id: &str, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::change_event_guard(event_id), "changeEventId");
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
@@ -398,37 +409,37 @@ pub fn feed_event_item(
     expires_at: Timestamp,
 ) -> Item {
     let mut item = with_key(key, "changeEvent");
-    item.insert("type".into(), s(kind));
-    item.insert("subject".into(), s(subject.as_str()));
+    item.insert("type".into(), string_value(kind));
+    item.insert("subject".into(), string_value(subject.as_str()));
     item.insert(
         "path".into(),
-        AttributeValue::L(path.iter().map(|id| s(id.as_str())).collect()),
+        AttributeValue::L(path.iter().map(|id| string_value(id.as_str())).collect()),
     );
-    item.insert("event".into(), s(cloud_event.to_string()));
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert("event".into(), string_value(cloud_event.to_string()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
 /// The mark of a day that has events in the feed, kept while they are.
 pub fn feed_day_item(day: &str, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::feed_day_mark(day), "feedDay");
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
 /// The mark of a gone tenant incarnation.
 pub fn tenant_gone_item(id: &TenantId, incarnation: Timestamp, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::tenant_gone(id, incarnation), "tenantGone");
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
 pub fn idempotency_item(key: &Key, fingerprint: &str, status: u16, body: &str, expires_at: Timestamp) -> Item {
     let mut item = with_key(key, "idempotency");
-    item.insert("fingerprint".into(), s(fingerprint));
-    item.insert("status".into(), n(status));
-    item.insert("body".into(), s(body));
-    item.insert(TTL_ATTRIBUTE.into(), n(expires_at.unix_seconds()));
+    item.insert("fingerprint".into(), string_value(fingerprint));
+    item.insert("status".into(), number_value(status));
+    item.insert("body".into(), string_value(body));
+    item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 

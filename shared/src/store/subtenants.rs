@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Select, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::records::{self, key_item, n, s, string_attr, subtenant_from_item, Item};
+use super::records::{self, key_item, number_value, string_attr, string_value, subtenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, settle, transact, TransactError};
-use super::table::{BY_CREATED, BY_NAME, BY_RESELLER, PK, SK};
+use super::table::{GSI1, GSI2, GSI4, PK, SK};
 use super::tenants::WriteFailure;
 use super::Store;
 use crate::domain::subtenant::Subtenant;
@@ -98,7 +98,7 @@ impl Store {
                     .set_item(Some(records::subtenant_item(new)?))
                     .condition_expression("#version = :expected")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":expected", n(old.version))
+                    .expression_attribute_values(":expected", number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
                 items.push(TransactWriteItem::builder().put(put).build());
@@ -114,7 +114,7 @@ impl Store {
                     .set_key(Some(key_item(&keys::subtenant(&tenant.id, &old.id))))
                     .condition_expression("#version = :expected")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":expected", n(old.version))
+                    .expression_attribute_values(":expected", number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
                 items.push(TransactWriteItem::builder().delete(delete).build());
@@ -177,14 +177,14 @@ impl Store {
             .expression_attribute_names("#count", "subtenantCount")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#createdAt", "createdAt")
-            .expression_attribute_values(":by", n(by))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":incarnation", s(tenant.created_at.to_string()));
+            .expression_attribute_values(":by", number_value(by))
+            .expression_attribute_values(":one", number_value(1))
+            .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()));
         update = if by > 0 {
             update
                 .condition_expression("#createdAt = :incarnation AND #status <> :retired")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":retired", s(Status::Retired.as_str()))
+                .expression_attribute_values(":retired", string_value(Status::Retired.as_str()))
         } else {
             update.condition_expression("#createdAt = :incarnation")
         };
@@ -200,7 +200,7 @@ impl Store {
             .set_key(Some(key_item(&keys::subtenant_code(tenant_id, code))))
             .condition_expression("attribute_not_exists(PK) OR #owner = :id")
             .expression_attribute_names("#owner", "subtenantId")
-            .expression_attribute_values(":id", s(id))
+            .expression_attribute_values(":id", string_value(id))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
@@ -214,8 +214,8 @@ impl Store {
                 let request = self.query_prefix(&keys::tenant(tenant_id).pk, keys::SUBTENANT_SK_PREFIX);
                 return (request, vec![PK, SK]);
             }
-            SubtenantOrder::Name => BY_NAME,
-            SubtenantOrder::Code => BY_CREATED,
+            SubtenantOrder::Name => GSI1,
+            SubtenantOrder::Code => GSI2,
         };
         let request = self
             .client
@@ -224,7 +224,7 @@ impl Store {
             .index_name(index.name)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", index.pk)
-            .expression_attribute_values(":pk", s(keys::subtenants_of(tenant_id)));
+            .expression_attribute_values(":pk", string_value(keys::subtenants_of(tenant_id)));
         (request, vec![PK, SK, index.pk, index.sk])
     }
 
@@ -252,74 +252,38 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_RESELLER.name)
+            .index_name(GSI4.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_RESELLER.pk)
-            .expression_attribute_values(":pk", s(keys::ALL_SUBTENANTS));
-        page(
-            request,
-            &[PK, SK, BY_RESELLER.pk, BY_RESELLER.sk],
-            descending,
-            limit,
-            from,
-        )
-        .await
+            .expression_attribute_names("#pk", GSI4.pk)
+            .expression_attribute_values(":pk", string_value(keys::ALL_SUBTENANTS));
+        page(request, &[PK, SK, GSI4.pk, GSI4.sk], descending, limit, from).await
     }
 
     /// How many subtenants a tenant has (a `Select=COUNT` query).
     pub async fn count_subtenants(&self, tenant_id: &TenantId) -> Result<u64> {
-        let mut total = 0;
-        let mut start = None;
-        loop {
-            let output = self
-                .subtenant_query(tenant_id, SubtenantOrder::Created)
-                .0
-                .select(Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            total += output.count as u64;
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(total),
-            }
-        }
+        self.query_count(self.subtenant_query(tenant_id, SubtenantOrder::Created).0)
+            .await
     }
 
     /// The codes of a tenant's subtenants that start with `prefix`.
     pub async fn codes_with_prefix(&self, tenant_id: &TenantId, prefix: &str) -> Result<Vec<String>> {
-        let mut codes = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_CREATED.name)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", BY_CREATED.pk)
-                .expression_attribute_names("#sk", BY_CREATED.sk)
-                .expression_attribute_values(":pk", s(keys::subtenants_of(tenant_id)))
-                .expression_attribute_values(":prefix", s(prefix))
-                .projection_expression("#sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            codes.extend(
-                output
-                    .items
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|i| string_attr(i, BY_CREATED.sk))
-                    .map(str::to_owned),
-            );
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(codes),
-            }
-        }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI2.name)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", GSI2.pk)
+            .expression_attribute_names("#sk", GSI2.sk)
+            .expression_attribute_values(":pk", string_value(keys::subtenants_of(tenant_id)))
+            .expression_attribute_values(":prefix", string_value(prefix))
+            .projection_expression("#sk");
+        let items = self.query_all(request).await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| string_attr(i, GSI2.sk))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Sets `resellerId` on one subtenant if its version is still the one
@@ -333,12 +297,12 @@ impl Store {
             .condition_expression("#version = :expected")
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#reseller", "resellerId")
-            .expression_attribute_values(":expected", n(subtenant.version))
-            .expression_attribute_values(":one", n(1));
+            .expression_attribute_values(":expected", number_value(subtenant.version))
+            .expression_attribute_values(":one", number_value(1));
         let request = match reseller {
             Some(r) => request
                 .update_expression("SET #reseller = :reseller ADD #version :one")
-                .expression_attribute_values(":reseller", s(r)),
+                .expression_attribute_values(":reseller", string_value(r)),
             None => request.update_expression("REMOVE #reseller ADD #version :one"),
         };
         match request.send().await {

@@ -25,44 +25,49 @@ pub struct Index {
     pub purpose: &'static str,
 }
 
-/// Lists of tenants ordered by name key (list partitions, sharded).
-pub const BY_NAME: Index = Index {
+/// Generic indexes, named by number: each serves several access patterns
+/// over different item kinds (the table of them is in [`super::keys`]).
+/// GSI1: tenant lists by name, a user's memberships, subtenants by name,
+/// pending work and unfinished jobs; 1-character name prefixes on facets.
+pub const GSI1: Index = Index {
     name: "GSI1",
     pk: "GSI1PK",
     sk: "GSI1SK",
     purpose: "tenant lists by name; on facets, 1-character name prefixes by creation",
 };
-/// Lists of tenants ordered by creation time.
-pub const BY_CREATED: Index = Index {
+/// GSI2: tenant lists and subtrees by creation, subtenants by code.
+pub const GSI2: Index = Index {
     name: "GSI2",
     pk: "GSI2PK",
     sk: "GSI2SK",
     purpose: "tenant lists by creation time",
 };
 
-/// Children of a tenant, by name (only tenants with a parent).
-pub const CHILDREN: Index = Index {
+/// GSI3: children of a tenant by name; 2-character name prefixes on facets.
+pub const GSI3: Index = Index {
     name: "GSI3",
     pk: "GSI3PK",
     sk: "GSI3SK",
     purpose: "children of a tenant by name; on facets, 2-character name prefixes by creation",
 };
-/// Tenants of a reseller, by name (only tenants with a reseller).
-pub const BY_RESELLER: Index = Index {
+/// GSI4: tenants of a reseller by name, every subtenant by creation;
+/// 3-character name prefixes on facets.
+pub const GSI4: Index = Index {
     name: "GSI4",
     pk: "GSI4PK",
     sk: "GSI4SK",
     purpose: "tenants of a reseller by name; on facets, 3-character name prefixes by creation",
 };
-/// Every tenant of a tree, by id path: a subtree is one prefix.
-pub const TREE: Index = Index {
+/// GSI5: every tenant of a tree, by id path: a subtree is one prefix.
+pub const GSI5: Index = Index {
     name: "GSI5",
     pk: "GSI5PK",
     sk: "GSI5SK",
     purpose: "subtrees by id path",
 };
-/// Facet items (tags, external ids), by the tenant's name.
-pub const FACETS: Index = Index {
+/// GSI6: facet items (tags, external ids, identity providers, subtrees) by
+/// the tenant's name; retired tenants by retirement.
+pub const GSI6: Index = Index {
     name: "GSI6",
     pk: "GSI6PK",
     sk: "GSI6SK",
@@ -76,9 +81,9 @@ pub const FACETS: Index = Index {
 /// the partition of its first 3 characters and filters on the rest. No
 /// index of their own: adding one to a deployed table is a backfill, and
 /// CloudFormation adds only one index per stack update.
-pub const PREFIX_INDEXES: [Index; 3] = [BY_NAME, CHILDREN, BY_RESELLER];
+pub const PREFIX_INDEXES: [Index; 3] = [GSI1, GSI3, GSI4];
 
-pub const INDEXES: &[Index] = &[BY_NAME, BY_CREATED, CHILDREN, BY_RESELLER, TREE, FACETS];
+pub const INDEXES: &[Index] = &[GSI1, GSI2, GSI3, GSI4, GSI5, GSI6];
 
 fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder()

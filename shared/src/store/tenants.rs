@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::keys;
-use super::records::{self, facet_items, key_item, n, s, tenant_from_item, tenant_item, Item, TENANT_ID};
+use super::records::{
+    self, facet_items, key_item, number_value, string_value, tenant_from_item, tenant_item, Item, TENANT_ID,
+};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::Store;
@@ -157,7 +159,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", records::s(keys::tenant_name(name_key).pk))
+            .expression_attribute_values(":pk", records::string_value(keys::tenant_name(name_key).pk))
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -340,7 +342,7 @@ impl Store {
                     .set_item(Some(tenant_item(after, self.list_shards)?))
                     .condition_expression("#version = :expected")
                     .expression_attribute_names("#version", "version")
-                    .expression_attribute_values(":expected", n(before.version))
+                    .expression_attribute_values(":expected", number_value(before.version))
                     .build()
                     .map_err(Error::internal)?;
                 push(TransactWriteItem::builder().put(put).build(), Role::Tenant);
@@ -356,8 +358,8 @@ impl Store {
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_names("#children", "childCount")
                     .expression_attribute_names("#subtenants", "subtenantCount")
-                    .expression_attribute_values(":expected", n(before.version))
-                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":expected", number_value(before.version))
+                    .expression_attribute_values(":zero", number_value(0))
                     .build()
                     .map_err(Error::internal)?;
                 push(TransactWriteItem::builder().delete(delete).build(), Role::Tenant);
@@ -437,8 +439,8 @@ impl Store {
                 .update_expression("ADD #children :delta, #version :one")
                 .expression_attribute_names("#children", "childCount")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":delta", n(by))
-                .expression_attribute_values(":one", n(1));
+                .expression_attribute_values(":delta", number_value(by))
+                .expression_attribute_values(":one", number_value(1));
             update = match delta {
                 ParentDelta::Gains(parent) => update
                     .condition_expression("#path = :path AND #name = :name AND #status <> :retired")
@@ -446,8 +448,8 @@ impl Store {
                     .expression_attribute_names("#name", "name")
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":path", path_value(parent))
-                    .expression_attribute_values(":name", s(parent.name.as_str()))
-                    .expression_attribute_values(":retired", s(Status::Retired.as_str())),
+                    .expression_attribute_values(":name", string_value(parent.name.as_str()))
+                    .expression_attribute_values(":retired", string_value(Status::Retired.as_str())),
                 ParentDelta::Loses(_) => update.condition_expression("attribute_exists(PK)"),
             };
             push(
@@ -487,7 +489,7 @@ impl Store {
                 .set_item(Some(record.clone()))
                 .condition_expression("attribute_not_exists(PK) OR #expires < :now")
                 .expression_attribute_names("#expires", TTL_ATTRIBUTE)
-                .expression_attribute_values(":now", n(now.unix_seconds()))
+                .expression_attribute_values(":now", number_value(now.unix_seconds()))
                 .build()
                 .map_err(Error::internal)?;
             push(TransactWriteItem::builder().put(put).build(), Role::Idempotency);
@@ -524,7 +526,7 @@ impl Store {
             .set_key(Some(key_item(&keys::tenant_name(name_key))))
             .condition_expression("attribute_not_exists(PK) OR #tenantId = :id")
             .expression_attribute_names("#tenantId", TENANT_ID)
-            .expression_attribute_values(":id", s(id.as_str()))
+            .expression_attribute_values(":id", string_value(id.as_str()))
             .build()
             .map_err(Error::internal)?;
         Ok(TransactWriteItem::builder().delete(delete).build())
@@ -533,5 +535,5 @@ impl Store {
 
 /// A tenant's `path` as the attribute value it is stored as.
 pub fn path_value(tenant: &Tenant) -> aws_sdk_dynamodb::types::AttributeValue {
-    aws_sdk_dynamodb::types::AttributeValue::L(tenant.path.iter().map(|id| s(id.as_str())).collect())
+    aws_sdk_dynamodb::types::AttributeValue::L(tenant.path.iter().map(|id| string_value(id.as_str())).collect())
 }

@@ -6,9 +6,9 @@
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 
 use super::keys::{self, ListBucket};
-use super::records::{key_item, n, s, tenant_from_item, Item};
+use super::records::{key_item, number_value, string_value, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed};
-use super::table::{CHILDREN, TREE};
+use super::table::{GSI3, GSI5};
 use super::Store;
 use crate::domain::{Tenant, TenantId};
 use crate::error::Result;
@@ -24,12 +24,12 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(TREE.name)
+            .index_name(GSI5.name)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", TREE.pk)
-            .expression_attribute_names("#sk", TREE.sk)
-            .expression_attribute_values(":pk", s(keys::tree(root)))
-            .expression_attribute_values(":prefix", s(format!("{path}/")))
+            .expression_attribute_names("#pk", GSI5.pk)
+            .expression_attribute_names("#sk", GSI5.sk)
+            .expression_attribute_values(":pk", string_value(keys::tree(root)))
+            .expression_attribute_values(":prefix", string_value(format!("{path}/")))
             .set_exclusive_start_key(start);
         tenant_page(request).await
     }
@@ -61,10 +61,10 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(CHILDREN.name)
+            .index_name(GSI3.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", CHILDREN.pk)
-            .expression_attribute_values(":pk", s(keys::children(parent, bucket)))
+            .expression_attribute_names("#pk", GSI3.pk)
+            .expression_attribute_values(":pk", string_value(keys::children(parent, bucket)))
             .set_exclusive_start_key(start);
         tenant_page(request).await
     }
@@ -77,8 +77,8 @@ impl Store {
             .condition_expression("#parentId = :parent")
             .expression_attribute_names("#parentName", "parentName")
             .expression_attribute_names("#parentId", "parentId")
-            .expression_attribute_values(":name", s(parent.name.as_str()))
-            .expression_attribute_values(":parent", s(parent.id.as_str()));
+            .expression_attribute_values(":name", string_value(parent.name.as_str()))
+            .expression_attribute_values(":parent", string_value(parent.id.as_str()));
         conditional(request).await
     }
 
@@ -90,7 +90,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant(id))))
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":one", number_value(1))
     }
 }
 

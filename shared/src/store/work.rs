@@ -11,9 +11,9 @@ use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::records::{self, key_item, s, Item};
+use super::records::{self, key_item, string_value, Item};
 use super::sdk::classify;
-use super::table::BY_NAME;
+use super::table::GSI1;
 use super::Store;
 use crate::domain::identity_provider::IdpId;
 use crate::domain::{TenantId, Timestamp};
@@ -94,10 +94,10 @@ impl Store {
             .client
             .query()
             .table_name(&self.table)
-            .index_name(BY_NAME.name)
+            .index_name(GSI1.name)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", BY_NAME.pk)
-            .expression_attribute_values(":pk", s(keys::PENDING_LIST))
+            .expression_attribute_names("#pk", GSI1.pk)
+            .expression_attribute_values(":pk", string_value(keys::PENDING_LIST))
             .limit(limit as i32)
             .send()
             .await
@@ -151,7 +151,7 @@ impl Store {
                 request = request
                     .filter_expression("#filter = :filter")
                     .expression_attribute_names("#filter", attribute)
-                    .expression_attribute_values(":filter", s(value.to_string()));
+                    .expression_attribute_values(":filter", string_value(value.to_string()));
             }
             let output = request.limit(100).send().await.map_err(classify)?;
             for chunk in output.items.unwrap_or_default().chunks(25) {
