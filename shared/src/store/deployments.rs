@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
+use super::attributes::{CONTENT, INCARNATION};
 use super::keys;
-use super::records::{self, key_item, number_value, string_attr, string_value, Item, CONTENT, INCARNATION};
+use super::records::{self, key_item, number_value, string_attr, string_value, Item};
 use super::sdk::{applied, classify, is_condition_failed};
 use super::table::{GSI1, PK, SK, TTL_ATTRIBUTE};
 use super::Store;

@@ -5,8 +5,9 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
+use super::attributes::{INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
 use super::keys;
-use super::records::{self, key_item, string_attr, string_value, Item, INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
+use super::records::{self, key_item, string_attr, string_value, Item};
 use super::sdk::{applied, classify, is_condition_failed, settle, transact, TransactError};
 use super::tenants::TenantEntry;
 use super::Store;

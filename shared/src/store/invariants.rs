@@ -17,7 +17,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::records::{self, string_attr, Item, ENTITY_TYPE, INCARNATION, NAME_KEY, TENANT_ID};
+use super::attributes::{ENTITY_TYPE, INCARNATION, NAME_KEY, TENANT_ID};
+use super::records::{self, string_attr, Item};
 use super::table::{INDEXES, PK, SK, TTL_ATTRIBUTE};
 use super::{keys, Store};
 use crate::domain::values::legacy_name_key;

@@ -66,8 +66,9 @@ use std::cmp::Ordering;
 use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
+use super::attributes::{NAME_KEY, TENANT_ID};
 use super::keys::{self, ListBucket};
-use super::records::{string_attr, string_value, tenant_from_item, Item, NAME_KEY, TENANT_ID};
+use super::records::{string_attr, string_value, tenant_from_item, Item};
 use super::sdk::classify;
 use super::table::{Index, GSI1, GSI2, GSI3, GSI4, GSI6, PK, PREFIX_INDEXES, SK};
 use super::Store;

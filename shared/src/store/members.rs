@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
+use super::attributes::INCARNATION;
 use super::keys;
-use super::records::{self, key_item, member_from_item, string_attr, string_value, Item, INCARNATION};
+use super::records::{self, key_item, member_from_item, string_attr, string_value, Item};
 use super::sdk::{applied, classify, settle, transact, TransactError};
 use super::table::{GSI1, PK};
 use super::Store;
@@ -196,7 +197,7 @@ impl Store {
         let mut active = std::collections::HashSet::new();
         for item in items
             .iter()
-            .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("tenant"))
+            .filter(|i| string_attr(i, super::attributes::ENTITY_TYPE) == Some("tenant"))
         {
             let ancestor = records::tenant_from_item(item.clone())?;
             if ancestor.status == Status::Active {
@@ -206,7 +207,7 @@ impl Store {
         }
         let memberships = items
             .iter()
-            .filter(|i| string_attr(i, records::ENTITY_TYPE) == Some("member"))
+            .filter(|i| string_attr(i, super::attributes::ENTITY_TYPE) == Some("member"))
             .filter(|i| {
                 let tenant_id = string_attr(i, "tenantId").unwrap_or_default();
                 incarnations.get(tenant_id).is_some_and(|inc| belongs(i, inc))

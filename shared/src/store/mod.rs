@@ -3,7 +3,10 @@
 //! - [`table`]: the table's definition (keys, indexes, TTL, stream), shared by
 //!   the local set-up and checked against template.yaml by a test;
 //! - [`keys`]: the only place that formats `PK`/`SK`/`GSI*` values;
-//! - [`records`]: how domain values become items and back;
+//! - [`records`]: how domain values become items and back; [`attributes`]:
+//!   the items' attribute names; [`entity`]: what kind of item an item is
+//!   ([`entity::EntityType`]) and the typed value it reads as
+//!   ([`entity::Record`]);
 //! - [`sdk`]: SDK errors turned into domain errors, transactions and their
 //!   cancellation reasons;
 //! - [`tenants`] and [`list`]: the tenant access patterns, each a `GetItem`, a
@@ -11,7 +14,9 @@
 //! - [`iam`]: the IAM actions each request needs, recorded and checked per
 //!   function against template.yaml's policies (locally).
 
+pub mod attributes;
 pub mod deployments;
+pub mod entity;
 pub mod events;
 pub mod feed;
 pub mod iam;

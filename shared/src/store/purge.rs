@@ -4,8 +4,9 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
+use super::attributes::TENANT_ID;
 use super::keys;
-use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item, TENANT_ID};
+use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, transact, TransactError};
 use super::table::{GSI6, PK, SK};
 use super::Store;

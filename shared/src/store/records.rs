@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::attributes::{CONTENT, ENTITY_TYPE, INCARNATION, NAME_KEY, PROVIDER_INCARNATION, TENANT_ID};
+use super::entity::EntityType;
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
 use crate::domain::audit::AuditEvent;
@@ -16,14 +18,6 @@ use crate::domain::{DomainName, Status, SubtenantCode, Tenant, TenantId, Timesta
 use crate::error::{Error, Result};
 
 pub type Item = HashMap<String, AttributeValue>;
-
-pub const ENTITY_TYPE: &str = "entityType";
-pub const NAME_KEY: &str = "nameKey";
-pub const TENANT_ID: &str = "tenantId";
-/// The `createdAt` of the tenant an item belongs to (memberships).
-pub const INCARNATION: &str = "tenantCreatedAt";
-/// The `createdAt` of the identity provider a group mapping belongs to.
-pub const PROVIDER_INCARNATION: &str = "providerCreatedAt";
 
 /// A string attribute value.
 pub fn string_value(value: impl Into<String>) -> AttributeValue {
@@ -43,9 +37,9 @@ pub fn key_item(key: &Key) -> Item {
     ])
 }
 
-fn with_key(key: &Key, entity_type: &str) -> Item {
+fn with_key(key: &Key, entity_type: EntityType) -> Item {
     let mut item = key_item(key);
-    item.insert(ENTITY_TYPE.into(), string_value(entity_type));
+    item.insert(ENTITY_TYPE.into(), string_value(entity_type.as_str()));
     item
 }
 
@@ -56,7 +50,7 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
     let name_key = tenant.name.key();
     let bucket = ListBucket::of(tenant.status);
     let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
-    item.extend(with_key(&keys::tenant(&tenant.id), "tenant"));
+    item.extend(with_key(&keys::tenant(&tenant.id), EntityType::Tenant));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(GSI1.sk.into(), string_value(&name_key));
     item.insert(GSI2.pk.into(), string_value(partition));
@@ -87,7 +81,7 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
 /// those who could see it: its `path` tells who), and its id cannot be taken
 /// meanwhile. In no index.
 pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
-    let mut item = with_key(&keys::tenant(&tenant.id), "tombstone");
+    let mut item = with_key(&keys::tenant(&tenant.id), EntityType::Tombstone);
     item.insert("id".into(), string_value(tenant.id.as_str()));
     item.insert("name".into(), string_value(tenant.name.as_str()));
     item.insert(
@@ -105,7 +99,10 @@ pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timesta
 /// The mark of a purged tenant under the name it held, as long as its
 /// tombstone lasts: what a by-name lookup answers 410 from.
 pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
-    let mut item = with_key(&keys::purged_name(&tenant.name.key(), purged_at), "purgedName");
+    let mut item = with_key(
+        &keys::purged_name(&tenant.name.key(), purged_at),
+        EntityType::PurgedName,
+    );
     item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
     item.insert("purgedAt".into(), string_value(purged_at.to_string()));
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
@@ -118,7 +115,7 @@ pub fn tenant_from_item(item: Item) -> Result<Tenant> {
 
 /// The guard that holds a name key for one tenant.
 pub fn name_guard_item(name_key: &str, id: &TenantId) -> Item {
-    let mut item = with_key(&keys::tenant_name(name_key), "tenantName");
+    let mut item = with_key(&keys::tenant_name(name_key), EntityType::TenantName);
     item.insert(TENANT_ID.into(), string_value(id.as_str()));
     item
 }
@@ -192,7 +189,7 @@ pub fn facet_items(tenant: &Tenant, list_shards: u16) -> Vec<(Key, Item)> {
             let slot = slots.entry(facet.kind as u8).or_insert(0usize);
             let key = keys::facet(&tenant.id, facet.kind, *slot);
             *slot += 1;
-            let mut item = with_key(&key, "facet");
+            let mut item = with_key(&key, EntityType::Facet);
             item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
             if let Some(by_name) = facet.by_name {
                 item.insert(GSI6.pk.into(), string_value(by_name));
@@ -230,7 +227,7 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
     let partition = keys::subtenants_of(&subtenant.tenant_id);
     item.extend(with_key(
         &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
-        "subtenant",
+        EntityType::Subtenant,
     ));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(
@@ -253,7 +250,7 @@ pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
 
 /// The guard that holds a subtenant code within its tenant.
 pub fn subtenant_code_item(tenant_id: &TenantId, code: &SubtenantCode, subtenant_id: &str) -> Item {
-    let mut item = with_key(&keys::subtenant_code(tenant_id, code), "subtenantCode");
+    let mut item = with_key(&keys::subtenant_code(tenant_id, code), EntityType::SubtenantCode);
     item.insert("subtenantId".into(), string_value(subtenant_id));
     item
 }
@@ -263,7 +260,7 @@ pub fn identity_provider_item(idp: &IdentityProvider, incarnation: Timestamp) ->
     let mut item: Item = serde_dynamo::to_item(idp).map_err(Error::internal)?;
     item.extend(with_key(
         &keys::identity_provider(&idp.tenant_id, idp.id.as_str()),
-        "identityProvider",
+        EntityType::IdentityProvider,
     ));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
@@ -278,7 +275,7 @@ pub fn identity_provider_from_item(item: Item) -> Result<IdentityProvider> {
 pub fn group_mapping_item(mapping: &GroupMapping, incarnation: Timestamp, provider: &IdentityProvider) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(mapping).map_err(Error::internal)?;
     let key = keys::group_mapping(&mapping.tenant_id, mapping.identity_provider_id.as_str(), &mapping.from);
-    item.extend(with_key(&key, "groupMapping"));
+    item.extend(with_key(&key, EntityType::GroupMapping));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     item.insert(
         PROVIDER_INCARNATION.into(),
@@ -293,7 +290,7 @@ pub fn group_mapping_from_item(item: Item) -> Result<GroupMapping> {
 
 /// The claim of a login domain by one identity provider of one tenant.
 pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnation: Timestamp) -> Item {
-    let mut item = with_key(&keys::domain_claim(domain.as_str()), "domainClaim");
+    let mut item = with_key(&keys::domain_claim(domain.as_str()), EntityType::DomainClaim);
     item.insert("domain".into(), string_value(domain.as_str()));
     item.insert(TENANT_ID.into(), string_value(idp.tenant_id.as_str()));
     item.insert("identityProviderId".into(), string_value(idp.id.as_str()));
@@ -305,7 +302,10 @@ pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnatio
 /// `tenantCreatedAt` ties it to one incarnation of the tenant id.
 pub fn member_item(member: &Member, incarnation: Timestamp) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(member).map_err(Error::internal)?;
-    item.extend(with_key(&keys::member(&member.tenant_id, &member.user_id), "member"));
+    item.extend(with_key(
+        &keys::member(&member.tenant_id, &member.user_id),
+        EntityType::Member,
+    ));
     item.insert(GSI1.pk.into(), string_value(keys::memberships_of(&member.user_id)));
     item.insert(GSI1.sk.into(), string_value(keys::membership_sort(&member.tenant_id)));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
@@ -321,7 +321,7 @@ pub fn event_item(event: &AuditEvent, incarnation: Timestamp) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(event).map_err(Error::internal)?;
     item.extend(with_key(
         &keys::event(&event.tenant_id, incarnation, event.version),
-        "event",
+        EntityType::Event,
     ));
     Ok(item)
 }
@@ -335,7 +335,7 @@ pub fn deployment_item(deployment: &Deployment, incarnation: Timestamp) -> Resul
     let mut item: Item = serde_dynamo::to_item(deployment).map_err(Error::internal)?;
     item.extend(with_key(
         &keys::deployment(&deployment.tenant_id, deployment.version),
-        "deployment",
+        EntityType::Deployment,
     ));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     Ok(item)
@@ -345,14 +345,11 @@ pub fn deployment_from_item(item: Item) -> Result<Deployment> {
     serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable deployment item: {e}")))
 }
 
-/// The attribute that holds a deployment's bytes.
-pub const CONTENT: &str = "content";
-
 /// A deployment's bytes (≤ 256 KiB: one item holds them).
 pub fn deployment_content_item(deployment: &Deployment, bytes: &[u8], incarnation: Timestamp) -> Item {
     let mut item = with_key(
         &keys::deployment_content(&deployment.tenant_id, deployment.version),
-        "deploymentContent",
+        EntityType::DeploymentContent,
     );
     item.insert(TENANT_ID.into(), string_value(deployment.tenant_id.as_str()));
     item.insert(
@@ -366,7 +363,7 @@ pub fn deployment_content_item(deployment: &Deployment, bytes: &[u8], incarnatio
 /// A clone job.
 pub fn job_item(job: &Job) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(job).map_err(Error::internal)?;
-    item.extend(with_key(&keys::job(&job.id), "job"));
+    item.extend(with_key(&keys::job(&job.id), EntityType::Job));
     if !job.status.is_final() {
         item.insert(GSI1.pk.into(), string_value(keys::ACTIVE_JOBS));
         item.insert(
@@ -384,7 +381,7 @@ pub fn job_from_item(item: Item) -> Result<Job> {
 /// A unit of background work, listed in GSI1's `PENDING` partition.
 pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> Result<Item> {
     let mut item: Item = serde_dynamo::to_item(work).map_err(Error::internal)?;
-    item.extend(with_key(&keys::pending(id), "pending"));
+    item.extend(with_key(&keys::pending(id), EntityType::Pending));
     item.insert(GSI1.pk.into(), string_value(keys::PENDING_LIST));
     item.insert(GSI1.sk.into(), string_value(keys::pending_sort(at, id)));
     Ok(item)
@@ -393,7 +390,7 @@ pub fn pending_item<T: serde::Serialize>(id: &str, at: Timestamp, work: &T) -> R
 /// A stored answer to a create, replayed for a retry with the same key.
 /// The guard of a recorded change event (kept as long as the feed keeps it).
 pub fn change_event_guard_item(event_id: &str, expires_at: Timestamp) -> Item {
-    let mut item = with_key(&keys::change_event_guard(event_id), "changeEventId");
+    let mut item = with_key(&keys::change_event_guard(event_id), EntityType::ChangeEventId);
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
@@ -408,7 +405,7 @@ pub fn feed_event_item(
     cloud_event: &serde_json::Value,
     expires_at: Timestamp,
 ) -> Item {
-    let mut item = with_key(key, "changeEvent");
+    let mut item = with_key(key, EntityType::ChangeEvent);
     item.insert("type".into(), string_value(kind));
     item.insert("subject".into(), string_value(subject.as_str()));
     item.insert(
@@ -422,20 +419,20 @@ pub fn feed_event_item(
 
 /// The mark of a day that has events in the feed, kept while they are.
 pub fn feed_day_item(day: &str, expires_at: Timestamp) -> Item {
-    let mut item = with_key(&keys::feed_day_mark(day), "feedDay");
+    let mut item = with_key(&keys::feed_day_mark(day), EntityType::FeedDay);
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
 /// The mark of a gone tenant incarnation.
 pub fn tenant_gone_item(id: &TenantId, incarnation: Timestamp, expires_at: Timestamp) -> Item {
-    let mut item = with_key(&keys::tenant_gone(id, incarnation), "tenantGone");
+    let mut item = with_key(&keys::tenant_gone(id, incarnation), EntityType::TenantGone);
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
 
 pub fn idempotency_item(key: &Key, fingerprint: &str, status: u16, body: &str, expires_at: Timestamp) -> Item {
-    let mut item = with_key(key, "idempotency");
+    let mut item = with_key(key, EntityType::Idempotency);
     item.insert("fingerprint".into(), string_value(fingerprint));
     item.insert("status".into(), number_value(status));
     item.insert("body".into(), string_value(body));

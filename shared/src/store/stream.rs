@@ -2,7 +2,8 @@
 //! the typed change they stand for ([`RecordedChange`]). Which change is an
 //! event, and which event, is the domain's ([`RecordedChange::event`]).
 
-use super::records::{self, string_attr, Item, ENTITY_TYPE, INCARNATION};
+use super::attributes::{ENTITY_TYPE, INCARNATION};
+use super::records::{self, string_attr, Item};
 use crate::domain::events::{RecordedChange, ResourceChange};
 use crate::domain::Timestamp;
 

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
+use super::attributes::TENANT_ID;
 use super::keys;
-use super::records::{
-    self, facet_items, key_item, number_value, string_value, tenant_from_item, tenant_item, Item, TENANT_ID,
-};
+use super::records::{self, facet_items, key_item, number_value, string_value, tenant_from_item, tenant_item, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::Store;
@@ -132,7 +131,7 @@ impl Store {
         let Some(item) = self.get_consistent(&keys::tenant(id)).await? else {
             return Ok(TenantEntry::Missing);
         };
-        match records::string_attr(&item, records::ENTITY_TYPE) {
+        match records::string_attr(&item, super::attributes::ENTITY_TYPE) {
             Some("tenant") => Ok(TenantEntry::Tenant(Box::new(tenant_from_item(item)?))),
             Some("tombstone") => Ok(TenantEntry::Purged {
                 purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
@@ -170,14 +169,16 @@ impl Store {
             return Ok(NameHolder::Nobody);
         };
         let id = records::string_attr(&item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
-        Ok(match (records::string_attr(&item, records::ENTITY_TYPE), id) {
-            (Some("tenantName"), Some(id)) => NameHolder::Tenant(id),
-            (Some("purgedName"), Some(id)) => NameHolder::Purged {
-                id,
-                purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
+        Ok(
+            match (records::string_attr(&item, super::attributes::ENTITY_TYPE), id) {
+                (Some("tenantName"), Some(id)) => NameHolder::Tenant(id),
+                (Some("purgedName"), Some(id)) => NameHolder::Purged {
+                    id,
+                    purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
+                },
+                _ => NameHolder::Nobody,
             },
-            _ => NameHolder::Nobody,
-        })
+        )
     }
 
     /// The id of the tenant holding a name key (one `GetItem` on its guard).
@@ -204,7 +205,7 @@ impl Store {
         let keys: Vec<Item> = ids.iter().map(|id| key_item(&keys::tenant(id))).collect();
         let mut found = HashMap::new();
         for item in self.batch_get(keys, consistent).await? {
-            if records::string_attr(&item, records::ENTITY_TYPE) == Some("tenant") {
+            if records::string_attr(&item, super::attributes::ENTITY_TYPE) == Some("tenant") {
                 let tenant = tenant_from_item(item)?;
                 found.insert(tenant.id.clone(), tenant);
             }

@@ -128,7 +128,7 @@ impl Store {
     /// given, whose `tenantCreatedAt` is `incarnation`), in batches of 25
     /// with unprocessed items retried. Returns how many it deleted.
     pub async fn delete_prefix(&self, pk: &str, prefix: &str, incarnation: Option<Timestamp>) -> Result<usize> {
-        self.delete_prefix_where(pk, prefix, incarnation.map(|i| (records::INCARNATION, i)))
+        self.delete_prefix_where(pk, prefix, incarnation.map(|i| (super::attributes::INCARNATION, i)))
             .await
     }
 
