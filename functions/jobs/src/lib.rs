@@ -77,5 +77,11 @@ mod tests {
         assert!(!is_queued_job(&record("INSERT", "job", "running")));
         assert!(!is_queued_job(&record("INSERT", "tenant", "queued")));
         assert_eq!(job_id(&record("INSERT", "job", "queued")).as_deref(), Some("x"));
+        let pattern: serde_json::Value = serde_json::from_str(FILTER_PATTERN).unwrap();
+        assert_eq!(
+            pattern["dynamodb"]["NewImage"]["entityType"]["S"],
+            json!([shared::store::entity::EntityType::Job.as_str()]),
+            "the filter names the store's job items"
+        );
     }
 }

@@ -126,4 +126,21 @@ mod tests {
         assert!(!is_for_the_notifier(&internal), "the trigger's filters keep guards out");
         assert_eq!(change_event(&internal), None);
     }
+
+    /// The filters name item kinds by their `entityType`: each is a kind
+    /// the store has (a renamed kind fails here, not silently in the trigger).
+    #[test]
+    fn the_filters_name_kinds_the_store_has() {
+        use shared::store::entity::EntityType;
+        for pattern in FILTER_PATTERNS {
+            let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
+            let images = pattern["dynamodb"].as_object().unwrap();
+            for image in images.values() {
+                for kind in image["entityType"]["S"].as_array().unwrap() {
+                    let kind = kind.as_str().unwrap();
+                    assert!(EntityType::parse(kind).is_some(), "{kind} is no entityType");
+                }
+            }
+        }
+    }
 }

@@ -113,9 +113,12 @@ impl EntityType {
     }
 
     /// The kind of `item`: [`DecodeError::Untyped`] without an `entityType`
-    /// string, [`DecodeError::Unknown`] for one no kind has.
+    /// string (or with an empty one), [`DecodeError::Unknown`] for one no
+    /// kind has.
     pub fn of(item: &Item) -> Result<Self, DecodeError> {
-        let value = string_attr(item, ENTITY_TYPE).ok_or(DecodeError::Untyped)?;
+        let value = string_attr(item, ENTITY_TYPE)
+            .filter(|value| !value.is_empty())
+            .ok_or(DecodeError::Untyped)?;
         Self::parse(value).ok_or_else(|| DecodeError::Unknown(value.to_owned()))
     }
 }
@@ -384,6 +387,8 @@ mod tests {
         let mut item = records::key_item(&keys::tenant(&TenantId::parse("acme").unwrap()));
         assert!(matches!(Record::decode(&item), Err(DecodeError::Untyped)));
         item.insert(ENTITY_TYPE.into(), records::number_value(1));
+        assert!(matches!(Record::decode(&item), Err(DecodeError::Untyped)));
+        item.insert(ENTITY_TYPE.into(), records::string_value(""));
         assert!(matches!(Record::decode(&item), Err(DecodeError::Untyped)));
         item.insert(ENTITY_TYPE.into(), records::string_value("gadget"));
         assert!(matches!(Record::decode(&item), Err(DecodeError::Unknown(kind)) if kind == "gadget"));

@@ -17,9 +17,10 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::attributes::{ENTITY_TYPE, INCARNATION, NAME_KEY, TENANT_ID};
+use super::attributes::{ID, INCARNATION, NAME_KEY, TENANT_ID};
+use super::entity::{DecodeError, EntityType, Record};
 use super::records::{self, string_attr, Item};
-use super::table::{INDEXES, PK, SK, TTL_ATTRIBUTE};
+use super::table::{INDEXES, PK, SK};
 use super::{keys, Store};
 use crate::domain::values::legacy_name_key;
 use crate::domain::{SubtenantCode, Tenant, TenantId};
@@ -171,8 +172,8 @@ fn plan_prefix_writes(items: &[Item], table: &str, list_shards: u16) -> Result<(
         .collect();
     let internal = crate::error::Error::internal;
     let (mut moves, mut left) = (Vec::new(), Vec::new());
-    for item in items.iter().filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant")) {
-        let Ok(tenant) = records::tenant_from_item(item.clone()) else {
+    for item in items {
+        let Ok(Record::Tenant(tenant)) = Record::decode(item) else {
             continue;
         };
         let pk = keys::tenant(&tenant.id).pk;
@@ -228,8 +229,8 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
     };
     let internal = crate::error::Error::internal;
     let (mut moves, mut left) = (Vec::new(), Vec::new());
-    for item in items.iter().filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant")) {
-        let Ok(tenant) = records::tenant_from_item(item.clone()) else {
+    for item in items {
+        let Ok(Record::Tenant(tenant)) = Record::decode(item) else {
             continue;
         };
         let (key, legacy) = (tenant.name.key(), legacy_name_key(tenant.name.as_str()));
@@ -286,7 +287,7 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
         }
         // Guards it holds under any other key (the old form, or a name it left).
         for stale in items.iter().filter(|i| {
-            string_attr(i, ENTITY_TYPE) == Some("tenantName")
+            EntityType::of(i).ok() == Some(EntityType::TenantName)
                 && string_attr(i, TENANT_ID) == Some(tenant.id.as_str())
                 && string_attr(i, PK) != Some(guard.pk.as_str())
         }) {
@@ -377,12 +378,15 @@ pub fn check(items: &[Item], list_shards: u16) -> Vec<Violation> {
         .filter_map(|i| Some(((string_attr(i, PK)?, string_attr(i, SK)?), i)))
         .collect();
     let mut tenants: HashMap<String, Tenant> = HashMap::new();
-    for item in items.iter().filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant")) {
-        match records::tenant_from_item(item.clone()) {
-            Ok(tenant) => {
-                tenants.insert(tenant.id.as_str().to_owned(), tenant);
+    for item in items {
+        match Record::decode(item) {
+            Ok(Record::Tenant(tenant)) => {
+                tenants.insert(tenant.id.as_str().to_owned(), *tenant);
             }
-            Err(e) => report.add(item, format!("tenant item does not decode: {e}")),
+            Err(DecodeError::Unreadable(EntityType::Tenant, e)) => {
+                report.add(item, format!("tenant item does not decode: {e}"))
+            }
+            _ => {}
         }
     }
     // Per tenant, read once (the checks below would otherwise go over the
@@ -399,37 +403,49 @@ pub fn check(items: &[Item], list_shards: u16) -> Vec<Violation> {
         }
     }
     for item in items {
-        let kind = string_attr(item, ENTITY_TYPE).unwrap_or("");
+        let kind = match EntityType::of(item) {
+            Ok(kind) => kind,
+            Err(DecodeError::Untyped) => {
+                report.add(item, "item without entityType");
+                continue;
+            }
+            // A kind of a later build: its own invariants are not known here.
+            Err(_) => continue,
+        };
         match kind {
-            "tenant" => {
-                if let Some(tenant) = string_attr(item, "id").and_then(|id| tenants.get(id)) {
+            EntityType::Tenant => {
+                if let Some(tenant) = string_attr(item, ID).and_then(|id| tenants.get(id)) {
                     check_tenant(&mut report, item, tenant, &tenants, &by_key, &around, list_shards);
                 }
             }
-            "tenantName" => check_name_guard(&mut report, item, &tenants),
-            "facet" if tenant_under(item, &tenants).is_none() => {
-                report.add(item, "facet of a tenant that does not exist");
+            EntityType::TenantName => check_name_guard(&mut report, item, &tenants),
+            EntityType::Facet => {
+                if tenant_under(item, &tenants).is_none() {
+                    report.add(item, "facet of a tenant that does not exist");
+                }
             }
-            "subtenantCode" => check_code_guard(&mut report, item, &by_key),
-            "domainClaim" => check_domain_claim(&mut report, item, &tenants, &by_key),
-            "idempotency" => {
-                let whole = ["fingerprint", "body"].iter().all(|a| string_attr(item, a).is_some())
-                    && records::number_attr(item, "status").is_some()
-                    && records::number_attr(item, TTL_ATTRIBUTE).is_some();
-                if !whole {
+            EntityType::SubtenantCode => check_code_guard(&mut report, item, &by_key),
+            EntityType::DomainClaim => check_domain_claim(&mut report, item, &tenants, &by_key),
+            EntityType::Idempotency => {
+                if !matches!(Record::decode(item), Ok(Record::Idempotency { whole: true })) {
                     report.add(item, "idempotency record without fingerprint, status, answer or expiry");
                 }
             }
-            "changeEvent" => check_feed_day(&mut report, item, &by_key),
-            "tombstone" | "purgedName" | "job" | "pending" => {}
-            "" => report.add(item, "item without entityType"),
-            _ => {}
-        }
-        if matches!(
-            kind,
-            "subtenant" | "member" | "identityProvider" | "groupMapping" | "deployment" | "deploymentContent" | "event"
-        ) {
-            check_owned(&mut report, item, kind, &tenants, &by_key);
+            EntityType::ChangeEvent => check_feed_day(&mut report, item, &by_key),
+            EntityType::Subtenant
+            | EntityType::Member
+            | EntityType::IdentityProvider
+            | EntityType::GroupMapping
+            | EntityType::Deployment
+            | EntityType::DeploymentContent
+            | EntityType::Event => check_owned(&mut report, item, kind, &tenants, &by_key),
+            EntityType::Tombstone
+            | EntityType::PurgedName
+            | EntityType::Job
+            | EntityType::Pending
+            | EntityType::ChangeEventId
+            | EntityType::FeedDay
+            | EntityType::TenantGone => {}
         }
     }
     report.0.into_iter().collect()
@@ -444,7 +460,7 @@ pub fn group_mapping_findings(items: &[Item], auth: &crate::auth::AuthConfig) ->
     let mut report = Report::default();
     for item in items
         .iter()
-        .filter(|i| string_attr(i, ENTITY_TYPE) == Some("groupMapping"))
+        .filter(|i| EntityType::of(i).ok() == Some(EntityType::GroupMapping))
     {
         let to = string_attr(item, "to").unwrap_or("");
         if let Err(why) = crate::domain::identity_provider::parse_group_target(to, auth) {
@@ -492,7 +508,7 @@ impl Store {
             .collect();
         let unmarked: BTreeSet<&str> = items
             .iter()
-            .filter(|i| string_attr(i, ENTITY_TYPE) == Some("changeEvent"))
+            .filter(|i| EntityType::of(i).ok() == Some(EntityType::ChangeEvent))
             .filter_map(|i| string_attr(i, PK).and_then(keys::feed_day_of))
             .filter(|day| !marked.contains(day))
             .collect();
@@ -695,7 +711,7 @@ fn check_name_guard(report: &mut Report, item: &Item, tenants: &HashMap<String, 
 fn check_owned(
     report: &mut Report,
     item: &Item,
-    kind: &str,
+    kind: EntityType,
     tenants: &HashMap<String, Tenant>,
     by_key: &HashMap<(&str, &str), &Item>,
 ) {
@@ -704,15 +720,17 @@ fn check_owned(
         return;
     };
     let incarnation = tenant.created_at.to_string();
-    let recorded = match kind {
-        "event" => string_attr(item, SK).map(|sk| keys::parse_event_sk(sk).map(|(at, _)| at.to_string())),
-        _ => string_attr(item, INCARNATION).map(|at| Some(at.to_owned())),
+    // History records its incarnation in its key.
+    let recorded = if kind == EntityType::Event {
+        string_attr(item, SK).map(|sk| keys::parse_event_sk(sk).map(|(at, _)| at.to_string()))
+    } else {
+        string_attr(item, INCARNATION).map(|at| Some(at.to_owned()))
     };
     // An event key that does not parse names no incarnation: not this one.
     if recorded.is_some_and(|at| at.as_deref() != Some(incarnation.as_str())) {
         report.add(item, format!("{kind} of an earlier tenant with the id {}", tenant.id));
     }
-    if kind == "subtenant" {
+    if kind == EntityType::Subtenant {
         let guard = string_attr(item, "code")
             .and_then(|code| SubtenantCode::parse(code).ok())
             .map(|code| keys::subtenant_code(&tenant.id, &code));
@@ -779,6 +797,7 @@ mod tests {
     use super::*;
     use crate::domain::tenant::{Change, InputMode};
     use crate::domain::{TenantInput, Timestamp};
+    use crate::store::attributes::ENTITY_TYPE;
     use crate::store::records::string_value;
 
     fn tenant(id: &str, parent: Option<&Tenant>, tags: &[&str]) -> Tenant {
@@ -860,7 +879,7 @@ mod tests {
         assert_eq!(problems(&items), Vec::<String>::new());
         let legacy = crate::domain::values::legacy_name_key(straße.name.as_str());
         assert_ne!(legacy, straße.name.key());
-        items.retain(|i| string_attr(i, ENTITY_TYPE) != Some("tenantName"));
+        items.retain(|i| EntityType::of(i).ok() != Some(EntityType::TenantName));
         items.push(records::name_guard_item(&legacy, &straße.id));
         let found = problems(&items);
         assert!(
@@ -967,7 +986,7 @@ mod tests {
             let mut item = Item::new();
             item.insert(PK.into(), string_value("TENANT#acme"));
             item.insert(SK.into(), string_value(sk));
-            item.insert(ENTITY_TYPE.into(), string_value("groupMapping"));
+            item.insert(ENTITY_TYPE.into(), string_value(EntityType::GroupMapping.as_str()));
             item.insert("to".into(), string_value(to));
             item
         };

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
 use super::attributes::INCARNATION;
+use super::entity::{DecodeError, EntityType, Record};
 use super::keys;
 use super::records::{self, key_item, member_from_item, string_attr, string_value, Item};
 use super::sdk::{applied, classify, settle, transact, TransactError};
@@ -195,25 +196,28 @@ impl Store {
         let mut incarnations: HashMap<String, String> =
             HashMap::from([(tenant.id.to_string(), tenant.created_at.to_string())]);
         let mut active = std::collections::HashSet::new();
-        for item in items
-            .iter()
-            .filter(|i| string_attr(i, super::attributes::ENTITY_TYPE) == Some("tenant"))
-        {
-            let ancestor = records::tenant_from_item(item.clone())?;
-            if ancestor.status == Status::Active {
-                active.insert(ancestor.id.clone());
+        let mut members = Vec::new();
+        for item in &items {
+            match Record::decode(item) {
+                Ok(Record::Tenant(ancestor)) => {
+                    if ancestor.status == Status::Active {
+                        active.insert(ancestor.id.clone());
+                    }
+                    incarnations.insert(ancestor.id.to_string(), ancestor.created_at.to_string());
+                }
+                Ok(Record::Member { member, .. }) => members.push((member, item)),
+                Err(e @ DecodeError::Unreadable(EntityType::Tenant, _)) => return Err(e.into_error()),
+                _ => {}
             }
-            incarnations.insert(ancestor.id.to_string(), ancestor.created_at.to_string());
         }
-        let memberships = items
-            .iter()
-            .filter(|i| string_attr(i, super::attributes::ENTITY_TYPE) == Some("member"))
-            .filter(|i| {
-                let tenant_id = string_attr(i, "tenantId").unwrap_or_default();
-                incarnations.get(tenant_id).is_some_and(|inc| belongs(i, inc))
+        let memberships = members
+            .into_iter()
+            .filter(|(member, item)| {
+                incarnations
+                    .get(member.tenant_id.as_str())
+                    .is_some_and(|inc| belongs(item, inc))
             })
-            .filter_map(|i| member_from_item(i.clone()).ok())
-            .filter_map(|m| Some((tenant.path.iter().position(|id| *id == m.tenant_id)?, m.role)))
+            .filter_map(|(m, _)| Some((tenant.path.iter().position(|id| *id == m.tenant_id)?, m.role)))
             .collect();
         Ok(AccessView {
             memberships,

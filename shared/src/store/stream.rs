@@ -2,13 +2,11 @@
 //! the typed change they stand for ([`RecordedChange`]). Which change is an
 //! event, and which event, is the domain's ([`RecordedChange::event`]).
 
-use super::attributes::{ENTITY_TYPE, INCARNATION};
-use super::records::{self, string_attr, Item};
+use super::attributes::{INCARNATION, TARGET_CREATED_AT};
+use super::entity::{DecodeError, EntityType, Record};
+use super::records::{string_attr, Item};
 use crate::domain::events::{RecordedChange, ResourceChange};
 use crate::domain::Timestamp;
-
-/// The attribute of a clone job that names the `createdAt` of its new tenant.
-const TARGET_CREATED_AT: &str = "targetCreatedAt";
 
 /// One record of the table's stream, as a stream function receives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,66 +65,93 @@ impl StreamRecord {
 
 /// The resource change of an item's images, if they are a resource's.
 fn resource_change(old: Option<&Item>, new: Option<&Item>) -> Option<ResourceChange> {
-    fn kind_of(item: Option<&Item>) -> &str {
-        item.and_then(|i| string_attr(i, ENTITY_TYPE)).unwrap_or("")
+    /// The kind of an image: `Ok(None)` for no image or one without a
+    /// kind, `Err` for a kind this build does not know.
+    fn kind_of(item: Option<&Item>) -> Result<Option<EntityType>, ()> {
+        match item.map(EntityType::of) {
+            None | Some(Err(DecodeError::Untyped)) => Ok(None),
+            Some(Ok(kind)) => Ok(Some(kind)),
+            Some(Err(_)) => Err(()),
+        }
     }
     let entity = match (kind_of(old), kind_of(new)) {
-        ("tenant", _) | (_, "tenant") => "tenant",
-        (entity, "") | (_, entity) => entity,
+        (Ok(Some(EntityType::Tenant)), _) | (_, Ok(Some(EntityType::Tenant))) => EntityType::Tenant,
+        (entity, Ok(None)) | (_, entity) => entity.ok()??,
     };
     match entity {
-        "tenant" => {
-            let decode_tenant = |item: Option<&Item>| {
-                item.filter(|i| string_attr(i, ENTITY_TYPE) == Some("tenant"))
-                    .and_then(|i| records::tenant_from_item(i.clone()).ok())
-                    .map(Box::new)
+        EntityType::Tenant => {
+            let decode_tenant = |item: Option<&Item>| match item.map(Record::decode) {
+                Some(Ok(Record::Tenant(tenant))) => Some(tenant),
+                _ => None,
             };
             Some(ResourceChange::Tenant {
                 before: decode_tenant(old),
                 after: decode_tenant(new),
-                purged: new.is_some_and(|i| string_attr(i, ENTITY_TYPE) == Some("tombstone")),
+                purged: kind_of(new) == Ok(Some(EntityType::Tombstone)),
             })
         }
-        "subtenant" => {
-            let (before, after) = decode(old, new, records::subtenant_from_item)?;
+        EntityType::Subtenant => {
+            let (before, after) = decode(old, new, |record| match record {
+                Record::Subtenant(subtenant) => Some(*subtenant),
+                _ => None,
+            })?;
             Some(ResourceChange::Subtenant { before, after })
         }
-        "identityProvider" => {
-            let (before, after) = decode(old, new, records::identity_provider_from_item)?;
+        EntityType::IdentityProvider => {
+            let (before, after) = decode(old, new, |record| match record {
+                Record::IdentityProvider { provider, .. } => Some(*provider),
+                _ => None,
+            })?;
             Some(ResourceChange::IdentityProvider { before, after })
         }
-        "member" => {
-            let (before, after) = decode(old, new, records::member_from_item)?;
+        EntityType::Member => {
+            let (before, after) = decode(old, new, |record| match record {
+                Record::Member { member, .. } => Some(*member),
+                _ => None,
+            })?;
             Some(ResourceChange::Member { before, after })
         }
-        "deployment" if old.is_none() => {
-            let deployment = records::deployment_from_item(new?.clone()).ok()?;
-            Some(ResourceChange::DeploymentCreated(deployment))
-        }
-        "job" => {
-            let before = records::job_from_item(old?.clone()).ok()?;
-            let after = records::job_from_item(new?.clone()).ok()?;
-            Some(ResourceChange::Job { before, after })
-        }
-        _ => None,
+        EntityType::Deployment if old.is_none() => match Record::decode(new?).ok()? {
+            Record::Deployment { deployment, .. } => Some(ResourceChange::DeploymentCreated(*deployment)),
+            _ => None,
+        },
+        EntityType::Job => match (Record::decode(old?).ok()?, Record::decode(new?).ok()?) {
+            (Record::Job(before), Record::Job(after)) => Some(ResourceChange::Job {
+                before: *before,
+                after: *after,
+            }),
+            _ => None,
+        },
+        // Changes of these are no resource's: the store's own items (guards,
+        // facets, marks, history, the feed), or what has no event of its
+        // own (a deployment's bytes; a deployment is only ever created).
+        EntityType::Deployment
+        | EntityType::Tombstone
+        | EntityType::PurgedName
+        | EntityType::TenantName
+        | EntityType::Facet
+        | EntityType::SubtenantCode
+        | EntityType::GroupMapping
+        | EntityType::DomainClaim
+        | EntityType::Event
+        | EntityType::DeploymentContent
+        | EntityType::Pending
+        | EntityType::ChangeEventId
+        | EntityType::ChangeEvent
+        | EntityType::FeedDay
+        | EntityType::TenantGone
+        | EntityType::Idempotency => None,
     }
 }
 
-/// Both images decoded (absent ones as `None`); `None` if one does not decode.
-fn decode<T>(
-    old: Option<&Item>,
-    new: Option<&Item>,
-    from: fn(Item) -> crate::error::Result<T>,
-) -> Option<(Option<T>, Option<T>)> {
-    let before = match old {
-        Some(item) => Some(from(item.clone()).ok()?),
-        None => None,
+/// Both images read as records of one kind (absent ones as `None`); `None`
+/// if one is not of that kind or does not decode.
+fn decode<T>(old: Option<&Item>, new: Option<&Item>, pick: fn(Record) -> Option<T>) -> Option<(Option<T>, Option<T>)> {
+    let read = |item: Option<&Item>| match item {
+        Some(item) => Record::decode(item).ok().and_then(pick).map(Some),
+        None => Some(None),
     };
-    let after = match new {
-        Some(item) => Some(from(item.clone()).ok()?),
-        None => None,
-    };
-    Some((before, after))
+    Some((read(old)?, read(new)?))
 }
 
 #[cfg(test)]
@@ -136,6 +161,7 @@ mod tests {
     use crate::domain::events::ChangeEvent;
     use crate::domain::tenant::{Change, InputMode, Status};
     use crate::domain::{Tenant, TenantId, TenantInput};
+    use crate::store::records;
     use serde_json::json;
 
     /// The event of a record with these images, if any.
@@ -303,6 +329,7 @@ mod bounded_payload {
     use crate::domain::identity_provider::{IdentityProvider, IdpId, IdpKind};
     use crate::domain::tenant::{Change, InputMode};
     use crate::domain::{Tenant, TenantId, TenantInput};
+    use crate::store::records;
     use serde_json::{json, Value};
 
     fn provider(xml: &str, version: u64) -> IdentityProvider {

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
 use super::attributes::TENANT_ID;
+use super::entity::{DecodeError, EntityType, Record};
 use super::keys;
-use super::records::{self, facet_items, key_item, number_value, string_value, tenant_from_item, tenant_item, Item};
+use super::records::{self, facet_items, key_item, number_value, string_value, tenant_item, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::Store;
@@ -131,19 +132,13 @@ impl Store {
         let Some(item) = self.get_consistent(&keys::tenant(id)).await? else {
             return Ok(TenantEntry::Missing);
         };
-        match records::string_attr(&item, super::attributes::ENTITY_TYPE) {
-            Some("tenant") => Ok(TenantEntry::Tenant(Box::new(tenant_from_item(item)?))),
-            Some("tombstone") => Ok(TenantEntry::Purged {
-                purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
-                path: match item.get("path") {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::L(ids)) => ids
-                        .iter()
-                        .filter_map(|v| v.as_s().ok())
-                        .filter_map(|id| TenantId::parse(id).ok())
-                        .collect(),
-                    _ => Vec::new(),
-                },
+        match Record::from_item(item) {
+            Ok(Record::Tenant(tenant)) => Ok(TenantEntry::Tenant(tenant)),
+            Ok(Record::Tombstone { purged_at, path }) => Ok(TenantEntry::Purged {
+                purged_at: purged_at.unwrap_or_default(),
+                path,
             }),
+            Err(e @ DecodeError::Unreadable(EntityType::Tenant, _)) => Err(e.into_error()),
             _ => Ok(TenantEntry::Missing),
         }
     }
@@ -168,17 +163,14 @@ impl Store {
         let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
             return Ok(NameHolder::Nobody);
         };
-        let id = records::string_attr(&item, TENANT_ID).and_then(|id| TenantId::parse(id).ok());
-        Ok(
-            match (records::string_attr(&item, super::attributes::ENTITY_TYPE), id) {
-                (Some("tenantName"), Some(id)) => NameHolder::Tenant(id),
-                (Some("purgedName"), Some(id)) => NameHolder::Purged {
-                    id,
-                    purged_at: records::string_attr(&item, "purgedAt").unwrap_or_default().to_owned(),
-                },
-                _ => NameHolder::Nobody,
+        Ok(match Record::from_item(item) {
+            Ok(Record::NameGuard { tenant_id }) => NameHolder::Tenant(tenant_id),
+            Ok(Record::PurgedName { tenant_id, purged_at }) => NameHolder::Purged {
+                id: tenant_id,
+                purged_at: purged_at.unwrap_or_default(),
             },
-        )
+            _ => NameHolder::Nobody,
+        })
     }
 
     /// The id of the tenant holding a name key (one `GetItem` on its guard).
@@ -205,9 +197,12 @@ impl Store {
         let keys: Vec<Item> = ids.iter().map(|id| key_item(&keys::tenant(id))).collect();
         let mut found = HashMap::new();
         for item in self.batch_get(keys, consistent).await? {
-            if records::string_attr(&item, super::attributes::ENTITY_TYPE) == Some("tenant") {
-                let tenant = tenant_from_item(item)?;
-                found.insert(tenant.id.clone(), tenant);
+            match Record::from_item(item) {
+                Ok(Record::Tenant(tenant)) => {
+                    found.insert(tenant.id.clone(), *tenant);
+                }
+                Err(e @ DecodeError::Unreadable(EntityType::Tenant, _)) => return Err(e.into_error()),
+                _ => {}
             }
         }
         Ok(found)
