@@ -8,27 +8,14 @@ use shared::auth::{Caller, Permission};
 use shared::domain::deployment::{
     parse_job_id, CloneInput, Configuration, ConfigurationError, Format, Job, JobStatus, MAX_CONFIGURATION_BYTES,
 };
-use shared::domain::tenant::Change;
-use shared::domain::{Environment, Tenant, TenantId, Timestamp};
+use shared::domain::{Environment, Tenant, TenantId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
-use shared::http::{path_param, response, HttpResult, Problem};
+use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::{access, deployments};
 use shared::{App, FieldError};
 
 const ZIP: &str = "application/zip";
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
 
 fn location(tenant_id: &TenantId, version: u64) -> String {
     format!("/v1/tenants/{tenant_id}/deployments/{version}")

@@ -7,15 +7,13 @@ use serde::Serialize;
 use shared::auth::AuthConfig;
 use shared::auth::{Caller, Permission};
 use shared::domain::identity_provider::{parse_group, parse_group_target, IdentityProvider, IdpId, IdpInput};
-use shared::domain::tenant::Change;
-use shared::domain::{DomainName, Status, TenantId, Timestamp};
+use shared::domain::{DomainName, Status, TenantId};
 use shared::error::Error;
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{conditional, path_param, response, HttpResult, Problem};
+use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::identity_providers as providers;
-use shared::service::Expected;
 use shared::{App, FieldError};
 
 /// The path's segments, each validated; every bad one is listed.
@@ -63,17 +61,6 @@ fn path_ids(req: &Request, auth: &AuthConfig) -> Result<PathIds, Problem> {
         }),
         _ => Err(Problem::validation(errors)),
     }
-}
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
 }
 
 fn location(ids: &PathIds) -> String {
@@ -131,8 +118,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 
 /// `limit` and `cursor` (the last provider id of the previous page, sealed).
 pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    let raw = path_param(req, "id").unwrap_or_default();
-    let tenant = TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))?;
+    let tenant = tenant_id(req)?;
     access::permit(
         &app.store,
         caller,

@@ -5,36 +5,19 @@ use http::StatusCode;
 use lambda_http::Request;
 use shared::auth::{Caller, Permission};
 use shared::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef, SubtenantView};
-use shared::domain::tenant::Change;
-use shared::domain::{Tenant, TenantId, Timestamp};
+use shared::domain::{Tenant, TenantId};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::QueryReader;
-use shared::http::{conditional, path_param, response, HttpResult, Problem};
-use shared::service::{access, subtenants, Expected};
+use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
+use shared::service::{access, subtenants};
 use shared::{App, FieldError};
 
 use crate::params::ListParams;
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
 
 fn subtenant_id(req: &Request) -> Result<SubtenantRef, Problem> {
     Ok(SubtenantRef::parse(
         &path_param(req, "subtenantId").unwrap_or_default(),
     )?)
-}
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
 }
 
 fn view<'a>(subtenant: &'a Subtenant, tenant: &'a Tenant) -> SubtenantView<'a> {

@@ -10,33 +10,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::auth::{Caller, Permission};
 use shared::domain::deployment::Configuration;
-use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, Change, InputMode};
-use shared::domain::{TenantId, TenantInput, Timestamp};
+use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, InputMode};
+use shared::domain::{TenantId, TenantInput};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
-use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
+use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
-use shared::service::Expected;
 use shared::{App, FieldError};
 
 use crate::list_params::{ListParams, Start};
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|message| Problem::validation(vec![FieldError::new("id", message)]))
-}
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
-}
 
 /// Routes that take no query parameters refuse any.
 fn no_query(req: &Request) -> Result<(), Problem> {

@@ -5,18 +5,12 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::auth::{Caller, Permission, TenantRole};
 use shared::domain::member::parse_role;
-use shared::domain::tenant::Change;
-use shared::domain::{Tenant, TenantId, Timestamp, UserId};
+use shared::domain::{Tenant, TenantId, UserId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{path_param, response, HttpResult, Problem};
+use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::{access, members};
 use shared::{App, FieldError};
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
 
 fn user_id(req: &Request) -> Result<UserId, Problem> {
     let raw = path_param(req, "userId").unwrap_or_default();
@@ -29,11 +23,7 @@ pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let role = parse_role(&body).map_err(Problem::validation)?;
-    let change = Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    };
-    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change).await?;
+    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change(caller)).await?;
     if created {
         let location = format!("/v1/tenants/{id}/members/{}", encode(user.as_str()));
         let mut response = response::json(StatusCode::CREATED, &member);

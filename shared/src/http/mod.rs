@@ -8,19 +8,15 @@ pub mod cursor;
 pub mod idempotency;
 pub mod problem;
 pub mod query;
+pub mod request;
 pub mod response;
 
 pub use lambda_http::{Body, Request, Response};
 pub use problem::Problem;
+pub use request::{change, expected, path_param, tenant_id};
 
 /// What an adapter returns: a response, or a problem to render.
 pub type HttpResult = Result<Response<Body>, Problem>;
-
-/// A path parameter as API Gateway decoded it.
-pub fn path_param(req: &Request, name: &str) -> Option<String> {
-    use lambda_http::RequestExt;
-    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned)
-}
 
 /// The route key API Gateway matched (`"GET /v1/tenants/{id}"`), which is
 /// how handlers dispatch: the gateway already did the path matching.
