@@ -13,7 +13,7 @@ use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
 use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::{access, deployments};
-use shared::{App, FieldError};
+use shared::{FieldError, HttpApp};
 
 const ZIP: &str = "application/zip";
 
@@ -22,7 +22,7 @@ fn location(tenant_id: &TenantId, version: u64) -> String {
 }
 
 /// `application/json` (an object) or `application/zip`, ≤ 256 KiB.
-pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn deploy(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -61,7 +61,7 @@ pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// Newest first; `limit` and `cursor` (the last version of the previous page, sealed).
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsRead)).await?;
     let scope = format!("deployments|{id}");
@@ -72,7 +72,7 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// The metadata, or with `download=true` the original bytes.
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = path_param(req, "id").unwrap_or_default();
     let raw_version = path_param(req, "version").unwrap_or_default();
     let mut errors = Vec::new();
@@ -129,7 +129,7 @@ struct CloneStarted<'a> {
     job: &'a Job,
 }
 
-pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn clone(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     // Which of the two it needs depends on the body; without either, no body
     // helps (visibility first all the same).
@@ -161,7 +161,7 @@ pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response)
 }
 
-pub async fn job(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn job(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let raw = path_param(req, "jobId").unwrap_or_default();
     let id = parse_job_id(&raw).map_err(|m| Problem::validation(vec![FieldError::new("jobId", m)]))?;
     QueryReader::new(req).finish()?;

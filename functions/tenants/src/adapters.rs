@@ -17,7 +17,7 @@ use shared::http::query::{boolean, page, QueryReader};
 use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
-use shared::{App, FieldError};
+use shared::{FieldError, HttpApp};
 
 use crate::list_params::{ListParams, Start};
 
@@ -30,7 +30,7 @@ fn location(id: &TenantId) -> String {
     format!("/v1/tenants/{id}")
 }
 
-pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsCreate)?;
     no_query(req)?;
     let mut body = body::json_object(req, &[JSON])?;
@@ -79,7 +79,7 @@ fn replayed(status: u16, body: String) -> Response<Body> {
     builder.body(Body::Text(body)).expect("status and headers are valid")
 }
 
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
@@ -91,7 +91,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get_by_name(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     no_query(req)?;
     let name = path_param(req, "name").unwrap_or_default();
     if let Err(refused) = caller.require(Permission::TenantsRead) {
@@ -103,13 +103,13 @@ pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResul
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
     let params = ListParams::read(req, &app.cursors.for_caller(caller), None)?;
     list_page(app, caller, params).await
 }
 
-pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn children(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsList)).await?;
     let params = ListParams::read(req, &app.cursors.for_caller(caller), Some(id.clone()))?;
@@ -118,7 +118,7 @@ pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// A page of a list, narrowed to what the caller may see.
-async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult {
+async fn list_page(app: &HttpApp, caller: &Caller, params: ListParams) -> HttpResult {
     let store = &app.store;
     let query = tenants::visible(store, caller, params.query.clone()).await?;
     let page = match &params.start {
@@ -136,7 +136,7 @@ async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult
     Ok(response::list(&page.items, next_cursor, total))
 }
 
-pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn ancestors(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
@@ -144,7 +144,7 @@ pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult 
     Ok(response::list(&ancestors, None, None))
 }
 
-pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn history(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     let scope = format!("events|{id}");
@@ -189,7 +189,7 @@ fn updated(updated: Updated) -> Response<Body> {
 /// the propagation was cut off and left to the clean-up).
 pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
 
-pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn replace(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let expected = expected(req)?;
@@ -219,7 +219,7 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(updated(result))
 }
 
-pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn patch(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let expected = expected(req)?;
@@ -238,7 +238,7 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(updated(result))
 }
 
-pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsDelete)).await?;
     let expected = expected(req)?;
@@ -258,7 +258,7 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::json(StatusCode::OK, &report))
 }
 
-pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn retire(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
@@ -269,7 +269,7 @@ pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn restore(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
