@@ -36,16 +36,21 @@ pub enum Status {
     Provisioning,
 }
 
-/// Parses one of a fixed set of names into a value, listing the choices on failure.
-fn one_of<T: Copy>(value: &Value, choices: &[(&str, T)]) -> Parsed<T> {
-    let s = input::as_str(value)?;
-    match choices.iter().find(|(name, _)| *name == s) {
+/// Parses one of a fixed set of names into a value, listing the choices on
+/// failure: the one rule for a body's field and a query's parameter alike.
+pub fn one_of<T: Copy>(raw: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    match choices.iter().find(|(name, _)| *name == raw) {
         Some((_, v)) => Ok(*v),
         None => {
             let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            reject(format!("must be one of: {}", names.join(", ")))
+            Err(format!("must be one of: {}", names.join(", ")))
         }
     }
+}
+
+/// [`one_of`] for a JSON value, which must be a string.
+fn one_of_value<T: Copy>(value: &Value, choices: &[(&str, T)]) -> Parsed<T> {
+    one_of(input::as_str(value)?, choices).or_else(reject)
 }
 
 impl TenantType {
@@ -455,9 +460,9 @@ impl TenantInput {
         r.read_only(READ_ONLY, "is read-only");
         let name = r.required("name", parse_with(TenantName::parse));
         let description = r.optional("description", |v| text(v, 0, limits::DESCRIPTION, true));
-        let tenant_type = r.optional("type", |v| one_of(v, TenantType::CHOICES));
-        let environment = r.optional("environment", |v| one_of(v, Environment::CHOICES));
-        let status = r.optional("status", |v| match one_of(v, Status::CHOICES)? {
+        let tenant_type = r.optional("type", |v| one_of_value(v, TenantType::CHOICES));
+        let environment = r.optional("environment", |v| one_of_value(v, Environment::CHOICES));
+        let status = r.optional("status", |v| match one_of_value(v, Status::CHOICES)? {
             Status::Retired => reject("cannot be set to retired here: use POST /v1/tenants/{id}/retire"),
             settable => Ok(settable),
         });
@@ -787,6 +792,15 @@ mod tests {
 
     fn parse(body: Value, mode: InputMode) -> Result<TenantInput, Vec<FieldError>> {
         TenantInput::parse(body.as_object().unwrap(), mode)
+    }
+
+    #[test]
+    fn one_of_names_a_choice_or_lists_them_all() {
+        assert_eq!(one_of("test", Environment::CHOICES), Ok(Environment::Test));
+        assert_eq!(
+            one_of("Test", Environment::CHOICES),
+            Err("must be one of: production, test".to_owned())
+        );
     }
 
     fn change() -> Change {
