@@ -1,0 +1,278 @@
+//! Replace and patch (and the move or rename either may bring): read →
+//! edit → one conditional write, retried on a lost race.
+
+use serde_json::{Map, Value};
+
+use super::hierarchy::{ancestors_of, resolve_move, subtree_height, Move};
+use super::plan::{check_depth, same_fields};
+use super::reseller::ResellerPolicy;
+use super::{check, name_taken};
+use crate::auth::{Caller, Permission, TenantRole};
+use crate::domain::audit::AuditEvent;
+use crate::domain::merge_patch;
+use crate::domain::tenant::{Change, InputMode, Placement};
+use crate::domain::{Environment, Tenant, TenantId, TenantInput};
+use crate::error::{Code, Error, Result};
+use crate::service::contention::{self, Retry};
+use crate::service::{access, pending, subtenants, Expected};
+use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
+use crate::store::work::{Pending, Work};
+use crate::store::Store;
+
+pub async fn replace(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    input: TenantInput,
+    expected: Option<&Expected>,
+    reseller: ResellerPolicy,
+    change: &Change,
+) -> Result<Updated> {
+    update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Operator,
+            expected,
+            reseller,
+            reason: None,
+        },
+        |current| {
+            let next = current.replaced(input.clone(), change)?;
+            Ok((next, input.placement.clone()))
+        },
+    )
+    .await
+}
+
+/// Applies a JSON Merge Patch to the tenant's writable fields, then
+/// validates the result as a whole (every error listed).
+pub async fn patch(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    patch: &Map<String, Value>,
+    expected: Option<&Expected>,
+    reseller: ResellerPolicy,
+    change: &Change,
+) -> Result<Updated> {
+    let patch = Value::Object(patch.clone());
+    update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Operator,
+            expected,
+            reseller,
+            reason: None,
+        },
+        |current| {
+            current.ensure_changeable()?;
+            let mut document = current.writable_document();
+            merge_patch::apply(&mut document, &patch);
+            let Value::Object(fields) = document else {
+                unreachable!("an object patched by an object stays an object")
+            };
+            let input = TenantInput::parse(&fields, InputMode::Patched).map_err(Error::Invalid)?;
+            let next = current.replaced(input.clone(), change)?;
+            Ok((next, input.placement))
+        },
+    )
+    .await
+}
+
+/// An updated tenant, and how many of its subtenants took its new reseller
+/// (`None`: the propagation was cut off and the clean-up finishes it).
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub tenant: Tenant,
+    pub subtenants_updated: Option<u64>,
+}
+
+/// What an update may change only with more than the role it needs:
+///
+/// - `status` (`active` ⇄ `inactive`): the admin role, as retire and
+///   restore; an operator could otherwise hide a subtree from its members;
+/// - `environment` to `production`: the `deployments:cloneProduction`
+///   permission (or a platform admin), since a test tenant (a clone made
+///   with `deployments:cloneTest`, say) turned production is a production
+///   clone. Back to `test` needs nothing more.
+fn check_administered_fields(caller: &Caller, role: TenantRole, current: &Tenant, next: &Tenant) -> Result<()> {
+    if next.status != current.status && role < TenantRole::Admin {
+        return Err(Error::Forbidden(
+            Code::RoleTooLow,
+            format!(
+                "changing the status of tenant '{}' needs the admin role on it; yours is {}",
+                current.id,
+                role.as_str()
+            ),
+        ));
+    }
+    if next.environment == Environment::Production
+        && current.environment != Environment::Production
+        && !caller.platform_admin
+    {
+        caller.require(Permission::DeploymentsCloneProduction).map_err(|_| {
+            Error::Forbidden(
+                Code::PermissionMissing,
+                format!(
+                    "making tenant '{}' a production tenant needs the permission '{}', which the token does not grant",
+                    current.id,
+                    Permission::DeploymentsCloneProduction.name()
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// What an update asks beyond its edit: the role it needs, the version
+/// it expects, how a new reseller reaches the subtenants, and the reason
+/// the caller gave (kept in the audit event).
+pub(super) struct UpdateTerms<'a> {
+    pub(super) needs: TenantRole,
+    pub(super) expected: Option<&'a Expected>,
+    pub(super) reseller: ResellerPolicy,
+    pub(super) reason: Option<&'a str>,
+}
+
+/// Read → change → conditional write, retried on a lost race; moves and
+/// renames also record (and then do) the work on descendants.
+pub(super) async fn update(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    terms: UpdateTerms<'_>,
+    edit: impl Fn(&Tenant) -> Result<(Tenant, Placement)>,
+) -> Result<Updated> {
+    let UpdateTerms {
+        needs,
+        expected,
+        reseller,
+        reason,
+    } = terms;
+    let mut completed_pending = false;
+    let mut retry = Retry::new();
+    while retry.next().await {
+        // A purged id answers 410 only to those who could see it: the read
+        // is the access check's.
+        let (current, role) = access::tenant_with_role(store, caller, id, needs).await?;
+        check(expected, &current)?;
+        let (mut next, placement) = edit(&current)?;
+        check_administered_fields(caller, role, &current, &next)?;
+        let destination = resolve_move(store, caller, role, &current, &placement).await?;
+        if matches!(destination, Move::To(_)) && !completed_pending {
+            // Paths must be whole before a move is judged: finish what an
+            // interrupted request left, then read again.
+            completed_pending = true;
+            if pending::complete_all(store).await? > 0 {
+                continue;
+            }
+        }
+        let mut parents = Vec::new();
+        let mut ancestors = Vec::new();
+        let mut work = Vec::new();
+        if let Move::To(parent) = &destination {
+            let parent = parent.as_deref();
+            let height = subtree_height(store, &current).await?;
+            check_depth(parent.map_or(0, |p| p.depth + 1) + height)?;
+            next = next.placed(parent);
+            ancestors = ancestors_of(store, parent).await?;
+            if current.child_count > 0 {
+                let old_root = current.path.first().unwrap_or(&current.id).clone();
+                work.push(Pending::new(Work::MoveSubtree {
+                    tenant_id: current.id.clone(),
+                    old_root,
+                    old_path: current.path_string(),
+                }));
+            }
+        }
+        if current.child_count > 0 && current.name != next.name {
+            work.push(Pending::new(Work::RenameChildren {
+                tenant_id: current.id.clone(),
+            }));
+        }
+        let propagation = (current.subtenant_count > 0
+            && (reseller.force || (current.reseller_id != next.reseller_id && !reseller.no_propagation)))
+            .then(|| Work::PropagateReseller {
+                tenant_id: current.id.clone(),
+                old: current.reseller_id.clone(),
+                new: next.reseller_id.clone(),
+                force: reseller.force,
+            });
+        if same_fields(&current, &next) {
+            let subtenants_updated = match &propagation {
+                Some(Work::PropagateReseller { new, .. }) => {
+                    subtenants::propagate_reseller(store, id, current.reseller_id.as_deref(), new.as_deref(), true)
+                        .await?
+                }
+                _ => 0,
+            };
+            return Ok(Updated {
+                tenant: current,
+                subtenants_updated: Some(subtenants_updated),
+            });
+        }
+        let propagation = propagation.map(Pending::new);
+        work.extend(propagation.clone());
+        if let Move::To(parent) = &destination {
+            parents.extend(current.parent_id.iter().map(ParentDelta::Loses));
+            parents.extend(parent.as_deref().map(ParentDelta::Gains));
+        }
+        let event = AuditEvent::of(Some(&current), &next).with_reason(reason);
+        let write = TenantWrite {
+            before: Some(&current),
+            after: Some(&next),
+            event: Some(&event),
+            parents,
+            unchanged_paths: ancestors.iter().collect(),
+            pending: work.iter().map(Pending::item).collect::<Result<_>>()?,
+            ..Default::default()
+        };
+        match store.commit(&write).await {
+            Ok(()) => {
+                // The change is made: from here on a failure leaves the rest
+                // pending (the next move or the clean-up finishes it) and the
+                // caller still hears of the change it made.
+                for unit in work.iter().filter(|w| Some(*w) != propagation.as_ref()) {
+                    pending::run_after_commit(store, unit).await;
+                }
+                let mut subtenants_updated = Some(0);
+                if let Some(
+                    unit @ Pending {
+                        work: Work::PropagateReseller { old, new, force, .. },
+                        ..
+                    },
+                ) = &propagation
+                {
+                    let propagated =
+                        subtenants::propagate_reseller(store, id, old.as_deref(), new.as_deref(), *force).await;
+                    subtenants_updated = match propagated {
+                        Ok(n) => store.finish(unit).await.ok().map(|()| n),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reseller propagation left to the clean-up");
+                            None
+                        }
+                    };
+                }
+                return Ok(Updated {
+                    tenant: next,
+                    subtenants_updated,
+                });
+            }
+            Err(WriteFailure::NameTaken) => return Err(name_taken(&next.name)),
+            Err(
+                WriteFailure::VersionChanged
+                | WriteFailure::HierarchyChanged
+                | WriteFailure::Contended
+                | WriteFailure::AlreadyExists
+                | WriteFailure::IdempotencyKeyUsed
+                | WriteFailure::ExtraFailed(_),
+            ) => continue,
+            Err(WriteFailure::Other(e)) => return Err(e),
+        }
+    }
+    Err(contention::exhausted(format_args!("tenant '{id}'"), &retry))
+}
