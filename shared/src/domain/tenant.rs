@@ -229,13 +229,14 @@ pub enum InputMode {
     Patched,
 }
 
-/// Where the input puts the tenant in the hierarchy.
+/// Where the input puts the tenant in the hierarchy. `P` is the parent: as
+/// the input names it (its id), or, once a move is judged, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
+pub enum Placement<P = TenantId> {
     /// Leave it where it is (PUT without `parentId`).
     Keep,
     TopLevel,
-    Under(TenantId),
+    Under(P),
 }
 
 /// The writable fields of a tenant, validated.

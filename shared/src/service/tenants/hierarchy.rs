@@ -59,11 +59,9 @@ pub(super) async fn ancestors_of(store: &Store, parent: Option<&Tenant>) -> Resu
         .collect()
 }
 
-/// Where a change puts the tenant: nowhere new, or under this parent (or the top).
-pub(super) enum Move {
-    Stay,
-    To(Option<Box<Tenant>>),
-}
+/// Where an update puts the tenant, its new parent read: [`Placement::Keep`]
+/// when it stays where it is (whatever the input said).
+pub(super) type Destination = Placement<Box<Tenant>>;
 
 /// Judges a change of parent. A move takes the tenant (and its subtree) out
 /// of one subtree and into another, so it is administered on both sides:
@@ -83,11 +81,11 @@ pub(super) async fn resolve_move(
     role: TenantRole,
     current: &Tenant,
     placement: &Placement,
-) -> Result<Move> {
+) -> Result<Destination> {
     let destination = match placement {
-        Placement::Keep => return Ok(Move::Stay),
-        Placement::TopLevel if current.parent_id.is_none() => return Ok(Move::Stay),
-        Placement::Under(parent_id) if current.parent_id.as_ref() == Some(parent_id) => return Ok(Move::Stay),
+        Placement::Keep => return Ok(Placement::Keep),
+        Placement::TopLevel if current.parent_id.is_none() => return Ok(Placement::Keep),
+        Placement::Under(parent_id) if current.parent_id.as_ref() == Some(parent_id) => return Ok(Placement::Keep),
         Placement::TopLevel => None,
         Placement::Under(parent_id) => Some(parent_id),
     };
@@ -114,7 +112,7 @@ pub(super) async fn resolve_move(
     }
     let Some(parent_id) = destination else {
         top_level_allowed(caller)?;
-        return Ok(Move::To(None));
+        return Ok(Placement::TopLevel);
     };
     if parent_id == &current.id
         || store
@@ -131,7 +129,7 @@ pub(super) async fn resolve_move(
         ));
     }
     let parent = receiving_parent(store, caller, parent_id, TenantRole::Admin).await?;
-    Ok(Move::To(Some(Box::new(parent))))
+    Ok(Placement::Under(Box::new(parent)))
 }
 
 /// How many levels hang below the tenant (0 for a leaf).

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::hierarchy::{ancestors_of, resolve_move, subtree_height, Move};
-use super::plan::{check_depth, same_fields};
+use super::hierarchy::{ancestors_of, resolve_move, subtree_height};
+use super::plan::{self, check_depth, same_fields};
 use super::reseller::ResellerPolicy;
 use super::{check, name_taken};
 use crate::auth::{Caller, Permission, TenantRole};
@@ -15,7 +15,7 @@ use crate::domain::{Environment, Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
 use crate::service::{access, pending, subtenants, Expected};
-use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
+use crate::store::tenants::{TenantWrite, WriteFailure};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -163,47 +163,25 @@ pub(super) async fn update(
         let (mut next, placement) = edit(&current)?;
         check_administered_fields(caller, role, &current, &next)?;
         let destination = resolve_move(store, caller, role, &current, &placement).await?;
-        if matches!(destination, Move::To(_)) && !completed_pending {
+        if !matches!(destination, Placement::Keep) && !completed_pending {
             // Paths must be whole before a move is judged: finish what an
-            // interrupted request left, then read again.
+            // interrupted request left, then read again (on the retry's next
+            // attempt: what was read may be stale now).
             completed_pending = true;
             if pending::complete_all(store).await? > 0 {
                 continue;
             }
         }
-        let mut parents = Vec::new();
         let mut ancestors = Vec::new();
-        let mut work = Vec::new();
-        if let Move::To(parent) = &destination {
-            let parent = parent.as_deref();
+        if let Some(parent) = plan::new_parent(&destination) {
             let height = subtree_height(store, &current).await?;
-            check_depth(parent.map_or(0, |p| p.depth + 1) + height)?;
+            check_depth(plan::depth_under(parent) + height)?;
             next = next.placed(parent);
             ancestors = ancestors_of(store, parent).await?;
-            if current.child_count > 0 {
-                let old_root = current.path.first().unwrap_or(&current.id).clone();
-                work.push(Pending::new(Work::MoveSubtree {
-                    tenant_id: current.id.clone(),
-                    old_root,
-                    old_path: current.path_string(),
-                }));
-            }
         }
-        if current.child_count > 0 && current.name != next.name {
-            work.push(Pending::new(Work::RenameChildren {
-                tenant_id: current.id.clone(),
-            }));
-        }
-        let propagation = (current.subtenant_count > 0
-            && (reseller.force || (current.reseller_id != next.reseller_id && !reseller.no_propagation)))
-            .then(|| Work::PropagateReseller {
-                tenant_id: current.id.clone(),
-                old: current.reseller_id.clone(),
-                new: next.reseller_id.clone(),
-                force: reseller.force,
-            });
+        let plan = plan::update(&current, &next, &destination, reseller);
         if same_fields(&current, &next) {
-            let subtenants_updated = match &propagation {
+            let subtenants_updated = match &plan.propagation {
                 Some(Work::PropagateReseller { new, .. }) => {
                     subtenants::propagate_reseller(store, id, current.reseller_id.as_deref(), new.as_deref(), true)
                         .await?
@@ -215,18 +193,15 @@ pub(super) async fn update(
                 subtenants_updated: Some(subtenants_updated),
             });
         }
-        let propagation = propagation.map(Pending::new);
+        let mut work: Vec<Pending> = plan.descendant_work.into_iter().map(Pending::new).collect();
+        let propagation = plan.propagation.map(Pending::new);
         work.extend(propagation.clone());
-        if let Move::To(parent) = &destination {
-            parents.extend(current.parent_id.iter().map(ParentDelta::Loses));
-            parents.extend(parent.as_deref().map(ParentDelta::Gains));
-        }
         let event = AuditEvent::of(Some(&current), &next).with_reason(reason);
         let write = TenantWrite {
             before: Some(&current),
             after: Some(&next),
             event: Some(&event),
-            parents,
+            parents: plan.parents,
             unchanged_paths: ancestors.iter().collect(),
             pending: work.iter().map(Pending::item).collect::<Result<_>>()?,
             ..Default::default()
