@@ -16,7 +16,7 @@ use crate::domain::deployment::{CloneInput, Configuration, Deployment, Job, JobK
 use crate::domain::tenant::{Change, InputMode, Placement};
 use crate::domain::{Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::Store;
 
 fn not_found(tenant_id: &TenantId, version: u64) -> Error {
@@ -59,14 +59,12 @@ pub async fn deploy(
         let deployment = Deployment::of(tenant_id, version, &configuration, change.at, &change.actor, None);
         let next = tenant.deployed(version, &configuration.sha256, change);
         let event = AuditEvent::of(Some(&tenant), &next);
-        let write = TenantWrite {
-            before: Some(&tenant),
-            after: Some(&next),
+        let with = WrittenWith {
             event: Some(&event),
             extra: store.deployment_actions(&deployment, &configuration, tenant.created_at)?,
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.update_tenant_if_version(&tenant, &next, with).await {
             Ok(()) => {
                 return Ok(Deployed {
                     deployment,

@@ -14,7 +14,7 @@ use crate::domain::tenant::Change;
 use crate::domain::{DomainName, Tenant, TenantId};
 use crate::error::{Code, Error, Result};
 use crate::store::sdk::settle;
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -89,15 +89,13 @@ async fn write(
     let failed = match next_tenant {
         Some(next) => {
             let event = AuditEvent::of(Some(tenant), next);
-            let write = TenantWrite {
-                before: Some(tenant),
-                after: Some(next),
+            let with = WrittenWith {
                 event: Some(&event),
                 pending: pending.map(Pending::item).transpose()?.into_iter().collect(),
                 extra: actions,
                 ..Default::default()
             };
-            match store.commit(&write).await {
+            match store.update_tenant_if_version(tenant, next, with).await {
                 Ok(()) => return Ok(Outcome::Done),
                 Err(WriteFailure::ExtraFailed(failed)) => failed,
                 Err(WriteFailure::Other(e)) => return Err(e),

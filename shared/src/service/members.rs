@@ -44,7 +44,11 @@ pub async fn put(
         if existing.as_ref() == Some(&member) {
             return Ok((member, false));
         }
-        if store.put_member(&tenant, &member, existing.is_some()).await? {
+        let written = match existing {
+            Some(_) => store.replace_member(&tenant, &member).await?,
+            None => store.create_member(&tenant, &member).await?,
+        };
+        if written {
             return Ok((member, existing.is_none()));
         }
     }

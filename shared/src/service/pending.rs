@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::domain::Tenant;
 use crate::error::Result;
 use crate::store::keys::{self, ListBucket};
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -57,12 +57,10 @@ async fn repath(store: &Store, descendant: &Tenant, path: Vec<crate::domain::Ten
         version: descendant.version + 1,
         ..descendant.clone()
     };
-    let write = TenantWrite {
-        before: Some(descendant),
-        after: Some(&moved),
-        ..Default::default()
-    };
-    match store.commit(&write).await {
+    match store
+        .update_tenant_if_version(descendant, &moved, WrittenWith::default())
+        .await
+    {
         Ok(()) => Ok(()),
         Err(WriteFailure::Other(e)) => Err(e),
         Err(_) => Ok(()),

@@ -64,7 +64,7 @@ pub async fn create(
             None => derived_code(store, tenant_id, input.name.as_str()).await?,
         };
         let subtenant = Subtenant::create(tenant_id.clone(), input.clone(), code, change);
-        match store.commit_subtenant(&tenant, None, Some(&subtenant)).await {
+        match store.create_subtenant(&tenant, &subtenant).await {
             Ok(()) => return Ok((subtenant, tenant)),
             Err(WriteFailure::NameTaken) if input.code.is_some() => return Err(code_taken(&subtenant.code)),
             // A derived code taken meanwhile: derive again.
@@ -247,7 +247,7 @@ async fn update(
         if !current.differs(&next) {
             return Ok((current, tenant));
         }
-        match store.commit_subtenant(&tenant, Some(&current), Some(&next)).await {
+        match store.update_subtenant_if_version(&tenant, &current, &next).await {
             Ok(()) => return Ok((next, tenant)),
             Err(WriteFailure::NameTaken) => return Err(code_taken(&next.code)),
             Err(WriteFailure::Other(e)) => return Err(e),
@@ -306,7 +306,7 @@ pub async fn delete(
             return Err(not_found(tenant_id, id));
         };
         check(expected, &current)?;
-        match store.commit_subtenant(&tenant, Some(&current), None).await {
+        match store.delete_subtenant_if_version(&tenant, &current).await {
             Ok(()) => return Ok(()),
             Err(WriteFailure::Other(e)) => return Err(e),
             Err(WriteFailure::HierarchyChanged) => {

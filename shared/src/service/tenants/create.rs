@@ -16,7 +16,7 @@ use crate::domain::{Status, Tenant, TenantId, TenantInput, Timestamp, UserId};
 use crate::error::{Code, Error, Result};
 use crate::service::access;
 use crate::service::contention::{self, Retry};
-use crate::store::tenants::{ParentDelta, TenantEntry, TenantWrite, WriteFailure};
+use crate::store::tenants::{ParentDelta, TenantEntry, WriteFailure, WrittenWith};
 use crate::store::Store;
 
 /// How a create with an idempotency key is remembered.
@@ -127,16 +127,14 @@ pub async fn create(
         if let Some(job) = &job {
             extra.push(store.job_action(job)?);
         }
-        let write = TenantWrite {
-            after: Some(&tenant),
+        let with = WrittenWith {
             event: Some(&event),
             parents: parent.iter().map(ParentDelta::Gains).collect(),
             unchanged_paths: ancestors.iter().collect(),
-            idempotency: record,
             extra,
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.create_tenant(&tenant, record, with).await {
             Ok(()) => return Ok(Created::New(Box::new(created))),
             Err(WriteFailure::AlreadyExists) => {
                 // The id is taken either way; when it was purged is told

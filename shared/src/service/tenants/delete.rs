@@ -8,7 +8,7 @@ use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
 use crate::service::{access, pending, Expected};
 use crate::store::subtenants::SubtenantOrder;
-use crate::store::tenants::{ParentDelta, TenantWrite, WriteFailure};
+use crate::store::tenants::{ParentDelta, WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -161,13 +161,12 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
             identity_providers: !current.identity_provider_ids.is_empty(),
             deployments: current.configuration_version > 0,
         });
-        let write = TenantWrite {
-            before: Some(&current),
+        let with = WrittenWith {
             parents: current.parent_id.iter().map(ParentDelta::Loses).collect(),
             pending: vec![history.item()?],
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.delete_tenant_if_childless(&current, with).await {
             Ok(()) => {
                 pending::run_after_commit(store, &history).await;
                 return Ok(subtenants);

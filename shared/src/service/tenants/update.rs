@@ -15,7 +15,7 @@ use crate::domain::{Environment, Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
 use crate::service::{access, pending, subtenants, Expected};
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -197,16 +197,14 @@ pub(super) async fn update(
         let propagation = plan.propagation.map(Pending::new);
         work.extend(propagation.clone());
         let event = AuditEvent::of(Some(&current), &next).with_reason(reason);
-        let write = TenantWrite {
-            before: Some(&current),
-            after: Some(&next),
+        let with = WrittenWith {
             event: Some(&event),
             parents: plan.parents,
             unchanged_paths: ancestors.iter().collect(),
             pending: work.iter().map(Pending::item).collect::<Result<_>>()?,
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.update_tenant_if_version(&current, &next, with).await {
             Ok(()) => {
                 // The change is made: from here on a failure leaves the rest
                 // pending (the next move or the clean-up finishes it) and the
