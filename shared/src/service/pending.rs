@@ -14,6 +14,11 @@ const PASSES: usize = 5;
 
 /// Does `pending` and marks it done. If the indexes have not caught up with
 /// the table yet (counts disagree), the work stays pending for a later run.
+///
+/// The passes are a retry of their own, not [`Retry`](super::contention::Retry):
+/// they wait for eventually consistent indexes, not for a competing writer,
+/// so they pause a fixed, growing time (200, 400, 800, 1600 ms: about 3 s
+/// in all) and end without an error, the work left for the next run.
 pub async fn run(store: &Store, pending: &Pending) -> Result<()> {
     for pass in 0..PASSES {
         if pass > 0 {

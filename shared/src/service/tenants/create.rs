@@ -45,9 +45,10 @@ pub struct NewTenant {
     pub job: Option<Job>,
 }
 
-/// What a create may bring along, in the same transaction.
+/// What a new tenant is created with, in the same transaction: an inline
+/// configuration, or the clone it starts as.
 #[derive(Debug, Clone, Default)]
-pub struct Extras {
+pub struct CreatedWith {
     /// Deployed as version 1 (Socotra's create with a configuration).
     pub configuration: Option<Configuration>,
     /// The tenant is a clone of this tenant: it starts `provisioning`, and
@@ -58,20 +59,22 @@ pub struct Extras {
 /// How long an idempotency key is remembered.
 const IDEMPOTENCY_HOURS: i64 = 24;
 
+#[tracing::instrument(skip_all, fields(tenant_id = tracing::field::Empty))]
 pub async fn create(
     store: &Store,
     caller: &Caller,
     input: TenantInput,
     change: &Change,
     idempotency: Option<&Idempotency>,
-    extras: Extras,
+    created_with: CreatedWith,
 ) -> Result<Created> {
     if let Some(replay) = replay(store, idempotency, change).await? {
         return Ok(replay);
     }
     let id = input.tenant_id.clone().unwrap_or_else(TenantId::generate);
+    tracing::Span::current().record("tenant_id", id.as_str());
     let mut base = Tenant::create(input.clone(), id.clone(), change);
-    let job = extras
+    let job = created_with
         .clone_of
         .as_ref()
         .map(|(source, created, kind)| Job::queued(*kind, (source, *created), &id, change.at, &change.actor));
@@ -80,11 +83,11 @@ pub async fn create(
         base.cloned_from = Some(job.source_tenant_id.clone());
         base.clone_job_id = Some(job.id.clone());
     }
-    let deployment = extras
+    let deployment = created_with
         .configuration
         .as_ref()
         .map(|c| Deployment::of(&id, 1, c, change.at, &change.actor, None));
-    if let Some(configuration) = &extras.configuration {
+    if let Some(configuration) = &created_with.configuration {
         base.configuration_version = 1;
         base.configuration_sha256 = Some(configuration.sha256.clone());
     }
@@ -121,7 +124,7 @@ pub async fn create(
             Some(_) => Vec::new(),
             None => vec![store.put_action(creator_membership(caller, &tenant, change)?)?],
         };
-        if let (Some(deployment), Some(configuration)) = (&deployment, &extras.configuration) {
+        if let (Some(deployment), Some(configuration)) = (&deployment, &created_with.configuration) {
             extra.extend(store.deployment_actions(deployment, configuration, tenant.created_at)?);
         }
         if let Some(job) = &job {

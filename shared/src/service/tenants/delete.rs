@@ -1,12 +1,12 @@
 //! Delete: one tenant, or (forced) its whole subtree, deepest first; and the
 //! removal of a failed clone's tenant.
 
-use super::{check, read};
+use super::read;
 use crate::auth::{Caller, TenantRole};
 use crate::domain::{Tenant, TenantId};
 use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
-use crate::service::{access, pending, Expected};
+use crate::service::{access, pending, require_expected_version, Expected};
 use crate::store::subtenants::SubtenantOrder;
 use crate::store::tenants::{ParentDelta, WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
@@ -34,6 +34,7 @@ pub struct DeleteMode {
 
 /// Deletes a tenant (with `force`, its whole subtree, deepest first so no
 /// tenant is ever left without its parent).
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn delete(
     store: &Store,
     caller: &Caller,
@@ -42,10 +43,10 @@ pub async fn delete(
     mode: DeleteMode,
 ) -> Result<DeleteReport> {
     let mut current = access::tenant(store, caller, id, TenantRole::Admin).await?;
-    check(expected, &current)?;
+    require_expected_version(expected, current.version)?;
     if current.child_count > 0 && pending::complete_all(store).await? > 0 {
         current = read(store, id).await?;
-        check(expected, &current)?;
+        require_expected_version(expected, current.version)?;
     }
     let mut descendants = if current.child_count > 0 {
         store.descendants(&current).await?
@@ -80,6 +81,12 @@ pub async fn delete(
         deleted.extend(descendants.iter().map(|d| (d.path_string(), d.id.clone())));
         return Ok(finish(report, deleted));
     }
+    // The retries nest, each for its own race: this loop's attempts are
+    // rounds over the subtree, redone when a child appeared under it
+    // meanwhile (`HasChildren`) or the tenant's own delete outlasted its
+    // budget; `delete_one` retries each tenant's delete on a lost race. A
+    // round ends within its budget or answers 503, so a forced delete of a
+    // contended subtree may take several budgets before it does.
     let mut retry = Retry::new();
     while retry.next().await {
         descendants.sort_by_key(|d| std::cmp::Reverse(d.depth));
@@ -96,7 +103,7 @@ pub async fn delete(
             }
             Err(Error::Conflict(Code::HasChildren, _) | Error::Contended(_)) if mode.force => {
                 current = read(store, id).await?;
-                check(expected, &current)?;
+                require_expected_version(expected, current.version)?;
                 descendants = store.descendants(&current).await?;
             }
             Err(e) => return Err(e),
@@ -112,6 +119,7 @@ async fn subtenant_ids(store: &Store, tenant: &Tenant) -> Result<Vec<String>> {
         return Ok(ids);
     }
     let mut from = None;
+    // Every page (not a retry).
     loop {
         let (page, next) = store
             .list_subtenants(&tenant.id, SubtenantOrder::Created, false, 100, from.as_ref())
@@ -142,7 +150,8 @@ pub(crate) async fn remove_unfinished_clone(store: &Store, tenant: &Tenant) -> R
 
 /// Deletes one tenant that has no children, with its subtenants, name,
 /// facets, members, history and deployments; returns the ids of the
-/// subtenants it deleted.
+/// subtenants it deleted. Its attempts are redone on a lost race (a
+/// subtenant or a change that came in between), on the tenant read again.
 async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>) -> Result<Vec<String>> {
     let mut current = tenant.clone();
     let mut subtenants = Vec::new();
@@ -175,7 +184,7 @@ async fn delete_one(store: &Store, tenant: &Tenant, expected: Option<&Expected>)
             Err(_) => match store.get_tenant(&current.id).await? {
                 None => return Ok(subtenants),
                 Some(fresh) => {
-                    check(expected, &fresh)?;
+                    require_expected_version(expected, fresh.version)?;
                     if fresh.child_count > 0 {
                         let id = &fresh.id;
                         return Err(Error::Conflict(

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::service::Expected;
 use crate::store::Store;
 
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn retire(
     store: &Store,
     caller: &Caller,
@@ -36,6 +37,7 @@ pub async fn retire(
 
 /// Brings a retired tenant back; `reason`, if given, is kept in the
 /// change's audit event.
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn restore(
     store: &Store,
     caller: &Caller,

@@ -24,7 +24,7 @@ mod reads;
 mod reseller;
 mod update;
 
-pub use create::{create, Created, Extras, Idempotency, NewTenant};
+pub use create::{create, Created, CreatedWith, Idempotency, NewTenant};
 pub(crate) use delete::remove_unfinished_clone;
 pub use delete::{delete, DeleteMode, DeleteReport};
 pub use lifecycle::{restore, retire};
@@ -32,7 +32,6 @@ pub use reads::{ancestors, count, get, get_by_name, history, list, list_from_off
 pub use reseller::ResellerPolicy;
 pub use update::{patch, replace, Updated};
 
-use super::Expected;
 use crate::domain::{Tenant, TenantId, TenantName};
 use crate::error::{Code, Error, Result};
 use crate::store::tenants::TenantEntry;
@@ -66,18 +65,5 @@ async fn read(store: &Store, id: &TenantId) -> Result<Tenant> {
             id: id.to_string(),
         }),
         TenantEntry::Missing => Err(not_found(id)),
-    }
-}
-
-fn check(expected: Option<&Expected>, current: &Tenant) -> Result<()> {
-    match expected {
-        Some(e) if !e.allows(current.version) => Err(Error::PreconditionFailed {
-            expected: match e {
-                Expected::OneOf(v) => v.first().copied().unwrap_or_default(),
-                Expected::Any => current.version,
-            },
-            current: current.version,
-        }),
-        _ => Ok(()),
     }
 }

@@ -10,6 +10,7 @@ use crate::store::tenants::{NameHolder, TenantEntry};
 use crate::store::{ListPosition, Page, Store};
 
 /// A tenant the caller may see.
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn get(store: &Store, caller: &Caller, id: &TenantId) -> Result<Tenant> {
     access::tenant(store, caller, id, TenantRole::Viewer).await
 }
@@ -17,6 +18,7 @@ pub async fn get(store: &Store, caller: &Caller, id: &TenantId) -> Result<Tenant
 /// Lookup by name, case-insensitively: the name's guard, then the tenant.
 /// A name whose last holder was purged answers 410, as that tenant's id
 /// does, and only to those who could have seen it (404 to anyone else).
+#[tracing::instrument(skip_all)]
 pub async fn get_by_name(store: &Store, caller: &Caller, name: &str) -> Result<Tenant> {
     let name = TenantName::parse(name).map_err(|m| Error::invalid("name", m))?;
     let missing = || Error::NotFound {
@@ -54,6 +56,7 @@ pub async fn get_by_name(store: &Store, caller: &Caller, name: &str) -> Result<T
 /// The query narrowed to what the caller may see: a platform admin sees
 /// everything; anyone else the subtrees of its memberships, minus what an
 /// inactive or retired tenant hides from it (see `access`).
+#[tracing::instrument(skip_all)]
 pub async fn visible(store: &Store, caller: &Caller, query: TenantQuery) -> Result<TenantQuery> {
     match access::roots(store, caller).await? {
         None => Ok(query),
@@ -71,12 +74,14 @@ pub async fn visible(store: &Store, caller: &Caller, query: TenantQuery) -> Resu
 }
 
 /// A page of a (visible) query.
+#[tracing::instrument(skip_all)]
 pub async fn list(store: &Store, query: &TenantQuery, from: Option<&ListPosition>) -> Result<Page<Tenant>> {
     store.list_tenants(query, from).await
 }
 
 /// The page that starts `offset` matches in (`page`/`offset` paging, kept
 /// for compatibility): the pages before it are read and dropped.
+#[tracing::instrument(skip_all)]
 pub async fn list_from_offset(store: &Store, query: &TenantQuery, offset: usize) -> Result<Page<Tenant>> {
     let mut skipped = 0;
     let mut from: Option<ListPosition> = None;
@@ -100,6 +105,7 @@ pub async fn list_from_offset(store: &Store, query: &TenantQuery, offset: usize)
     store.list_tenants(query, from.as_ref()).await
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn count(store: &Store, query: &TenantQuery) -> Result<u64> {
     store.count_tenants(query).await
 }
@@ -107,6 +113,7 @@ pub async fn count(store: &Store, query: &TenantQuery) -> Result<u64> {
 /// The ancestors of a tenant the caller may see, root first, as far up as
 /// the caller may see (one `GetItem`, one `BatchGetItem`, and for a
 /// non-admin the membership reads).
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn ancestors(store: &Store, caller: &Caller, id: &TenantId) -> Result<Vec<Tenant>> {
     let tenant = get(store, caller, id).await?;
     let ids = &tenant.path[..tenant.path.len().saturating_sub(1)];
@@ -116,6 +123,7 @@ pub async fn ancestors(store: &Store, caller: &Caller, id: &TenantId) -> Result<
 }
 
 /// A page of a tenant's audit history, newest first.
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn history(
     store: &Store,
     caller: &Caller,

@@ -4,9 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::hierarchy::{ancestors_of, resolve_move, subtree_height};
+use super::name_taken;
 use super::plan::{self, check_depth, same_fields};
 use super::reseller::ResellerPolicy;
-use super::{check, name_taken};
 use crate::auth::{Caller, Permission, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::merge_patch;
@@ -14,11 +14,12 @@ use crate::domain::tenant::{Change, InputMode, Placement};
 use crate::domain::{Environment, Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
-use crate::service::{access, pending, subtenants, Expected};
+use crate::service::{access, pending, require_expected_version, subtenants, Expected};
 use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn replace(
     store: &Store,
     caller: &Caller,
@@ -48,6 +49,7 @@ pub async fn replace(
 
 /// Applies a JSON Merge Patch to the tenant's writable fields, then
 /// validates the result as a whole (every error listed).
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn patch(
     store: &Store,
     caller: &Caller,
@@ -159,7 +161,7 @@ pub(super) async fn update(
         // A purged id answers 410 only to those who could see it: the read
         // is the access check's.
         let (current, role) = access::tenant_with_role(store, caller, id, needs).await?;
-        check(expected, &current)?;
+        require_expected_version(expected, current.version)?;
         let (mut next, placement) = edit(&current)?;
         check_administered_fields(caller, role, &current, &next)?;
         let destination = resolve_move(store, caller, role, &current, &placement).await?;
