@@ -16,7 +16,7 @@ use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
 use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
-use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
+use shared::service::tenants::{self, Created, CreatedWith, DeleteMode, ResellerPolicy, Updated};
 use shared::{FieldError, HttpApp};
 
 use crate::list_params::{ListParams, Start};
@@ -53,11 +53,11 @@ pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
             return Err(Problem::validation(errors));
         }
     };
-    let extras = Extras {
+    let with = CreatedWith {
         configuration,
         clone_of: None,
     };
-    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), extras).await? {
+    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), with).await? {
         Created::New(new) => Ok(response::created(&new, new.tenant.version, &location(&new.tenant.id))),
         Created::Replayed { status, body } => Ok(replayed(status, body)),
     }
