@@ -239,7 +239,7 @@ async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
         _ => None,
     })
     .expect("a valid configuration");
-    let app = shared::App::new(config, shared::store::local_client(endpoint));
+    let app = shared::HttpApp::new(config, shared::store::local_client(endpoint));
     let mut costs = Vec::new();
     for name in SEED {
         let text = event(name);

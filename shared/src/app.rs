@@ -1,5 +1,10 @@
-//! What a function builds once at init and shares across invocations: the
-//! configuration, the store and the cursor keys.
+//! The composition root: what a function builds once at init and shares
+//! across invocations. [`App`] is what every function needs (the
+//! configuration and the store); [`HttpApp`] adds what only the HTTP
+//! functions need (the cursor keys; the claims are read with
+//! `config.auth`), so the stream and schedule functions (jobs, cleanup,
+//! notifier) start without a cursor secret, and without the permission to
+//! read one.
 //!
 //! In AWS the cursor secret is a Secrets Manager secret named by
 //! `CURSOR_SECRET_ARN`, read here at init with one `GetSecretValue` per
@@ -9,63 +14,26 @@
 //! the process: after a rotation, new processes seal with the new secret and
 //! still open cursors sealed with the old one (see [`crate::http::cursor`]).
 
+use std::ops::Deref;
+
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
+use crate::auth::AuthConfig;
 use crate::config::{Config, ConfigError, CursorSecret, MIN_CURSOR_SECRET_BYTES};
 use crate::http::cursor::CursorKeys;
+use crate::http::Edge;
 use crate::store::{self, Store};
 
+/// What every function builds at init: its configuration and its store.
 pub struct App {
     pub config: Config,
     pub store: Store,
-    pub cursors: CursorKeys,
 }
 
 impl App {
-    /// An app whose cursor secret is given inline (`CURSOR_SECRET`: locally,
-    /// in tests), or absent (cursors then open only in this process).
-    ///
-    /// # Panics
-    ///
-    /// On a configuration that names a Secrets Manager secret: that is read
-    /// at init by [`App::from_env`], never here.
     pub fn new(config: Config, connection: store::Connection) -> Self {
-        let cursors = match &config.cursor_secret {
-            Some(CursorSecret::Inline { current, previous }) => CursorKeys::with_previous(current, previous.as_deref()),
-            Some(CursorSecret::SecretsManager { .. }) => {
-                panic!("App::new takes an inline CURSOR_SECRET; App::from_env reads CURSOR_SECRET_ARN")
-            }
-            None => ephemeral_keys(),
-        };
-        Self::with_cursors(config, connection, cursors)
-    }
-
-    fn with_cursors(config: Config, connection: store::Connection, cursors: CursorKeys) -> Self {
         let store = Store::new(connection, config.table_name.clone(), config.list_shards);
-        Self { config, store, cursors }
-    }
-
-    /// Reads the configuration and the cursor secret and builds the DynamoDB
-    /// client: the whole of an HTTP function's init.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::from_env_with(&sdk_config).await
-    }
-
-    /// [`App::from_env`] over an SDK configuration already loaded. The
-    /// cursor secret is required.
-    pub async fn from_env_with(sdk_config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
-        let cursors = match &config.cursor_secret {
-            None => return Err(ConfigError::Missing("CURSOR_SECRET_ARN (or, locally, CURSOR_SECRET)")),
-            Some(CursorSecret::Inline { current, previous }) => CursorKeys::with_previous(current, previous.as_deref()),
-            Some(CursorSecret::SecretsManager { secret_id }) => {
-                let client = aws_sdk_secretsmanager::Client::new(sdk_config);
-                read_cursor_keys(&client, secret_id).await?
-            }
-        };
-        let connection = store::client(sdk_config, config.dynamodb_endpoint.as_deref());
-        Ok(Self::with_cursors(config, connection, cursors))
+        Self { config, store }
     }
 
     /// The init of a function that serves no list (jobs, clean-up,
@@ -78,9 +46,92 @@ impl App {
 
     /// [`App::worker_from_env`] over an SDK configuration already loaded.
     pub fn worker_from_env_with(sdk_config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let config = Config::from_env()?;
+        Ok(Self::from_config(Config::from_env()?, sdk_config))
+    }
+
+    /// The app of a configuration already read, with its DynamoDB client.
+    pub fn from_config(config: Config, sdk_config: &aws_config::SdkConfig) -> Self {
         let connection = store::client(sdk_config, config.dynamodb_endpoint.as_deref());
-        Ok(Self::with_cursors(config, connection, ephemeral_keys()))
+        Self::new(config, connection)
+    }
+}
+
+/// What an HTTP function builds at init: the [`App`], and the keys its
+/// list cursors are sealed with.
+pub struct HttpApp {
+    pub app: App,
+    pub cursors: CursorKeys,
+}
+
+/// An HTTP function is a function: whatever takes an [`App`] takes it too.
+impl Deref for HttpApp {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl Edge for HttpApp {
+    fn auth(&self) -> &AuthConfig {
+        &self.app.config.auth
+    }
+
+    fn dynamodb_requests(&self) -> u64 {
+        self.app.store.requests().total()
+    }
+}
+
+impl HttpApp {
+    /// An app whose cursor secret is given inline (`CURSOR_SECRET`: locally,
+    /// in tests), or absent (cursors then open only in this process).
+    ///
+    /// # Panics
+    ///
+    /// On a configuration that names a Secrets Manager secret: that is read
+    /// at init by [`HttpApp::from_env`], never here.
+    pub fn new(config: Config, connection: store::Connection) -> Self {
+        let cursors = match &config.cursor_secret {
+            Some(CursorSecret::Inline { current, previous }) => CursorKeys::with_previous(current, previous.as_deref()),
+            Some(CursorSecret::SecretsManager { .. }) => {
+                panic!("HttpApp::new takes an inline CURSOR_SECRET; HttpApp::from_env reads CURSOR_SECRET_ARN")
+            }
+            None => ephemeral_keys(),
+        };
+        Self {
+            app: App::new(config, connection),
+            cursors,
+        }
+    }
+
+    /// Reads the configuration and the cursor secret and builds the DynamoDB
+    /// client: the whole of an HTTP function's init.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_env_with(&sdk_config).await
+    }
+
+    /// [`HttpApp::from_env`] over an SDK configuration already loaded. The
+    /// cursor secret is required.
+    pub async fn from_env_with(sdk_config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Self::from_config(Config::from_env()?, sdk_config).await
+    }
+
+    /// The app of a configuration already read: its cursor secret is
+    /// required, and read from Secrets Manager if it is named there.
+    pub async fn from_config(config: Config, sdk_config: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let cursors = match &config.cursor_secret {
+            None => return Err(ConfigError::Missing("CURSOR_SECRET_ARN (or, locally, CURSOR_SECRET)")),
+            Some(CursorSecret::Inline { current, previous }) => CursorKeys::with_previous(current, previous.as_deref()),
+            Some(CursorSecret::SecretsManager { secret_id }) => {
+                let client = aws_sdk_secretsmanager::Client::new(sdk_config);
+                read_cursor_keys(&client, secret_id).await?
+            }
+        };
+        Ok(Self {
+            app: App::from_config(config, sdk_config),
+            cursors,
+        })
     }
 }
 
@@ -257,6 +308,30 @@ mod tests {
     }
 
     const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor";
+
+    fn config_without_cursor_secret() -> Config {
+        Config::from_lookup(|name| match name {
+            "TABLE_NAME" => Some("t".to_owned()),
+            "DYNAMODB_ENDPOINT" => Some("http://127.0.0.1:9".to_owned()),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    /// Issue 19, item 7: a stream or schedule function (jobs, cleanup,
+    /// notifier) starts without any cursor secret; an HTTP function does not.
+    #[tokio::test]
+    async fn a_stream_or_schedule_function_starts_without_a_cursor_secret() {
+        let sdk_config = store::local_sdk_config();
+        let app = App::from_config(config_without_cursor_secret(), &sdk_config);
+        assert_eq!(app.config.table_name, "t");
+        assert!(app.config.cursor_secret.is_none());
+        let refused = HttpApp::from_config(config_without_cursor_secret(), &sdk_config).await;
+        assert!(
+            matches!(refused, Err(ConfigError::Missing(name)) if name.starts_with("CURSOR_SECRET_ARN")),
+            "an HTTP function needs its cursor secret"
+        );
+    }
 
     #[tokio::test]
     async fn the_secret_is_read_once_per_stage_and_the_previous_one_opens() {

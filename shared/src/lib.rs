@@ -7,7 +7,8 @@
 //! - [`store`]: the only module that talks to DynamoDB (keys, records, conditions);
 //! - [`http`]: the edge shared by every HTTP function (body and query parsing,
 //!   problem+json, cursors, claims, responses);
-//! - [`config`], [`telemetry`], [`app`]: what a function builds once at init;
+//! - [`config`], [`telemetry`], [`app`]: what a function builds once at init
+//!   (the composition root: [`App`] for every function, [`HttpApp`] for HTTP);
 //! - [`stream_filter`]: the stream functions' filter criteria, applied locally.
 
 pub mod app;
@@ -22,6 +23,6 @@ pub mod store;
 pub mod stream_filter;
 pub mod telemetry;
 
-pub use app::App;
+pub use app::{App, HttpApp};
 pub use config::Config;
 pub use error::{Code, Error, FieldError};

@@ -77,7 +77,7 @@ fn read_event(name: &str) -> String {
     std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap()
 }
 
-async fn invoke(app: &shared::App, function: Function, event: &str) -> lambda_http::Response<lambda_http::Body> {
+async fn invoke(app: &shared::HttpApp, function: Function, event: &str) -> lambda_http::Response<lambda_http::Body> {
     let request = lambda_http::request::from_str(event).expect("lambda_http reads the sample");
     function.invoke(app, request).await
 }

@@ -2,7 +2,7 @@
 //! leaking anything about the failure.
 
 use dev_gateway::dynamodb_local::free_port;
-use shared::{store, App, Config};
+use shared::{store, Config, HttpApp};
 
 #[tokio::test]
 async fn an_unreachable_database_is_a_503_problem() {
@@ -13,7 +13,7 @@ async fn an_unreachable_database_is_a_503_problem() {
         _ => None,
     })
     .unwrap();
-    let app = App::new(config, store::local_client(&endpoint));
+    let app = HttpApp::new(config, store::local_client(&endpoint));
     let event = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../events/tenants-get.json")).unwrap();
     let started = std::time::Instant::now();
     let response = tenants::handle(&app, lambda_http::request::from_str(&event).unwrap()).await;
@@ -65,7 +65,7 @@ async fn every_route_over(endpoint: &str) -> Vec<(String, u16, Option<String>)> 
         _ => None,
     })
     .unwrap();
-    let app = &App::new(config, store::local_client(endpoint));
+    let app = &HttpApp::new(config, store::local_client(endpoint));
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
     let mut events = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -15,7 +15,7 @@ use http::HeaderMap;
 use serde_json::Value;
 use shared::store::keys::Key;
 use shared::store::table::Stream;
-use shared::{store, App, Config};
+use shared::{store, Config, HttpApp};
 
 pub type Item = std::collections::HashMap<String, AttributeValue>;
 
@@ -161,7 +161,11 @@ async fn spawn_at(endpoint: String, shards: u16, stream: Stream, faults: Option<
         _ => None,
     })
     .unwrap();
-    let gateway = Gateway::new(App::new(config, connection), Verifier::dev(SECRET), "127.0.0.1:3000");
+    let gateway = Gateway::new(
+        HttpApp::new(config, connection),
+        Verifier::dev(SECRET),
+        "127.0.0.1:3000",
+    );
     TestApi {
         gateway,
         client,
@@ -237,7 +241,7 @@ impl Reply {
 }
 
 impl TestApi {
-    pub fn app(&self) -> &App {
+    pub fn app(&self) -> &HttpApp {
         self.gateway.app()
     }
 

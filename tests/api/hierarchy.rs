@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use shared::domain::TenantId;
 use shared::service::pending;
-use shared::store::tenants::TenantWrite;
+use shared::store::tenants::WrittenWith;
 use shared::store::work::{Pending, Work};
 
 use crate::helpers::{spawn_app, TestApi};
@@ -314,9 +314,7 @@ async fn an_interrupted_move_is_finished_before_the_next_and_never_allows_a_cycl
         old_path: mid.path_string(),
     });
     let root_id = TenantId::parse("root").unwrap();
-    let write = TenantWrite {
-        before: Some(&mid),
-        after: Some(&moved),
+    let with = WrittenWith {
         parents: vec![
             shared::store::tenants::ParentDelta::Loses(&root_id),
             shared::store::tenants::ParentDelta::Gains(&other),
@@ -324,7 +322,7 @@ async fn an_interrupted_move_is_finished_before_the_next_and_never_allows_a_cycl
         pending: vec![work.item().unwrap()],
         ..Default::default()
     };
-    store.commit(&write).await.unwrap();
+    store.update_tenant_if_version(&mid, &moved, with).await.unwrap();
     // Cut off here: leaf still has its old path.
     assert_eq!(tenant(&api, "leaf").await["path"], json!(["root", "mid", "leaf"]));
 

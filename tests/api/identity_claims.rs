@@ -14,7 +14,7 @@ use dev_gateway::jwt::{sign, Verifier};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 use shared::store::table::Stream;
-use shared::{store, App, Config};
+use shared::{store, Config, HttpApp};
 
 use crate::helpers::{dynamodb, TestApi, SECRET};
 
@@ -97,7 +97,7 @@ impl Provider {
             issuer: self.issuer.clone(),
             audience: self.audience.clone(),
         };
-        let gateway = dev_gateway::Gateway::new(App::new(config, connection), verifier, "127.0.0.1:3000");
+        let gateway = dev_gateway::Gateway::new(HttpApp::new(config, connection), verifier, "127.0.0.1:3000");
         TestApi {
             gateway,
             client,

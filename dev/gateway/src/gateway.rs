@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use lambda_http::Body;
-use shared::App;
+use shared::HttpApp;
 use tracing::Instrument;
 
 use crate::event::{self, Incoming};
@@ -16,7 +16,7 @@ use crate::jwt::{authoriser_claims, Verifier};
 use crate::routes;
 
 pub struct Gateway {
-    app: App,
+    app: HttpApp,
     verifier: Verifier,
     host: String,
     requests: AtomicU64,
@@ -41,7 +41,7 @@ impl Gateway {
     /// `host` is what handlers see as `Host` (the gateway's address). The
     /// functions' DynamoDB requests are held to template.yaml's policies from
     /// now on (see [`crate::iam`]).
-    pub fn new(app: App, verifier: Verifier, host: impl Into<String>) -> Self {
+    pub fn new(app: HttpApp, verifier: Verifier, host: impl Into<String>) -> Self {
         if let Some(grants) = crate::iam::template_grants() {
             app.store.requests().enforce(grants);
         }
@@ -53,7 +53,7 @@ impl Gateway {
         }
     }
 
-    pub fn app(&self) -> &App {
+    pub fn app(&self) -> &HttpApp {
         &self.app
     }
 

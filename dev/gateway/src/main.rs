@@ -27,7 +27,7 @@ use dev_gateway::local_bus::LocalBus;
 use dev_gateway::stream::Consumer;
 use dev_gateway::{server, Gateway};
 use shared::auth::DEFAULT_ADMIN_ROLE;
-use shared::{store, App, Config};
+use shared::{store, App, Config, HttpApp};
 
 /// Every permission group, for the admin token `make dev` prints.
 const ALL_SCOPES: &str = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";
@@ -333,7 +333,7 @@ async fn serve() -> Result<(), String> {
     // The printed token carries the admin role the functions are configured with.
     let config_admin_role = config.auth.admin_role.clone();
     let gateway = Arc::new(Gateway::new(
-        App::new(config, connection),
+        HttpApp::new(config, connection),
         Verifier::dev(&secret()),
         format!("127.0.0.1:{port}"),
     ));

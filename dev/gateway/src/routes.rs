@@ -1,5 +1,9 @@
-//! The route table: every route of every HTTP function, matched the way API
-//! Gateway matches them (a literal segment beats a `{parameter}`).
+//! The route table: every route of every HTTP function, read from the
+//! functions' own route tables (what their handlers serve), matched the way
+//! API Gateway matches them (a literal segment beats a `{parameter}`).
+
+use shared::http::Routes;
+use shared::HttpApp;
 
 /// The Lambda functions behind HTTP routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,21 +32,26 @@ impl Function {
         }
     }
 
-    /// The route keys the function serves (`"GET /v1/tenants/{id}"`).
-    pub fn routes(self) -> &'static [&'static str] {
+    /// The function's route table: its routes and their adapters.
+    pub fn table(self) -> &'static Routes<HttpApp> {
         match self {
-            Self::Tenants => tenants::ROUTES,
-            Self::Subtenants => subtenants::ROUTES,
-            Self::IdentityProviders => identity_providers::ROUTES,
-            Self::Deployments => deployments::ROUTES,
+            Self::Tenants => &tenants::ROUTES,
+            Self::Subtenants => &subtenants::ROUTES,
+            Self::IdentityProviders => &identity_providers::ROUTES,
+            Self::Deployments => &deployments::ROUTES,
         }
+    }
+
+    /// The route keys the function serves (`"GET /v1/tenants/{id}"`).
+    pub fn routes(self) -> impl Iterator<Item = &'static str> {
+        self.table().keys()
     }
 
     /// Calls the function's handler, in-process, as Lambda would; its
     /// DynamoDB requests are the function's own (see `shared::store::iam`).
     pub async fn invoke(
         self,
-        app: &shared::App,
+        app: &HttpApp,
         request: lambda_http::Request,
     ) -> lambda_http::Response<lambda_http::Body> {
         let handled = async {
@@ -62,7 +71,8 @@ impl Function {
     }
 }
 
-/// Routes served without a token (template.yaml gives them no authoriser).
+/// Routes served without a token (template.yaml gives them no authoriser);
+/// the functions' tables mark the same ones public (a test checks).
 pub const PUBLIC: &[&str] = &[shared::openapi::ROUTE];
 
 /// A matched route: its key, its function and the decoded path parameters.
@@ -75,9 +85,7 @@ pub struct Matched {
 
 /// Every (route key, function) pair.
 pub fn all() -> impl Iterator<Item = (&'static str, Function)> {
-    Function::ALL
-        .iter()
-        .flat_map(|f| f.routes().iter().map(move |r| (*r, *f)))
+    Function::ALL.iter().flat_map(|f| f.routes().map(move |r| (r, *f)))
 }
 
 /// Finds the route for a method and a raw (still percent-encoded) path.
@@ -149,6 +157,22 @@ mod tests {
             find("POST", "/v1/tenants/acme/retire").unwrap().route_key,
             "POST /v1/tenants/{id}/retire"
         );
+    }
+
+    #[test]
+    fn the_public_routes_are_those_the_functions_serve_without_a_token() {
+        let public: Vec<&str> = Function::ALL.iter().flat_map(|f| f.table().public()).collect();
+        assert_eq!(public, PUBLIC);
+    }
+
+    #[test]
+    fn every_route_is_served_by_one_function_only() {
+        let keys: Vec<&str> = all().map(|(r, _)| r).collect();
+        let distinct: std::collections::BTreeSet<&str> = keys.iter().copied().collect();
+        assert_eq!(keys.len(), distinct.len());
+        for (key, function) in all() {
+            assert!(function.table().find(key).is_some(), "{key}");
+        }
     }
 
     #[test]

@@ -8,34 +8,21 @@ use shared::auth::{Caller, Permission};
 use shared::domain::deployment::{
     parse_job_id, CloneInput, Configuration, ConfigurationError, Format, Job, JobStatus, MAX_CONFIGURATION_BYTES,
 };
-use shared::domain::tenant::Change;
-use shared::domain::{Environment, Tenant, TenantId, Timestamp};
+use shared::domain::{Environment, Tenant, TenantId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
-use shared::http::{path_param, response, HttpResult, Problem};
+use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::{access, deployments};
-use shared::{App, FieldError};
+use shared::{FieldError, HttpApp};
 
 const ZIP: &str = "application/zip";
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
 
 fn location(tenant_id: &TenantId, version: u64) -> String {
     format!("/v1/tenants/{tenant_id}/deployments/{version}")
 }
 
 /// `application/json` (an object) or `application/zip`, ≤ 256 KiB.
-pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn deploy(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -74,7 +61,7 @@ pub async fn deploy(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// Newest first; `limit` and `cursor` (the last version of the previous page, sealed).
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::DeploymentsRead)).await?;
     let scope = format!("deployments|{id}");
@@ -85,7 +72,7 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// The metadata, or with `download=true` the original bytes.
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = path_param(req, "id").unwrap_or_default();
     let raw_version = path_param(req, "version").unwrap_or_default();
     let mut errors = Vec::new();
@@ -142,7 +129,7 @@ struct CloneStarted<'a> {
     job: &'a Job,
 }
 
-pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn clone(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     // Which of the two it needs depends on the body; without either, no body
     // helps (visibility first all the same).
@@ -174,7 +161,7 @@ pub async fn clone(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response)
 }
 
-pub async fn job(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn job(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let raw = path_param(req, "jobId").unwrap_or_default();
     let id = parse_job_id(&raw).map_err(|m| Problem::validation(vec![FieldError::new("jobId", m)]))?;
     QueryReader::new(req).finish()?;

@@ -7,16 +7,14 @@ use serde::Serialize;
 use shared::auth::AuthConfig;
 use shared::auth::{Caller, Permission};
 use shared::domain::identity_provider::{parse_group, parse_group_target, IdentityProvider, IdpId, IdpInput};
-use shared::domain::tenant::Change;
-use shared::domain::{DomainName, Status, TenantId, Timestamp};
+use shared::domain::{DomainName, Status, TenantId};
 use shared::error::Error;
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{conditional, path_param, response, HttpResult, Problem};
+use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::identity_providers as providers;
-use shared::service::Expected;
-use shared::{App, FieldError};
+use shared::{FieldError, HttpApp};
 
 /// The path's segments, each validated; every bad one is listed.
 struct PathIds {
@@ -65,22 +63,11 @@ fn path_ids(req: &Request, auth: &AuthConfig) -> Result<PathIds, Problem> {
     }
 }
 
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
-}
-
 fn location(ids: &PathIds) -> String {
     format!("/v1/tenants/{}/identity-providers/{}", ids.tenant, ids.provider)
 }
 
-pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn put(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -111,7 +98,7 @@ pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     })
 }
 
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -130,9 +117,8 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// `limit` and `cursor` (the last provider id of the previous page, sealed).
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
-    let raw = path_param(req, "id").unwrap_or_default();
-    let tenant = TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))?;
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
+    let tenant = tenant_id(req)?;
     access::permit(
         &app.store,
         caller,
@@ -147,7 +133,7 @@ pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::list(&items, next.map(|n| cursors.seal(&scope, &n)), None))
 }
 
-pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -170,7 +156,7 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::no_content())
 }
 
-pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn put_mapping(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -197,7 +183,7 @@ pub async fn put_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResul
     Ok(response::json(status, &mapping))
 }
 
-pub async fn get_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get_mapping(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -212,7 +198,7 @@ pub async fn get_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResul
     Ok(response::json(StatusCode::OK, &mapping))
 }
 
-pub async fn delete_mapping(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete_mapping(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -228,7 +214,7 @@ pub async fn delete_mapping(app: &App, req: &Request, caller: &Caller) -> HttpRe
 }
 
 /// `limit` and `cursor` (the last group id of the previous page, sealed).
-pub async fn list_mappings(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list_mappings(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let ids = path_ids(req, &app.config.auth)?;
     access::permit(
         &app.store,
@@ -256,7 +242,7 @@ struct DomainOwner<'a> {
     identity_provider: &'a IdentityProvider,
 }
 
-pub async fn by_domain(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn by_domain(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let raw = path_param(req, "domain").unwrap_or_default();
     let domain = DomainName::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("domain", m)]))?;
     QueryReader::new(req).finish()?;

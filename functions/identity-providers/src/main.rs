@@ -8,7 +8,7 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app: &'static shared::App = Box::leak(Box::new(shared::App::from_env().await?));
+    let app: &'static shared::HttpApp = Box::leak(Box::new(shared::HttpApp::from_env().await?));
     run(service_fn(move |req| async move {
         Ok::<_, Error>(identity_providers::handle(app, req).await)
     }))

@@ -5,36 +5,19 @@ use http::StatusCode;
 use lambda_http::Request;
 use shared::auth::{Caller, Permission};
 use shared::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef, SubtenantView};
-use shared::domain::tenant::Change;
-use shared::domain::{Tenant, TenantId, Timestamp};
+use shared::domain::{Tenant, TenantId};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::QueryReader;
-use shared::http::{conditional, path_param, response, HttpResult, Problem};
-use shared::service::{access, subtenants, Expected};
-use shared::{App, FieldError};
+use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
+use shared::service::{access, subtenants};
+use shared::{FieldError, HttpApp};
 
 use crate::params::ListParams;
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
 
 fn subtenant_id(req: &Request) -> Result<SubtenantRef, Problem> {
     Ok(SubtenantRef::parse(
         &path_param(req, "subtenantId").unwrap_or_default(),
     )?)
-}
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
 }
 
 fn view<'a>(subtenant: &'a Subtenant, tenant: &'a Tenant) -> SubtenantView<'a> {
@@ -48,7 +31,7 @@ fn one(status: StatusCode, subtenant: &Subtenant, tenant: &Tenant) -> lambda_htt
     response::resource(status, &view(subtenant, tenant), subtenant.version)
 }
 
-pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -63,7 +46,7 @@ pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response)
 }
 
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsRead)).await?;
     QueryReader::new(req).finish()?;
@@ -75,7 +58,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(one(StatusCode::OK, &subtenant, &tenant))
 }
 
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsList)).await?;
     let params = ListParams::read(req, &app.cursors.for_caller(caller), Some(&id))?;
@@ -90,7 +73,7 @@ fn has_tenant_id(req: &Request) -> bool {
 }
 
 /// A page of one tenant's subtenants.
-async fn tenant_page(app: &App, caller: &Caller, id: &TenantId, params: &ListParams) -> HttpResult {
+async fn tenant_page(app: &HttpApp, caller: &Caller, id: &TenantId, params: &ListParams) -> HttpResult {
     let store = &app.store;
     let request = subtenants::ListRequest {
         order: params.order,
@@ -109,7 +92,7 @@ async fn tenant_page(app: &App, caller: &Caller, id: &TenantId, params: &ListPar
     ))
 }
 
-pub async fn list_all(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list_all(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     // With a `tenantId`, its visibility goes first.
     let granted = match (caller.require(Permission::SubtenantsList), has_tenant_id(req)) {
         (Err(refused), false) => return Err(refused.into()),
@@ -143,7 +126,7 @@ pub async fn list_all(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     ))
 }
 
-pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn replace(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -155,7 +138,7 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(one(StatusCode::OK, &subtenant, &tenant))
 }
 
-pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn patch(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -174,7 +157,7 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(one(StatusCode::OK, &subtenant, &tenant))
 }
 
-pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, sub) = (tenant_id(req)?, subtenant_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::SubtenantsDelete)).await?;
     QueryReader::new(req).finish()?;

@@ -10,33 +10,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::auth::{Caller, Permission};
 use shared::domain::deployment::Configuration;
-use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, Change, InputMode};
-use shared::domain::{TenantId, TenantInput, Timestamp};
+use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, InputMode};
+use shared::domain::{TenantId, TenantInput};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
-use shared::http::{conditional, idempotency, path_param, response, HttpResult, Problem};
+use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::access;
-use shared::service::tenants::{self, Created, DeleteMode, Extras, ResellerPolicy, Updated};
-use shared::service::Expected;
-use shared::{App, FieldError};
+use shared::service::tenants::{self, Created, CreatedWith, DeleteMode, ResellerPolicy, Updated};
+use shared::{FieldError, HttpApp};
 
 use crate::list_params::{ListParams, Start};
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|message| Problem::validation(vec![FieldError::new("id", message)]))
-}
-
-fn change(caller: &Caller) -> Change {
-    Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    }
-}
-
-fn expected(req: &Request) -> Result<Option<Expected>, Problem> {
-    Ok(conditional::if_match(req)?.map(|p| p.expected()))
-}
 
 /// Routes that take no query parameters refuse any.
 fn no_query(req: &Request) -> Result<(), Problem> {
@@ -47,7 +30,7 @@ fn location(id: &TenantId) -> String {
     format!("/v1/tenants/{id}")
 }
 
-pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsCreate)?;
     no_query(req)?;
     let mut body = body::json_object(req, &[JSON])?;
@@ -70,11 +53,11 @@ pub async fn create(app: &App, req: &Request, caller: &Caller) -> HttpResult {
             return Err(Problem::validation(errors));
         }
     };
-    let extras = Extras {
+    let with = CreatedWith {
         configuration,
         clone_of: None,
     };
-    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), extras).await? {
+    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), with).await? {
         Created::New(new) => Ok(response::created(&new, new.tenant.version, &location(&new.tenant.id))),
         Created::Replayed { status, body } => Ok(replayed(status, body)),
     }
@@ -96,7 +79,7 @@ fn replayed(status: u16, body: String) -> Response<Body> {
     builder.body(Body::Text(body)).expect("status and headers are valid")
 }
 
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
@@ -108,7 +91,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get_by_name(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     no_query(req)?;
     let name = path_param(req, "name").unwrap_or_default();
     if let Err(refused) = caller.require(Permission::TenantsRead) {
@@ -120,13 +103,13 @@ pub async fn get_by_name(app: &App, req: &Request, caller: &Caller) -> HttpResul
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
     let params = ListParams::read(req, &app.cursors.for_caller(caller), None)?;
     list_page(app, caller, params).await
 }
 
-pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn children(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsList)).await?;
     let params = ListParams::read(req, &app.cursors.for_caller(caller), Some(id.clone()))?;
@@ -135,7 +118,7 @@ pub async fn children(app: &App, req: &Request, caller: &Caller) -> HttpResult {
 }
 
 /// A page of a list, narrowed to what the caller may see.
-async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult {
+async fn list_page(app: &HttpApp, caller: &Caller, params: ListParams) -> HttpResult {
     let store = &app.store;
     let query = tenants::visible(store, caller, params.query.clone()).await?;
     let page = match &params.start {
@@ -153,7 +136,7 @@ async fn list_page(app: &App, caller: &Caller, params: ListParams) -> HttpResult
     Ok(response::list(&page.items, next_cursor, total))
 }
 
-pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn ancestors(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
@@ -161,7 +144,7 @@ pub async fn ancestors(app: &App, req: &Request, caller: &Caller) -> HttpResult 
     Ok(response::list(&ancestors, None, None))
 }
 
-pub async fn history(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn history(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     let scope = format!("events|{id}");
@@ -206,7 +189,7 @@ fn updated(updated: Updated) -> Response<Body> {
 /// the propagation was cut off and left to the clean-up).
 pub const SUBTENANTS_UPDATED: &str = "tenancy-subtenants-updated";
 
-pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn replace(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let expected = expected(req)?;
@@ -236,7 +219,7 @@ pub async fn replace(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(updated(result))
 }
 
-pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn patch(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsWrite)).await?;
     let expected = expected(req)?;
@@ -255,7 +238,7 @@ pub async fn patch(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(updated(result))
 }
 
-pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsDelete)).await?;
     let expected = expected(req)?;
@@ -275,7 +258,7 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::json(StatusCode::OK, &report))
 }
 
-pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn retire(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;
@@ -286,7 +269,7 @@ pub async fn retire(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
 }
 
-pub async fn restore(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn restore(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRetire)).await?;
     no_query(req)?;

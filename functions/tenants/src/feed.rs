@@ -12,7 +12,7 @@ use shared::http::query::QueryReader;
 use shared::http::{response, HttpResult};
 use shared::service::change_events;
 use shared::store::feed::FeedPosition;
-use shared::App;
+use shared::HttpApp;
 
 /// The cursors' scope: a feed cursor opens nowhere else.
 const SCOPE: &str = "feed";
@@ -26,7 +26,7 @@ struct FeedBody<'a> {
     has_more: bool,
 }
 
-pub async fn feed(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn feed(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::EventsRead)?;
     let cursors = app.cursors.for_caller(caller);
     let mut q = QueryReader::new(req);

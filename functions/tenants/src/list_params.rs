@@ -4,6 +4,7 @@
 use lambda_http::Request;
 use shared::domain::identity_provider::IdpId;
 use shared::domain::query::{SortField, TenantQuery};
+use shared::domain::tenant::one_of;
 use shared::domain::values::name_prefix_key;
 use shared::domain::{Environment, Status, Tag, TenantId, TenantType};
 use shared::http::cursor::Cursors;
@@ -43,19 +44,6 @@ fn sort(raw: &str) -> Result<(SortField, bool), String> {
     }
 }
 
-fn choice<T: Copy>(choices: &'static [(&'static str, T)]) -> impl Fn(&str) -> Result<T, String> {
-    move |raw| {
-        choices
-            .iter()
-            .find(|(name, _)| *name == raw)
-            .map(|(_, v)| *v)
-            .ok_or_else(|| {
-                let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-                format!("must be one of: {}", names.join(", "))
-            })
-    }
-}
-
 /// `type`: the tenant type, or Socotra's `test`/`production`/`retired`.
 enum TypeFilter {
     Type(TenantType),
@@ -68,7 +56,7 @@ fn type_filter(raw: &str) -> Result<TypeFilter, String> {
         "test" => Ok(TypeFilter::Environment(Environment::Test)),
         "production" => Ok(TypeFilter::Environment(Environment::Production)),
         "retired" => Ok(TypeFilter::Retired),
-        other => choice(TenantType::CHOICES)(other)
+        other => one_of(other, TenantType::CHOICES)
             .map(TypeFilter::Type)
             .map_err(|_| "must be one of: Enterprise, ServiceProvider (or Socotra's test, production, retired)".into()),
     }
@@ -107,7 +95,7 @@ impl ListParams {
         let mut status = q.parsed("status", |r| {
             Status::parse(r).ok_or_else(|| "must be one of: active, inactive, retired".into())
         });
-        let mut environment = q.parsed("environment", choice(Environment::CHOICES));
+        let mut environment = q.parsed("environment", |r| one_of(r, Environment::CHOICES));
         let mut tenant_type = None;
         match q.parsed("type", type_filter) {
             Some(TypeFilter::Type(t)) => tenant_type = Some(t),

@@ -5,35 +5,25 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::auth::{Caller, Permission, TenantRole};
 use shared::domain::member::parse_role;
-use shared::domain::tenant::Change;
-use shared::domain::{Tenant, TenantId, Timestamp, UserId};
+use shared::domain::{Tenant, TenantId, UserId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{path_param, response, HttpResult, Problem};
+use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
 use shared::service::{access, members};
-use shared::{App, FieldError};
-
-fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
-    let raw = path_param(req, "id").unwrap_or_default();
-    TenantId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("id", m)]))
-}
+use shared::{FieldError, HttpApp};
 
 fn user_id(req: &Request) -> Result<UserId, Problem> {
     let raw = path_param(req, "userId").unwrap_or_default();
     UserId::parse(&raw).map_err(|m| Problem::validation(vec![FieldError::new("userId", m)]))
 }
 
-pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn put(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, user) = (tenant_id(req)?, user_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::MembersWrite)).await?;
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let role = parse_role(&body).map_err(Problem::validation)?;
-    let change = Change {
-        actor: caller.subject.clone(),
-        at: Timestamp::now(),
-    };
-    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change).await?;
+    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change(caller)).await?;
     if created {
         let location = format!("/v1/tenants/{id}/members/{}", encode(user.as_str()));
         let mut response = response::json(StatusCode::CREATED, &member);
@@ -45,7 +35,7 @@ pub async fn put(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::json(StatusCode::OK, &member))
 }
 
-pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, user) = (tenant_id(req)?, user_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::MembersRead)).await?;
     QueryReader::new(req).finish()?;
@@ -53,7 +43,7 @@ pub async fn get(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::json(StatusCode::OK, &member))
 }
 
-pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (id, user) = (tenant_id(req)?, user_id(req)?);
     access::permit(&app.store, caller, &id, caller.require(Permission::MembersWrite)).await?;
     QueryReader::new(req).finish()?;
@@ -61,7 +51,7 @@ pub async fn delete(app: &App, req: &Request, caller: &Caller) -> HttpResult {
     Ok(response::no_content())
 }
 
-pub async fn list(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let id = tenant_id(req)?;
     access::permit(&app.store, caller, &id, caller.require(Permission::MembersRead)).await?;
     let scope = format!("members|{id}");
@@ -83,7 +73,7 @@ struct MyTenant<'a> {
     role: TenantRole,
 }
 
-pub async fn mine(app: &App, req: &Request, caller: &Caller) -> HttpResult {
+pub async fn mine(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     caller.require(Permission::TenantsList)?;
     let scope = format!("mine|{}", caller.subject);
     let cursors = app.cursors.for_caller(caller);

@@ -1,5 +1,9 @@
 //! Conditional requests (RFC 9110): ETags are the tenant version, `If-Match`
 //! guards writes, `If-None-Match` turns a repeated read into a 304.
+//!
+//! `If-Match` is compared in one place: here it only becomes the
+//! [`Expected`] versions, which the write's service checks against the
+//! version it finds ([`Expected::allows`]), inside its retry loop.
 
 use http::header::{HeaderName, IF_MATCH, IF_NONE_MATCH};
 use lambda_http::Request;
@@ -17,14 +21,6 @@ pub enum Precondition {
 }
 
 impl Precondition {
-    /// Strong comparison, as `If-Match` requires: weak tags never match.
-    pub fn matches_strongly(&self, version: u64) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Versions(tags) => tags.iter().any(|&(v, weak)| !weak && v == version),
-        }
-    }
-
     /// Weak comparison, as `If-None-Match` uses.
     pub fn matches_weakly(&self, version: u64) -> bool {
         match self {
@@ -95,12 +91,12 @@ mod tests {
     #[test]
     fn parses_tags_and_compares() {
         let p = if_match(&with("if-match", "\"3\", W/\"4\"")).unwrap().unwrap();
-        assert!(p.matches_strongly(3));
-        assert!(!p.matches_strongly(4));
+        assert!(p.expected().allows(3));
+        assert!(!p.expected().allows(4));
         assert!(p.matches_weakly(4));
         assert_eq!(if_match(&with("if-match", "*")).unwrap(), Some(Precondition::Any));
         let foreign = if_match(&with("if-match", "\"abc\"")).unwrap().unwrap();
-        assert!(!foreign.matches_strongly(1));
+        assert!(!foreign.expected().allows(1));
     }
 
     #[test]

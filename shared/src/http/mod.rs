@@ -1,5 +1,10 @@
-//! The HTTP edge shared by every HTTP function: reading requests (bodies,
+//! The HTTP edge shared by every HTTP function: its one entry point
+//! ([`serve`] over a function's route table), reading requests (bodies,
 //! queries, headers, claims), writing responses, and problem+json.
+//!
+//! Layering: this module sits on the services (and what they stand on) and
+//! knows nothing of the application that composes it: what it needs from
+//! one is the [`Edge`] trait.
 
 pub mod body;
 pub mod claims;
@@ -8,19 +13,17 @@ pub mod cursor;
 pub mod idempotency;
 pub mod problem;
 pub mod query;
+pub mod request;
 pub mod response;
+pub mod serve;
 
 pub use lambda_http::{Body, Request, Response};
 pub use problem::Problem;
+pub use request::{change, expected, path_param, tenant_id};
+pub use serve::{serve, Edge, Handler, Route, Routes};
 
 /// What an adapter returns: a response, or a problem to render.
 pub type HttpResult = Result<Response<Body>, Problem>;
-
-/// A path parameter as API Gateway decoded it.
-pub fn path_param(req: &Request, name: &str) -> Option<String> {
-    use lambda_http::RequestExt;
-    req.path_parameters_ref().and_then(|p| p.first(name)).map(str::to_owned)
-}
 
 /// The route key API Gateway matched (`"GET /v1/tenants/{id}"`), which is
 /// how handlers dispatch: the gateway already did the path matching.
@@ -50,20 +53,20 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    pub fn begin(app: &crate::App) -> Self {
+    pub fn begin(app: &impl Edge) -> Self {
         Self {
-            requests_before: app.store.requests().total(),
+            requests_before: app.dynamodb_requests(),
         }
     }
 
     /// The response for `result`; errors become problem+json. Logs the
     /// request (see [`log_handled`]).
-    pub fn end(self, app: &crate::App, req: &Request, result: HttpResult) -> Response<Body> {
+    pub fn end(self, app: &impl Edge, req: &Request, result: HttpResult) -> Response<Body> {
         let code = result.as_ref().err().map(|problem| problem.code);
         let mut response =
             result.unwrap_or_else(|problem| problem.into_response(Some(req.uri().path()), request_id(req)));
         response::harden(&mut response);
-        let dynamodb_requests = app.store.requests().total().saturating_sub(self.requests_before);
+        let dynamodb_requests = app.dynamodb_requests().saturating_sub(self.requests_before);
         log_handled(req, response.status().as_u16(), code, dynamodb_requests);
         response
     }

@@ -5,6 +5,21 @@
 //! writers colliding on one item spread out instead of colliding again.
 //! Only when a time budget is spent does the use case answer
 //! [`Error::Contended`] (503 with `Retry-After`).
+//!
+//! One attempt is one read → decide → conditional write. Attempts are
+//! redone when the write lost a race (a condition failed on a change made
+//! meanwhile, or the transaction kept colliding with others), never on a
+//! refusal the caller must hear (412, a name it chose being taken): that
+//! ends the loop at once.
+//!
+//! Below every attempt, `store::sdk::transact` resends a transaction that
+//! DynamoDB cancelled for a conflicting one, unchanged, up to 5 times
+//! (jittered 10 to 80 ms pauses): no condition failed, so nothing needs
+//! reading again. Where use-case retries nest (a forced delete's rounds
+//! over a subtree, each tenant's delete within a round), the loop says
+//! what it retries. Other loops are not retries: pages read one after
+//! another, and the passes of `pending::run`, which wait for lagging
+//! indexes rather than for other writers.
 
 use std::time::Duration;
 

@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 
 use super::access;
 use super::contention::{self, Retry};
-use super::tenants::{self, Created, Extras};
+use super::tenants::{self, Created, CreatedWith};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{CloneInput, Configuration, Deployment, Job, JobKind};
 use crate::domain::tenant::{Change, InputMode, Placement};
 use crate::domain::{Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::Store;
 
 fn not_found(tenant_id: &TenantId, version: u64) -> Error {
@@ -36,6 +36,7 @@ pub struct Deployed {
 
 /// Deploys `configuration` as the tenant's next version, unless it is the
 /// current one byte for byte.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn deploy(
     store: &Store,
     caller: &Caller,
@@ -59,14 +60,12 @@ pub async fn deploy(
         let deployment = Deployment::of(tenant_id, version, &configuration, change.at, &change.actor, None);
         let next = tenant.deployed(version, &configuration.sha256, change);
         let event = AuditEvent::of(Some(&tenant), &next);
-        let write = TenantWrite {
-            before: Some(&tenant),
-            after: Some(&next),
+        let with = WrittenWith {
             event: Some(&event),
             extra: store.deployment_actions(&deployment, &configuration, tenant.created_at)?,
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.update_tenant_if_version(&tenant, &next, with).await {
             Ok(()) => {
                 return Ok(Deployed {
                     deployment,
@@ -82,6 +81,7 @@ pub async fn deploy(
 }
 
 /// A page of a tenant's deployments, newest first.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn list(
     store: &Store,
     caller: &Caller,
@@ -94,6 +94,7 @@ pub async fn list(
 }
 
 /// One deployment's metadata.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, version: u64) -> Result<Deployment> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
     store
@@ -103,6 +104,7 @@ pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, version: 
 }
 
 /// One deployment's metadata and original bytes.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn download(
     store: &Store,
     caller: &Caller,
@@ -123,6 +125,7 @@ pub async fn download(
 
 /// Starts a clone: the new tenant (`provisioning`) and its queued job are
 /// written in one transaction; the `jobs` function does the rest.
+#[tracing::instrument(skip_all, fields(tenant_id = %source_id))]
 pub async fn clone(
     store: &Store,
     caller: &Caller,
@@ -160,11 +163,11 @@ pub async fn clone(
         return Err(Error::internal("a clone's body is an object"));
     };
     let tenant_input = TenantInput::parse(&body, InputMode::Create).map_err(Error::Invalid)?;
-    let extras = Extras {
+    let created_with = CreatedWith {
         configuration: None,
         clone_of: Some((source.id.clone(), source.created_at, JobKind::of(input.environment))),
     };
-    let created = match tenants::create(store, caller, tenant_input, change, None, extras).await {
+    let created = match tenants::create(store, caller, tenant_input, change, None, created_with).await {
         // Beside its source, the parent is one the client did not name: a
         // member below it cannot see it, and is told what it may do instead.
         Err(Error::Invalid(errors))
@@ -195,6 +198,7 @@ pub async fn clone(
 /// the job was made: the same incarnations (a tenant that took one of their
 /// ids later is not the job's, and its members do not see the job). A
 /// platform admin sees every job, also once both are gone.
+#[tracing::instrument(skip_all, fields(job_id = %id))]
 pub async fn job(store: &Store, caller: &Caller, id: &str) -> Result<Job> {
     let hidden = || Error::NotFound {
         kind: "job",

@@ -6,7 +6,7 @@
 //! provider decides who can sign in to the tenant.
 
 use super::contention::{self, Retry};
-use super::{access, pending, Expected};
+use super::{access, pending, require_expected_version, Expected};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider, IdpId, IdpInput};
@@ -14,7 +14,7 @@ use crate::domain::tenant::Change;
 use crate::domain::{DomainName, Tenant, TenantId};
 use crate::error::{Code, Error, Result};
 use crate::store::sdk::settle;
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -40,7 +40,8 @@ fn domain_taken(domain: &DomainName) -> Error {
     )
 }
 
-fn check(expected: Option<&Expected>, current: Option<&IdentityProvider>) -> Result<()> {
+/// The `If-Match` check of a provider write, which may find no provider.
+fn require_expected_provider(expected: Option<&Expected>, current: Option<&IdentityProvider>) -> Result<()> {
     match (expected, current) {
         // `If-Match` (even `*`) asks for an existing provider (RFC 9110 13.1.1).
         (Some(e), None) => Err(Error::PreconditionFailed {
@@ -50,14 +51,8 @@ fn check(expected: Option<&Expected>, current: Option<&IdentityProvider>) -> Res
             },
             current: 0,
         }),
-        (Some(e), Some(current)) if !e.allows(current.version) => Err(Error::PreconditionFailed {
-            expected: match e {
-                Expected::OneOf(v) => v.first().copied().unwrap_or_default(),
-                Expected::Any => current.version,
-            },
-            current: current.version,
-        }),
-        _ => Ok(()),
+        (_, Some(current)) => require_expected_version(expected, current.version),
+        (None, None) => Ok(()),
     }
 }
 
@@ -89,15 +84,13 @@ async fn write(
     let failed = match next_tenant {
         Some(next) => {
             let event = AuditEvent::of(Some(tenant), next);
-            let write = TenantWrite {
-                before: Some(tenant),
-                after: Some(next),
+            let with = WrittenWith {
                 event: Some(&event),
                 pending: pending.map(Pending::item).transpose()?.into_iter().collect(),
                 extra: actions,
                 ..Default::default()
             };
-            match store.commit(&write).await {
+            match store.update_tenant_if_version(tenant, next, with).await {
                 Ok(()) => return Ok(Outcome::Done),
                 Err(WriteFailure::ExtraFailed(failed)) => failed,
                 Err(WriteFailure::Other(e)) => return Err(e),
@@ -126,6 +119,7 @@ async fn write(
 }
 
 /// Authorises and configures (create or replace) a tenant's identity provider.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn put(
     store: &Store,
     caller: &Caller,
@@ -140,7 +134,7 @@ pub async fn put(
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
         tenant.ensure_changeable()?;
         let current = store.get_identity_provider(&tenant, id).await?;
-        check(expected, current.as_ref())?;
+        require_expected_provider(expected, current.as_ref())?;
         let next = IdentityProvider::from_input(id.clone(), tenant_id.clone(), input.clone(), current.as_ref(), change);
         if let Some(current) = current.as_ref().filter(|c| !c.differs(&next)) {
             return Ok(Saved {
@@ -191,6 +185,7 @@ pub async fn put(
     Err(contended(tenant_id, &retry))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, id: &IdpId) -> Result<IdentityProvider> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
     provider_of(store, &tenant, id).await
@@ -204,6 +199,7 @@ async fn provider_of(store: &Store, tenant: &Tenant, id: &IdpId) -> Result<Ident
 }
 
 /// A page of a tenant's identity providers, by id, after `after`.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn list(
     store: &Store,
     caller: &Caller,
@@ -217,6 +213,7 @@ pub async fn list(
 
 /// Unauthorises a provider: it, its domain claims and (right after, as
 /// pending work) its group mappings go.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn delete(
     store: &Store,
     caller: &Caller,
@@ -230,7 +227,7 @@ pub async fn delete(
         let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
         tenant.ensure_changeable()?;
         let current = provider_of(store, &tenant, id).await?;
-        check(expected, Some(&current))?;
+        require_expected_provider(expected, Some(&current))?;
         let next_tenant = tenant.with_identity_provider(id.as_str(), false, change)?;
         let mappings = Pending::new(Work::DeleteGroupMappings {
             tenant_id: tenant_id.clone(),
@@ -250,6 +247,7 @@ pub async fn delete(
 
 /// Maps a provider's group to a platform group (add or replace); `true`
 /// when the mapping is new.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn put_mapping(
     store: &Store,
     caller: &Caller,
@@ -283,6 +281,7 @@ pub async fn put_mapping(
     Err(contended(tenant_id, &retry))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn get_mapping(
     store: &Store,
     caller: &Caller,
@@ -305,6 +304,7 @@ fn mapping_not_found(id: &IdpId, from: &str) -> Error {
     }
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn delete_mapping(
     store: &Store,
     caller: &Caller,
@@ -323,6 +323,7 @@ pub async fn delete_mapping(
 }
 
 /// A page of a provider's group mappings, by group id.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id, identity_provider_id = %id))]
 pub async fn list_mappings(
     store: &Store,
     caller: &Caller,
@@ -338,6 +339,7 @@ pub async fn list_mappings(
 
 /// The owner of a login domain: its tenant and identity provider. A domain
 /// of a tenant the caller cannot see answers 404, like the tenant would.
+#[tracing::instrument(skip_all)]
 pub async fn by_domain(store: &Store, caller: &Caller, domain: &DomainName) -> Result<(Tenant, IdentityProvider)> {
     let unclaimed = || Error::NotFound {
         kind: "login domain",

@@ -15,7 +15,7 @@ use crate::domain::deployment::{ClonedFrom, Configuration, Deployment, Job, JobS
 use crate::domain::tenant::Change;
 use crate::domain::{Status, Tenant, Timestamp};
 use crate::error::Result;
-use crate::store::tenants::{TenantEntry, TenantWrite, WriteFailure};
+use crate::store::tenants::{TenantEntry, WriteFailure, WrittenWith};
 use crate::store::Store;
 
 /// Who the audit fields of a job's changes name.
@@ -83,14 +83,12 @@ pub async fn run(store: &Store, id: &str) -> Result<Outcome> {
             let deployment = Deployment::of(&target.id, 1, configuration, change.at, ACTOR, Some(from));
             extra.extend(store.deployment_actions(&deployment, configuration, target.created_at)?);
         }
-        let write = TenantWrite {
-            before: Some(&target),
-            after: Some(&next),
+        let with = WrittenWith {
             event: Some(&event),
             extra,
             ..Default::default()
         };
-        match store.commit(&write).await {
+        match store.update_tenant_if_version(&target, &next, with).await {
             Ok(()) => return Ok(Outcome::Succeeded),
             // The job was finished by another run of the same record.
             Err(WriteFailure::ExtraFailed(failed)) if failed.contains(&0) => return Ok(Outcome::NothingToDo),

@@ -20,6 +20,7 @@ fn no_member(tenant: &TenantId, user: &UserId) -> Error {
 }
 
 /// Adds or changes a membership (tenant admins only); `true` if it is new.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn put(
     store: &Store,
     caller: &Caller,
@@ -44,7 +45,11 @@ pub async fn put(
         if existing.as_ref() == Some(&member) {
             return Ok((member, false));
         }
-        if store.put_member(&tenant, &member, existing.is_some()).await? {
+        let written = match existing {
+            Some(_) => store.replace_member(&tenant, &member).await?,
+            None => store.create_member(&tenant, &member).await?,
+        };
+        if written {
             return Ok((member, existing.is_none()));
         }
     }
@@ -54,6 +59,7 @@ pub async fn put(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: &UserId) -> Result<Member> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Viewer).await?;
     store
@@ -63,6 +69,7 @@ pub async fn get(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: 
 }
 
 /// Removes a membership (tenant admins only).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn delete(store: &Store, caller: &Caller, tenant_id: &TenantId, user_id: &UserId) -> Result<()> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
     if store.delete_member(&tenant, user_id).await? {
@@ -73,6 +80,7 @@ pub async fn delete(store: &Store, caller: &Caller, tenant_id: &TenantId, user_i
 }
 
 /// The direct members of a tenant, a page at a time.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn list(
     store: &Store,
     caller: &Caller,

@@ -29,3 +29,18 @@ impl Expected {
         }
     }
 }
+
+/// The `If-Match` check of a write: 412 when the caller named versions and
+/// the current one is not among them; no expectation passes.
+pub(crate) fn require_expected_version(expected: Option<&Expected>, current: u64) -> crate::error::Result<()> {
+    match expected {
+        Some(e) if !e.allows(current) => Err(crate::error::Error::PreconditionFailed {
+            expected: match e {
+                Expected::OneOf(v) => v.first().copied().unwrap_or_default(),
+                Expected::Any => current,
+            },
+            current,
+        }),
+        _ => Ok(()),
+    }
+}

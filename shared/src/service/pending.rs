@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::domain::Tenant;
 use crate::error::Result;
 use crate::store::keys::{self, ListBucket};
-use crate::store::tenants::{TenantWrite, WriteFailure};
+use crate::store::tenants::{WriteFailure, WrittenWith};
 use crate::store::work::{Pending, Work};
 use crate::store::Store;
 
@@ -14,6 +14,11 @@ const PASSES: usize = 5;
 
 /// Does `pending` and marks it done. If the indexes have not caught up with
 /// the table yet (counts disagree), the work stays pending for a later run.
+///
+/// The passes are a retry of their own, not [`Retry`](super::contention::Retry):
+/// they wait for eventually consistent indexes, not for a competing writer,
+/// so they pause a fixed, growing time (200, 400, 800, 1600 ms: about 3 s
+/// in all) and end without an error, the work left for the next run.
 pub async fn run(store: &Store, pending: &Pending) -> Result<()> {
     for pass in 0..PASSES {
         if pass > 0 {
@@ -57,12 +62,10 @@ async fn repath(store: &Store, descendant: &Tenant, path: Vec<crate::domain::Ten
         version: descendant.version + 1,
         ..descendant.clone()
     };
-    let write = TenantWrite {
-        before: Some(descendant),
-        after: Some(&moved),
-        ..Default::default()
-    };
-    match store.commit(&write).await {
+    match store
+        .update_tenant_if_version(descendant, &moved, WrittenWith::default())
+        .await
+    {
         Ok(()) => Ok(()),
         Err(WriteFailure::Other(e)) => Err(e),
         Err(_) => Ok(()),

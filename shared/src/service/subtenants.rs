@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::contention::{self, Retry};
-use super::{access, Expected};
+use super::{access, require_expected_version, Expected};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef};
 use crate::domain::tenant::Change;
@@ -45,6 +45,7 @@ async fn derived_code(store: &Store, tenant_id: &TenantId, name: &str) -> Result
 }
 
 /// Creates a subtenant under a tenant the caller may write to.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn create(
     store: &Store,
     caller: &Caller,
@@ -64,7 +65,7 @@ pub async fn create(
             None => derived_code(store, tenant_id, input.name.as_str()).await?,
         };
         let subtenant = Subtenant::create(tenant_id.clone(), input.clone(), code, change);
-        match store.commit_subtenant(&tenant, None, Some(&subtenant)).await {
+        match store.create_subtenant(&tenant, &subtenant).await {
             Ok(()) => return Ok((subtenant, tenant)),
             Err(WriteFailure::NameTaken) if input.code.is_some() => return Err(code_taken(&subtenant.code)),
             // A derived code taken meanwhile: derive again.
@@ -96,6 +97,7 @@ async fn resolve(store: &Store, tenant_id: &TenantId, subtenant: &SubtenantRef) 
     }
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn get(
     store: &Store,
     caller: &Caller,
@@ -129,6 +131,7 @@ pub struct ListRequest<'a> {
 /// the caller is known to see the tenant: one round trip, not two. An
 /// `offset` walks the pages before it only then too: a caller who cannot see
 /// the tenant costs the access check's reads, however far it asks to skip.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn list(
     store: &Store,
     caller: &Caller,
@@ -242,12 +245,12 @@ async fn update(
             .get_subtenant(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(tenant_id, id))?;
-        check(expected, &current)?;
+        require_expected_version(expected, current.version)?;
         let next = edit(&current)?;
         if !current.differs(&next) {
             return Ok((current, tenant));
         }
-        match store.commit_subtenant(&tenant, Some(&current), Some(&next)).await {
+        match store.update_subtenant_if_version(&tenant, &current, &next).await {
             Ok(()) => return Ok((next, tenant)),
             Err(WriteFailure::NameTaken) => return Err(code_taken(&next.code)),
             Err(WriteFailure::Other(e)) => return Err(e),
@@ -257,6 +260,7 @@ async fn update(
     Err(contention::exhausted(format_args!("subtenant '{id}'"), &retry))
 }
 
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn replace(
     store: &Store,
     caller: &Caller,
@@ -273,6 +277,7 @@ pub async fn replace(
 }
 
 /// JSON Merge Patch of the writable fields, validated as a whole.
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn patch(
     store: &Store,
     caller: &Caller,
@@ -290,6 +295,7 @@ pub async fn patch(
 }
 
 /// Deletes a subtenant (tenant admins only).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn delete(
     store: &Store,
     caller: &Caller,
@@ -305,8 +311,8 @@ pub async fn delete(
         let Some(current) = store.get_subtenant(tenant_id, id).await? else {
             return Err(not_found(tenant_id, id));
         };
-        check(expected, &current)?;
-        match store.commit_subtenant(&tenant, Some(&current), None).await {
+        require_expected_version(expected, current.version)?;
+        match store.delete_subtenant_if_version(&tenant, &current).await {
             Ok(()) => return Ok(()),
             Err(WriteFailure::Other(e)) => return Err(e),
             Err(WriteFailure::HierarchyChanged) => {
@@ -321,23 +327,11 @@ pub async fn delete(
     Err(contention::exhausted(format_args!("subtenant '{id}'"), &retry))
 }
 
-fn check(expected: Option<&Expected>, current: &Subtenant) -> Result<()> {
-    match expected {
-        Some(e) if !e.allows(current.version) => Err(Error::PreconditionFailed {
-            expected: match e {
-                Expected::OneOf(v) => v.first().copied().unwrap_or_default(),
-                Expected::Any => current.version,
-            },
-            current: current.version,
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Netaxis' reseller propagation after a tenant's `resellerId` changed from
 /// `old` to `new`: subtenants that had `old` get `new` (with `force`: every
 /// subtenant gets `new`). Returns how many it changed; changing one that
 /// changed meanwhile is left (it is read again on a repeated run).
+#[tracing::instrument(skip_all, fields(tenant_id = %tenant_id))]
 pub async fn propagate_reseller(
     store: &Store,
     tenant_id: &TenantId,
@@ -347,6 +341,7 @@ pub async fn propagate_reseller(
 ) -> Result<u64> {
     let mut changed = 0;
     let mut from = None;
+    // Every page (not a retry): each subtenant is one conditional write.
     loop {
         let (batch, next) = store
             .list_subtenants(tenant_id, SubtenantOrder::Created, false, 100, from.as_ref())

@@ -45,15 +45,21 @@ impl Store {
         }
     }
 
-    /// Writes a membership if the tenant (this incarnation) still exists;
-    /// `replace`: only over an existing one, else only where there is none.
-    /// `Ok(false)`: that condition did not hold.
-    pub async fn put_member(&self, tenant: &Tenant, member: &Member, replace: bool) -> Result<bool> {
-        let condition = if replace {
-            "attribute_exists(PK)"
-        } else {
-            "attribute_not_exists(PK)"
-        };
+    /// Adds a membership where the user has none (`Ok(false)`: it has one
+    /// now), if the tenant (this incarnation) still exists.
+    pub async fn create_member(&self, tenant: &Tenant, member: &Member) -> Result<bool> {
+        self.put_member(tenant, member, "attribute_not_exists(PK)").await
+    }
+
+    /// Replaces an existing membership (`Ok(false)`: it is gone now), if
+    /// the tenant (this incarnation) still exists.
+    pub async fn replace_member(&self, tenant: &Tenant, member: &Member) -> Result<bool> {
+        self.put_member(tenant, member, "attribute_exists(PK)").await
+    }
+
+    /// Writes a membership on `condition`, if the tenant (this incarnation)
+    /// still exists. `Ok(false)`: the condition did not hold.
+    async fn put_member(&self, tenant: &Tenant, member: &Member, condition: &str) -> Result<bool> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(records::member_item(member, tenant.created_at)?))

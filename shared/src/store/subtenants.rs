@@ -73,10 +73,38 @@ impl Store {
         }
     }
 
+    /// Creates a subtenant if its code is free in its tenant
+    /// ([`WriteFailure::NameTaken`] if not), counting it on the tenant, which
+    /// must still be this incarnation and not retired
+    /// ([`WriteFailure::HierarchyChanged`] if not).
+    pub async fn create_subtenant(&self, tenant: &Tenant, new: &Subtenant) -> Result<(), WriteFailure> {
+        self.write_subtenant(tenant, None, Some(new)).await
+    }
+
+    /// Replaces `current` by `next` if the stored version is still
+    /// `current`'s ([`WriteFailure::VersionChanged`] if not), moving its code
+    /// guard when the code changes ([`WriteFailure::NameTaken`]).
+    pub async fn update_subtenant_if_version(
+        &self,
+        tenant: &Tenant,
+        current: &Subtenant,
+        next: &Subtenant,
+    ) -> Result<(), WriteFailure> {
+        self.write_subtenant(tenant, Some(current), Some(next)).await
+    }
+
+    /// Deletes a subtenant and its code guard if the stored version is still
+    /// `current`'s ([`WriteFailure::VersionChanged`] if not), counting it off
+    /// the tenant, which must still be this incarnation
+    /// ([`WriteFailure::HierarchyChanged`] if not).
+    pub async fn delete_subtenant_if_version(&self, tenant: &Tenant, current: &Subtenant) -> Result<(), WriteFailure> {
+        self.write_subtenant(tenant, Some(current), None).await
+    }
+
     /// Creates, replaces or deletes a subtenant in one transaction with its
     /// code guard(s) and, on create and delete, its tenant's count. The
     /// tenant must still be this incarnation (and, for a create, not retired).
-    pub async fn commit_subtenant(
+    async fn write_subtenant(
         &self,
         tenant: &Tenant,
         before: Option<&Subtenant>,

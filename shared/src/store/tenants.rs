@@ -1,7 +1,10 @@
-//! Tenant reads, and the one tenant write: [`TenantWrite`], which commits a
-//! tenant change with everything that must change with it (name guards,
-//! facet items, the audit event, parents' child counts, unchanged-ancestor
-//! checks, background work, the idempotency record) as one transaction.
+//! Tenant reads, and the three tenant writes, each named after its
+//! condition: [`Store::create_tenant`], [`Store::update_tenant_if_version`],
+//! [`Store::delete_tenant_if_childless`]. Each commits the tenant change with
+//! everything that must change with it (name guards, facet items, the audit
+//! event, parents' child counts, unchanged-ancestor checks, background work,
+//! the idempotency record: [`WrittenWith`]) as one transaction, and
+//! translates a failed condition into a [`WriteFailure`].
 
 use std::collections::HashMap;
 
@@ -81,23 +84,58 @@ pub enum ParentDelta<'a> {
     Loses(&'a TenantId),
 }
 
-/// A tenant change and what comes with it.
+/// What is written with a tenant change, in the same transaction.
 #[derive(Default)]
-pub struct TenantWrite<'a> {
-    /// The stored tenant (`None`: create).
-    pub before: Option<&'a Tenant>,
-    /// The new tenant (`None`: delete).
-    pub after: Option<&'a Tenant>,
+pub struct WrittenWith<'a> {
     pub event: Option<&'a AuditEvent>,
     pub parents: Vec<ParentDelta<'a>>,
     /// Tenants whose `path` must be what it was when read.
     pub unchanged_paths: Vec<&'a Tenant>,
     /// Background work that finishes the change (pending items).
     pub pending: Vec<Item>,
-    /// The idempotency record of a create, and the time it is checked at.
-    pub idempotency: Option<(Item, Timestamp)>,
-    /// Other items written with the change, unconditionally (the creator's membership).
+    /// Other items written with the change, with their own conditions if
+    /// any (a failed one is [`WriteFailure::ExtraFailed`]): the creator's
+    /// membership, a deployment, a job's end.
     pub extra: Vec<TransactWriteItem>,
+}
+
+/// A tenant change and what comes with it: which of `before` and `after`
+/// is set says which of the three writes it is (private: callers name it).
+#[derive(Default)]
+struct TenantWrite<'a> {
+    /// The stored tenant (`None`: create).
+    before: Option<&'a Tenant>,
+    /// The new tenant (`None`: delete).
+    after: Option<&'a Tenant>,
+    event: Option<&'a AuditEvent>,
+    parents: Vec<ParentDelta<'a>>,
+    unchanged_paths: Vec<&'a Tenant>,
+    pending: Vec<Item>,
+    /// The idempotency record of a create, and the time it is checked at.
+    idempotency: Option<(Item, Timestamp)>,
+    extra: Vec<TransactWriteItem>,
+}
+
+impl<'a> TenantWrite<'a> {
+    fn of(before: Option<&'a Tenant>, after: Option<&'a Tenant>, with: WrittenWith<'a>) -> Self {
+        let WrittenWith {
+            event,
+            parents,
+            unchanged_paths,
+            pending,
+            extra,
+        } = with;
+        Self {
+            before,
+            after,
+            event,
+            parents,
+            unchanged_paths,
+            pending,
+            idempotency: None,
+            extra,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,9 +293,51 @@ impl Store {
         Ok(found)
     }
 
+    /// Creates a tenant if its id is free ([`WriteFailure::AlreadyExists`]
+    /// if not) and its name too ([`WriteFailure::NameTaken`]); with an
+    /// idempotency record, only if that key is unused or expired
+    /// ([`WriteFailure::IdempotencyKeyUsed`]).
+    #[tracing::instrument(skip_all, fields(tenant_id = %tenant.id))]
+    pub async fn create_tenant(
+        &self,
+        tenant: &Tenant,
+        idempotency: Option<(Item, Timestamp)>,
+        with: WrittenWith<'_>,
+    ) -> Result<(), WriteFailure> {
+        let write = TenantWrite {
+            idempotency,
+            ..TenantWrite::of(None, Some(tenant), with)
+        };
+        self.commit(&write).await
+    }
+
+    /// Replaces `current` by `next` if the stored version is still
+    /// `current`'s ([`WriteFailure::VersionChanged`] if not), moving its
+    /// name guard when the name changes ([`WriteFailure::NameTaken`]).
+    #[tracing::instrument(skip_all, fields(tenant_id = %current.id))]
+    pub async fn update_tenant_if_version(
+        &self,
+        current: &Tenant,
+        next: &Tenant,
+        with: WrittenWith<'_>,
+    ) -> Result<(), WriteFailure> {
+        self.commit(&TenantWrite::of(Some(current), Some(next), with)).await
+    }
+
+    /// Deletes a tenant, with its name guard and facets, if the stored
+    /// version is still `current`'s and it has neither children nor
+    /// subtenants ([`WriteFailure::VersionChanged`] if not).
+    #[tracing::instrument(skip_all, fields(tenant_id = %current.id))]
+    pub async fn delete_tenant_if_childless(
+        &self,
+        current: &Tenant,
+        with: WrittenWith<'_>,
+    ) -> Result<(), WriteFailure> {
+        self.commit(&TenantWrite::of(Some(current), None, with)).await
+    }
+
     /// Commits a tenant write as one transaction.
-    #[tracing::instrument(skip_all, fields(tenant_id = %write.after.or(write.before).map(|t| t.id.as_str()).unwrap_or("")))]
-    pub async fn commit(&self, write: &TenantWrite<'_>) -> Result<(), WriteFailure> {
+    async fn commit(&self, write: &TenantWrite<'_>) -> Result<(), WriteFailure> {
         let (items, roles) = self.actions(write)?;
         if items.len() > MAX_ACTIONS {
             return Err(Error::internal(format!("a tenant write needs {} actions", items.len())).into());

@@ -81,7 +81,7 @@ impl Pending {
         }
     }
 
-    /// The item that records it, for a [`TenantWrite`](super::tenants::TenantWrite).
+    /// The item that records it, for a [`WrittenWith`](super::tenants::WrittenWith).
     pub fn item(&self) -> Result<Item> {
         records::pending_item(&self.id, self.at, self)
     }

@@ -1,0 +1,64 @@
+//! Retire and restore: status moves with their own routes (and the admin role).
+
+use super::reseller::ResellerPolicy;
+use super::update::{update, UpdateTerms};
+use crate::auth::{Caller, TenantRole};
+use crate::domain::tenant::{Change, Placement};
+use crate::domain::{Tenant, TenantId};
+use crate::error::Result;
+use crate::service::Expected;
+use crate::store::Store;
+
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
+pub async fn retire(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    reason: Option<String>,
+    expected: Option<&Expected>,
+    change: &Change,
+) -> Result<Tenant> {
+    let edit = |current: &Tenant| Ok((current.retired(reason.clone(), change)?, Placement::Keep));
+    Ok(update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Admin,
+            expected,
+            reseller: ResellerPolicy::default(),
+            reason: None,
+        },
+        edit,
+    )
+    .await?
+    .tenant)
+}
+
+/// Brings a retired tenant back; `reason`, if given, is kept in the
+/// change's audit event.
+#[tracing::instrument(skip_all, fields(tenant_id = %id))]
+pub async fn restore(
+    store: &Store,
+    caller: &Caller,
+    id: &TenantId,
+    reason: Option<String>,
+    expected: Option<&Expected>,
+    change: &Change,
+) -> Result<Tenant> {
+    let edit = |current: &Tenant| Ok((current.restored(change)?, Placement::Keep));
+    Ok(update(
+        store,
+        caller,
+        id,
+        UpdateTerms {
+            needs: TenantRole::Admin,
+            expected,
+            reseller: ResellerPolicy::default(),
+            reason: reason.as_deref(),
+        },
+        edit,
+    )
+    .await?
+    .tenant)
+}
