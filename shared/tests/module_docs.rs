@@ -32,5 +32,8 @@ fn every_module_opens_with_what_it_owns() {
         })
         .map(|file| file.strip_prefix(&root).unwrap_or(file).display().to_string())
         .collect();
-    assert!(undocumented.is_empty(), "open these with a //! comment saying what the module owns: {undocumented:?}");
+    assert!(
+        undocumented.is_empty(),
+        "open these with a //! comment saying what the module owns: {undocumented:?}"
+    );
 }

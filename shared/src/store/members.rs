@@ -164,13 +164,7 @@ impl Store {
             key
         });
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1.pk)
-            .expression_attribute_values(":pk", string_value(keys::memberships_of(user)))
+            .query_partition(Some(&GSI1), keys::memberships_of(user))
             .set_exclusive_start_key(start)
             .set_limit(limit.map(|l| l as i32))
             .send()
@@ -240,14 +234,7 @@ impl Store {
         &self,
         user: &UserId,
     ) -> Result<Vec<(TenantId, TenantRole, Option<Timestamp>)>> {
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1.pk)
-            .expression_attribute_values(":pk", string_value(keys::memberships_of(user)));
+        let request = self.query_partition(Some(&GSI1), keys::memberships_of(user));
         let mut all = Vec::new();
         for item in self.query_all(request).await? {
             let incarnation = string_attr(&item, INCARNATION).and_then(Timestamp::parse);

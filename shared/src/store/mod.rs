@@ -98,6 +98,22 @@ impl Store {
         Ok(output.item)
     }
 
+    /// A `Query` of every item under `pk` in `index` (in the table itself
+    /// when `None`).
+    pub(crate) fn query_partition(
+        &self,
+        index: Option<&table::Index>,
+        pk: impl Into<String>,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(|i| i.name.to_owned()))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", index.map_or(table::PK, |i| i.pk))
+            .expression_attribute_values(":pk", records::string_value(pk))
+    }
+
     /// A `Query` of the items under `pk` whose SK starts with `prefix`.
     pub(crate) fn query_prefix(
         &self,
@@ -129,22 +145,13 @@ impl Store {
         &self,
         request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     ) -> crate::error::Result<u64> {
-        let request = request.select(aws_sdk_dynamodb::types::Select::Count);
         let mut total = 0;
-        let mut start = None;
-        loop {
-            let output = request
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(sdk::classify)?;
-            total += output.count as u64;
-            match output.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(total),
-            }
-        }
+        self.for_each_page(request.select(aws_sdk_dynamodb::types::Select::Count), |page| {
+            total += page.count as u64;
+            true
+        })
+        .await?;
+        Ok(total)
     }
 
     /// The items a `Query` finds, page after page, until `enough` says the
@@ -155,18 +162,33 @@ impl Store {
         enough: impl Fn(&[records::Item]) -> bool,
     ) -> crate::error::Result<Vec<records::Item>> {
         let mut items = Vec::new();
+        self.for_each_page(request, |page| {
+            items.extend(page.items.unwrap_or_default());
+            !enough(&items)
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Sends a `Query` page after page (one request a page), handing each
+    /// page to `take` until it answers false or no page is left.
+    async fn for_each_page(
+        &self,
+        request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        mut take: impl FnMut(aws_sdk_dynamodb::operation::query::QueryOutput) -> bool,
+    ) -> crate::error::Result<()> {
         let mut start = None;
         loop {
-            let output = request
+            let mut page = request
                 .clone()
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(sdk::classify)?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(key) if !enough(&items) => start = Some(key),
-                _ => return Ok(items),
+            let next = page.last_evaluated_key.take();
+            match (take(page), next) {
+                (true, Some(key)) => start = Some(key),
+                _ => return Ok(()),
             }
         }
     }

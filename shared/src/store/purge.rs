@@ -8,7 +8,7 @@ use super::attributes::TENANT_ID;
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, transact, TransactError};
-use super::table::{GSI6, PK, SK};
+use super::table::{GSI6, SK};
 use super::Store;
 use crate::domain::{Status, Tenant, Timestamp};
 use crate::error::{Error, Result};
@@ -80,13 +80,8 @@ impl Store {
     pub async fn owned_keys(&self, tenant: &Tenant, limit: usize) -> Result<Vec<Item>> {
         let owned = |k: &Item| string_attr(k, SK) != Some(keys::TENANT_SK);
         let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
+            .query_partition(None, keys::tenant(&tenant.id).pk)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", string_value(keys::tenant(&tenant.id).pk))
             .projection_expression("#pk, #sk")
             .limit(limit as i32 + 1);
         let mut keys: Vec<Item> = self

@@ -245,14 +245,7 @@ impl Store {
             SubtenantOrder::Name => GSI1,
             SubtenantOrder::Code => GSI2,
         };
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.pk)
-            .expression_attribute_values(":pk", string_value(keys::subtenants_of(tenant_id)));
+        let request = self.query_partition(Some(&index), keys::subtenants_of(tenant_id));
         (request, vec![PK, SK, index.pk, index.sk])
     }
 
@@ -276,14 +269,7 @@ impl Store {
         limit: usize,
         from: Option<&SubtenantPosition>,
     ) -> Result<SubtenantPage> {
-        let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI4.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI4.pk)
-            .expression_attribute_values(":pk", string_value(keys::ALL_SUBTENANTS));
+        let request = self.query_partition(Some(&GSI4), keys::ALL_SUBTENANTS);
         page(request, &[PK, SK, GSI4.pk, GSI4.sk], descending, limit, from).await
     }
 

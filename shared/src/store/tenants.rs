@@ -186,12 +186,7 @@ impl Store {
     /// purges).
     pub async fn name_holder(&self, name_key: &str) -> Result<NameHolder> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", records::string_value(keys::tenant_name(name_key).pk))
+            .query_partition(None, keys::tenant_name(name_key).pk)
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)

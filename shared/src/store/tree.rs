@@ -58,13 +58,7 @@ impl Store {
         start: Option<Item>,
     ) -> Result<TenantPage> {
         let request = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI3.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI3.pk)
-            .expression_attribute_values(":pk", string_value(keys::children(parent, bucket)))
+            .query_partition(Some(&GSI3), keys::children(parent, bucket))
             .set_exclusive_start_key(start);
         tenant_page(request).await
     }

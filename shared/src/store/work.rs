@@ -91,13 +91,7 @@ impl Store {
     /// Unfinished work, oldest first (one `Query`; normally empty).
     pub async fn pending(&self, limit: usize) -> Result<Vec<Pending>> {
         let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1.name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", GSI1.pk)
-            .expression_attribute_values(":pk", string_value(keys::PENDING_LIST))
+            .query_partition(Some(&GSI1), keys::PENDING_LIST)
             .limit(limit as i32)
             .send()
             .await

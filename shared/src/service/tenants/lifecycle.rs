@@ -1,14 +1,15 @@
 //! Retire and restore: status moves with their own routes (and the admin role).
 
-use super::reseller::ResellerPolicy;
 use super::update::{update, UpdateTerms};
-use crate::auth::{Caller, TenantRole};
+use crate::auth::Caller;
 use crate::domain::tenant::{Change, Placement};
 use crate::domain::{Tenant, TenantId};
 use crate::error::Result;
 use crate::service::Expected;
 use crate::store::Store;
 
+/// Retires the tenant (admin): it leaves the lists until restored, and is
+/// purged after the retention; `reason` is kept on the tenant.
 #[tracing::instrument(skip_all, fields(tenant_id = %id))]
 pub async fn retire(
     store: &Store,
@@ -19,20 +20,9 @@ pub async fn retire(
     change: &Change,
 ) -> Result<Tenant> {
     let edit = |current: &Tenant| Ok((current.retired(reason.clone(), change)?, Placement::Keep));
-    Ok(update(
-        store,
-        caller,
-        id,
-        UpdateTerms {
-            needs: TenantRole::Admin,
-            expected,
-            reseller: ResellerPolicy::default(),
-            reason: None,
-        },
-        edit,
-    )
-    .await?
-    .tenant)
+    Ok(update(store, caller, id, UpdateTerms::admin(expected, None), edit)
+        .await?
+        .tenant)
 }
 
 /// Brings a retired tenant back; `reason`, if given, is kept in the
@@ -47,18 +37,9 @@ pub async fn restore(
     change: &Change,
 ) -> Result<Tenant> {
     let edit = |current: &Tenant| Ok((current.restored(change)?, Placement::Keep));
-    Ok(update(
-        store,
-        caller,
-        id,
-        UpdateTerms {
-            needs: TenantRole::Admin,
-            expected,
-            reseller: ResellerPolicy::default(),
-            reason: reason.as_deref(),
-        },
-        edit,
+    Ok(
+        update(store, caller, id, UpdateTerms::admin(expected, reason.as_deref()), edit)
+            .await?
+            .tenant,
     )
-    .await?
-    .tenant)
 }

@@ -33,12 +33,7 @@ pub async fn replace(
         store,
         caller,
         id,
-        UpdateTerms {
-            needs: TenantRole::Operator,
-            expected,
-            reseller,
-            reason: None,
-        },
+        UpdateTerms::operator(expected, reseller),
         |current| {
             let next = current.replaced(input.clone(), change)?;
             Ok((next, input.placement.clone()))
@@ -64,12 +59,7 @@ pub async fn patch(
         store,
         caller,
         id,
-        UpdateTerms {
-            needs: TenantRole::Operator,
-            expected,
-            reseller,
-            reason: None,
-        },
+        UpdateTerms::operator(expected, reseller),
         |current| {
             current.ensure_changeable()?;
             let mut document = current.writable_document();
@@ -138,6 +128,29 @@ pub(super) struct UpdateTerms<'a> {
     pub(super) expected: Option<&'a Expected>,
     pub(super) reseller: ResellerPolicy,
     pub(super) reason: Option<&'a str>,
+}
+
+impl<'a> UpdateTerms<'a> {
+    /// A profile edit (PUT or PATCH): an operator's, with the reseller flags.
+    pub(super) fn operator(expected: Option<&'a Expected>, reseller: ResellerPolicy) -> Self {
+        Self {
+            needs: TenantRole::Operator,
+            expected,
+            reseller,
+            reason: None,
+        }
+    }
+
+    /// A lifecycle step (retire, restore): an admin's, with its reason kept
+    /// in the audit event if given.
+    pub(super) fn admin(expected: Option<&'a Expected>, reason: Option<&'a str>) -> Self {
+        Self {
+            needs: TenantRole::Admin,
+            expected,
+            reseller: ResellerPolicy::default(),
+            reason,
+        }
+    }
 }
 
 /// Read → change → conditional write, retried on a lost race; moves and
