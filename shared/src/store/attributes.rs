@@ -60,3 +60,61 @@ pub const BODY: &str = "body";
 pub const TYPE: &str = "type";
 pub const SUBJECT: &str = "subject";
 pub const EVENT: &str = "event";
+/// When a feed item's `path` held.
+pub const PATH_AT: &str = "pathAt";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names are the items' format: deployed tables hold items written
+    /// with them, so a name is never changed here, only added.
+    #[test]
+    fn the_names_are_those_the_tables_hold() {
+        let names = [
+            (ENTITY_TYPE, "entityType"),
+            (NAME_KEY, "nameKey"),
+            (TENANT_ID, "tenantId"),
+            (INCARNATION, "tenantCreatedAt"),
+            (PROVIDER_INCARNATION, "providerCreatedAt"),
+            (TARGET_CREATED_AT, "targetCreatedAt"),
+            (CONTENT, "content"),
+            (ID, "id"),
+            (NAME, "name"),
+            (VERSION, "version"),
+            (STATUS, "status"),
+            (PATH, "path"),
+            (PARENT_ID, "parentId"),
+            (PARENT_NAME, "parentName"),
+            (RESELLER_ID, "resellerId"),
+            (CHILD_COUNT, "childCount"),
+            (SUBTENANT_COUNT, "subtenantCount"),
+            (CREATED_AT, "createdAt"),
+            (UPDATED_AT, "updatedAt"),
+            (RETIRED_AT, "retiredAt"),
+            (PURGE_STARTED_AT, "purgeStartedAt"),
+            (PURGED_AT, "purgedAt"),
+            (SUBTENANT_ID, "subtenantId"),
+            (CODE, "code"),
+            (DOMAIN, "domain"),
+            (DOMAINS, "domains"),
+            (IDENTITY_PROVIDER_ID, "identityProviderId"),
+            (TO, "to"),
+            (STARTED_AT, "startedAt"),
+            (FINISHED_AT, "finishedAt"),
+            (ERROR, "error"),
+            (SOURCE_VERSION, "sourceVersion"),
+            (FINGERPRINT, "fingerprint"),
+            (BODY, "body"),
+            (TYPE, "type"),
+            (SUBJECT, "subject"),
+            (EVENT, "event"),
+            (PATH_AT, "pathAt"),
+        ];
+        for (constant, name) in names {
+            assert_eq!(constant, name);
+        }
+        let distinct: std::collections::HashSet<&str> = names.iter().map(|(c, _)| *c).collect();
+        assert_eq!(distinct.len(), names.len(), "two attributes share a name");
+    }
+}

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
-use super::attributes::{CONTENT, INCARNATION};
+use super::attributes::{CONTENT, ERROR, FINISHED_AT, ID, INCARNATION, SOURCE_VERSION, STARTED_AT, STATUS, UPDATED_AT};
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, Item};
 use super::sdk::{applied, classify, is_condition_failed};
@@ -139,9 +139,9 @@ impl Store {
             .set_key(Some(key_item(&keys::job(id))))
             .update_expression("SET #status = :running, #updatedAt = :at, #startedAt = if_not_exists(#startedAt, :at)")
             .condition_expression("#status IN (:queued, :running)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_names("#startedAt", "startedAt")
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#updatedAt", UPDATED_AT)
+            .expression_attribute_names("#startedAt", STARTED_AT)
             .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
             .expression_attribute_values(":queued", string_value(JobStatus::Queued.as_str()))
             .expression_attribute_values(":at", string_value(at.to_string()))
@@ -165,8 +165,8 @@ impl Store {
             .set_key(Some(key_item(&keys::job(id))))
             .update_expression("SET #error = if_not_exists(#error, :error)")
             .condition_expression("#status = :running")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#error", "error")
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#error", ERROR)
             .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
             .expression_attribute_values(":error", string_value(error))
             .send()
@@ -192,9 +192,9 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::job(id))))
             .condition_expression(condition)
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_names("#finishedAt", "finishedAt")
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#updatedAt", UPDATED_AT)
+            .expression_attribute_names("#finishedAt", FINISHED_AT)
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_values(":running", string_value(JobStatus::Running.as_str()))
             .expression_attribute_values(":status", string_value(status.as_str()))
@@ -204,7 +204,7 @@ impl Store {
                 number_value(at.plus(time::Duration::days(FINISHED_JOB_DAYS)).unix_seconds()),
             );
         if status == JobStatus::Succeeded {
-            update = update.expression_attribute_names("#error", "error");
+            update = update.expression_attribute_names("#error", ERROR);
         }
         update = update
             .expression_attribute_names("#activePk", GSI1.pk)
@@ -213,7 +213,7 @@ impl Store {
         if let Some(version) = source_version {
             set.push_str(", #sourceVersion = :version");
             update = update
-                .expression_attribute_names("#sourceVersion", "sourceVersion")
+                .expression_attribute_names("#sourceVersion", SOURCE_VERSION)
                 .expression_attribute_values(":version", number_value(version));
         }
         // A finished job leaves the list of unfinished ones.
@@ -254,7 +254,7 @@ impl Store {
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| string_attr(item, "id").map(str::to_owned))
+            .filter_map(|item| string_attr(item, ID).map(str::to_owned))
             .collect())
     }
 

@@ -5,8 +5,8 @@
 //! the stream's decoding, …). The items' format is [`super::records`]'.
 
 use super::attributes::{
-    CONTENT, DOMAIN, ENTITY_TYPE, FINGERPRINT, IDENTITY_PROVIDER_ID, INCARNATION, PATH, PROVIDER_INCARNATION,
-    PURGED_AT, SUBTENANT_ID, TENANT_ID,
+    BODY, CONTENT, DOMAIN, ENTITY_TYPE, FINGERPRINT, IDENTITY_PROVIDER_ID, INCARNATION, PATH, PROVIDER_INCARNATION,
+    PURGED_AT, STATUS, SUBTENANT_ID, TENANT_ID,
 };
 use super::records::{self, number_attr, string_attr, Item};
 use super::table::TTL_ATTRIBUTE;
@@ -324,10 +324,8 @@ impl Record {
             EntityType::FeedDay => Self::FeedDay,
             EntityType::TenantGone => Self::TenantGone,
             EntityType::Idempotency => Self::Idempotency {
-                whole: [FINGERPRINT, super::attributes::BODY]
-                    .iter()
-                    .all(|a| string_attr(&item, a).is_some())
-                    && number_attr(&item, super::attributes::STATUS).is_some()
+                whole: [FINGERPRINT, BODY].iter().all(|a| string_attr(&item, a).is_some())
+                    && number_attr(&item, STATUS).is_some()
                     && number_attr(&item, TTL_ATTRIBUTE).is_some(),
             },
         })

@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::attributes::{EVENT, PATH, PATH_AT, SUBJECT, TYPE};
 use super::records::{self, string_attr, string_value, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK};
@@ -377,21 +378,18 @@ fn next_day(day: &str) -> String {
         .unwrap_or_else(|| day.to_owned())
 }
 
-/// The attribute of a feed item that says when its `path` held.
-const PATH_AT: &str = "pathAt";
-
 fn feed_event(item: &Item) -> Result<FeedEvent> {
-    let text = string_attr(item, "event").unwrap_or_default();
+    let text = string_attr(item, EVENT).unwrap_or_default();
     let event = serde_json::from_str(text).map_err(|e| Error::internal(format!("unreadable feed event: {e}")))?;
-    let path = match item.get("path") {
+    let path = match item.get(PATH) {
         Some(aws_sdk_dynamodb::types::AttributeValue::L(ids)) => {
             ids.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
         }
         _ => Vec::new(),
     };
     Ok(FeedEvent {
-        kind: string_attr(item, "type").unwrap_or_default().to_owned(),
-        subject: string_attr(item, "subject").unwrap_or_default().to_owned(),
+        kind: string_attr(item, TYPE).unwrap_or_default().to_owned(),
+        subject: string_attr(item, SUBJECT).unwrap_or_default().to_owned(),
         path,
         path_at: string_attr(item, PATH_AT).and_then(Timestamp::parse),
         event,

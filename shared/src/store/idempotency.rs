@@ -1,5 +1,6 @@
 //! Stored answers of idempotent creates.
 
+use super::attributes::{BODY, FINGERPRINT, STATUS};
 use super::keys::Key;
 use super::records::{number_attr, string_attr};
 use super::table::TTL_ATTRIBUTE;
@@ -27,9 +28,9 @@ impl Store {
             return Ok(None);
         }
         Ok(Some(StoredAnswer {
-            fingerprint: string_attr(&item, "fingerprint").unwrap_or_default().to_owned(),
-            status: number_attr(&item, "status").unwrap_or(201) as u16,
-            body: string_attr(&item, "body").unwrap_or_default().to_owned(),
+            fingerprint: string_attr(&item, FINGERPRINT).unwrap_or_default().to_owned(),
+            status: number_attr(&item, STATUS).unwrap_or(201) as u16,
+            body: string_attr(&item, BODY).unwrap_or_default().to_owned(),
         }))
     }
 }

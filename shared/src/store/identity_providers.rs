@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem};
 
-use super::attributes::{INCARNATION, PROVIDER_INCARNATION, TENANT_ID};
+use super::attributes::{CREATED_AT, IDENTITY_PROVIDER_ID, INCARNATION, PROVIDER_INCARNATION, TENANT_ID, VERSION};
 use super::keys;
 use super::records::{self, key_item, string_attr, string_value, Item};
 use super::sdk::{applied, classify, is_condition_failed, settle, transact, TransactError};
@@ -100,7 +100,7 @@ impl Store {
                     None => put.condition_expression("attribute_not_exists(PK)"),
                     Some(old) => put
                         .condition_expression("#version = :expected")
-                        .expression_attribute_names("#version", "version")
+                        .expression_attribute_names("#version", VERSION)
                         .expression_attribute_values(":expected", records::number_value(old.version)),
                 };
                 actions.push((
@@ -115,7 +115,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_key(Some(key_item(&keys::identity_provider(&tenant.id, old.id.as_str()))))
                     .condition_expression("#version = :expected")
-                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#version", VERSION)
                     .expression_attribute_values(":expected", records::number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
@@ -132,7 +132,7 @@ impl Store {
                 .set_item(Some(records::domain_claim_item(domain, the, tenant.created_at)))
                 .condition_expression(format!("attribute_not_exists(PK) OR ({mine})"))
                 .expression_attribute_names("#tenantId", TENANT_ID)
-                .expression_attribute_names("#idp", "identityProviderId")
+                .expression_attribute_names("#idp", IDENTITY_PROVIDER_ID)
                 .expression_attribute_values(":tenant", string_value(tenant.id.as_str()))
                 .expression_attribute_values(":idp", string_value(the.id.as_str()))
                 .build()
@@ -152,7 +152,7 @@ impl Store {
             .set_key(Some(key_item(&keys::domain_claim(domain.as_str()))))
             .condition_expression("attribute_not_exists(PK) OR (#tenantId = :tenant AND #idp = :idp)")
             .expression_attribute_names("#tenantId", TENANT_ID)
-            .expression_attribute_names("#idp", "identityProviderId")
+            .expression_attribute_names("#idp", IDENTITY_PROVIDER_ID)
             .expression_attribute_values(":tenant", string_value(tenant_id.as_str()))
             .expression_attribute_values(":idp", string_value(idp.as_str()))
             .build()
@@ -166,7 +166,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .condition_expression("#createdAt = :incarnation")
-            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_names("#createdAt", CREATED_AT)
             .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .build()
             .map_err(Error::internal)?;
@@ -194,7 +194,7 @@ impl Store {
             return Ok(None);
         };
         let tenant_id = string_attr(&item, TENANT_ID).and_then(|t| TenantId::parse(t).ok());
-        let idp = string_attr(&item, "identityProviderId").and_then(|i| IdpId::parse(i).ok());
+        let idp = string_attr(&item, IDENTITY_PROVIDER_ID).and_then(|i| IdpId::parse(i).ok());
         let incarnation = string_attr(&item, INCARNATION).map(str::to_owned);
         let claim = match (tenant_id, idp, incarnation) {
             (Some(tenant_id), Some(identity_provider_id), Some(incarnation)) => DomainClaim {
@@ -255,7 +255,7 @@ impl Store {
                     .set_key(Some(key_item(&keys::domain_claim(domain.as_str()))))
                     .condition_expression("#tenantId = :tenant AND #idp = :idp AND #incarnation = :incarnation")
                     .expression_attribute_names("#tenantId", TENANT_ID)
-                    .expression_attribute_names("#idp", "identityProviderId")
+                    .expression_attribute_names("#idp", IDENTITY_PROVIDER_ID)
                     .expression_attribute_names("#incarnation", INCARNATION)
                     .expression_attribute_values(":tenant", string_value(tenant_id.as_str()))
                     .expression_attribute_values(":idp", string_value(idp.id.as_str()))
@@ -304,7 +304,7 @@ impl Store {
             ))))
             .condition_expression("#incarnation = :incarnation AND #createdAt = :created")
             .expression_attribute_names("#incarnation", INCARNATION)
-            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_names("#createdAt", CREATED_AT)
             .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .expression_attribute_values(":created", string_value(provider.created_at.to_string()))
             .build()

@@ -17,7 +17,9 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::attributes::{ID, INCARNATION, NAME_KEY, TENANT_ID};
+use super::attributes::{
+    CODE, DOMAIN, DOMAINS, ID, IDENTITY_PROVIDER_ID, INCARNATION, NAME_KEY, SUBTENANT_ID, TENANT_ID, TO, VERSION,
+};
 use super::entity::{DecodeError, EntityType, Record};
 use super::records::{self, string_attr, Item};
 use super::table::{INDEXES, PK, SK};
@@ -152,10 +154,10 @@ fn version_check(table: &str, key: Item, item: &Item) -> Result<TransactWriteIte
         .table_name(table)
         .set_key(Some(key))
         .condition_expression("#version = :version")
-        .expression_attribute_names("#version", "version")
+        .expression_attribute_names("#version", VERSION)
         .expression_attribute_values(
             ":version",
-            item.get("version").cloned().unwrap_or(records::number_value(0)),
+            item.get(VERSION).cloned().unwrap_or(records::number_value(0)),
         )
         .build()
         .map_err(crate::error::Error::internal)?;
@@ -246,10 +248,10 @@ fn plan_name_moves(items: &[Item], table: &str, list_shards: u16) -> Result<(Vec
             .table_name(table)
             .set_key(Some(key_of(item)))
             .condition_expression("#version = :version")
-            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(
                 ":version",
-                item.get("version").cloned().unwrap_or(records::number_value(0)),
+                item.get(VERSION).cloned().unwrap_or(records::number_value(0)),
             );
         let mut sets = Vec::new();
         let attributes = std::iter::once(NAME_KEY).chain(INDEXES.iter().flat_map(|i| [i.pk, i.sk]));
@@ -462,7 +464,7 @@ pub fn group_mapping_findings(items: &[Item], auth: &crate::auth::AuthConfig) ->
         .iter()
         .filter(|i| EntityType::of(i).ok() == Some(EntityType::GroupMapping))
     {
-        let to = string_attr(item, "to").unwrap_or("");
+        let to = string_attr(item, TO).unwrap_or("");
         if let Err(why) = crate::domain::identity_provider::parse_group_target(to, auth) {
             report.add(item, format!("group mapping to '{to}' breaks the group rule: it {why}"));
         }
@@ -731,12 +733,12 @@ fn check_owned(
         report.add(item, format!("{kind} of an earlier tenant with the id {}", tenant.id));
     }
     if kind == EntityType::Subtenant {
-        let guard = string_attr(item, "code")
+        let guard = string_attr(item, CODE)
             .and_then(|code| SubtenantCode::parse(code).ok())
             .map(|code| keys::subtenant_code(&tenant.id, &code));
         let held = guard.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied());
         match held {
-            Some(g) if string_attr(g, "subtenantId") == string_attr(item, "id") => {}
+            Some(g) if string_attr(g, SUBTENANT_ID) == string_attr(item, ID) => {}
             Some(_) => report.add(item, "its code guard holds the code for another subtenant"),
             None => report.add(item, "no code guard holds its code"),
         }
@@ -747,11 +749,11 @@ fn check_code_guard(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &s
     let tenant_id = string_attr(item, PK)
         .and_then(keys::tenant_id_of)
         .and_then(|id| TenantId::parse(id).ok());
-    let id = string_attr(item, "subtenantId").unwrap_or("");
+    let id = string_attr(item, SUBTENANT_ID).unwrap_or("");
     let subtenant = tenant_id.map(|tenant_id| keys::subtenant(&tenant_id, id));
     match subtenant.and_then(|key| by_key.get(&(key.pk.as_str(), key.sk.as_str())).copied()) {
         Some(subtenant) => {
-            let code = string_attr(subtenant, "code").unwrap_or("");
+            let code = string_attr(subtenant, CODE).unwrap_or("");
             let held = string_attr(item, SK).and_then(keys::parse_subtenant_code_sk);
             if !held.is_some_and(|c| c.eq_ignore_ascii_case(code)) {
                 report.add(item, "code guard of a subtenant that has another code");
@@ -772,14 +774,14 @@ fn check_domain_claim(
         report.add(item, "domain claim of a tenant that does not exist");
         return;
     };
-    let idp = string_attr(item, "identityProviderId").unwrap_or("");
+    let idp = string_attr(item, IDENTITY_PROVIDER_ID).unwrap_or("");
     let key = keys::identity_provider(&tenant.id, idp);
     match by_key.get(&(key.pk.as_str(), key.sk.as_str())) {
         None => report.add(item, "domain claim of an identity provider that does not exist"),
         Some(provider) => {
-            let domain = string_attr(item, "domain").unwrap_or("");
+            let domain = string_attr(item, DOMAIN).unwrap_or("");
             let claimed = provider
-                .get("domains")
+                .get(DOMAINS)
                 .and_then(|d| d.as_l().ok())
                 .is_some_and(|l| l.iter().any(|v| v.as_s().is_ok_and(|s| s == domain)));
             if !claimed {

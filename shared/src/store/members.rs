@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
 
-use super::attributes::INCARNATION;
+use super::attributes::{CREATED_AT, INCARNATION};
 use super::entity::{DecodeError, EntityType, Record};
 use super::keys;
 use super::records::{self, key_item, member_from_item, string_attr, string_value, Item};
@@ -70,7 +70,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .condition_expression("#createdAt = :incarnation")
-            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_names("#createdAt", CREATED_AT)
             .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()))
             .build()
             .map_err(Error::internal)?;

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::attributes::TENANT_ID;
+use super::attributes::{CHILD_COUNT, PURGE_STARTED_AT, STATUS, TENANT_ID, VERSION};
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, transact, TransactError};
@@ -58,9 +58,9 @@ impl Store {
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .update_expression("SET #mark = :at ADD #version :one")
             .condition_expression("#version = :expected AND #status = :retired")
-            .expression_attribute_names("#mark", "purgeStartedAt")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#mark", PURGE_STARTED_AT)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#status", STATUS)
             .expression_attribute_values(":at", string_value(at.to_string()))
             .expression_attribute_values(":one", number_value(1))
             .expression_attribute_values(":expected", number_value(tenant.version))
@@ -113,8 +113,8 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(records::tombstone_item(tenant, purged_at, expires_at)))
             .condition_expression("#version = :expected AND attribute_exists(#mark)")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#mark", "purgeStartedAt")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#mark", PURGE_STARTED_AT)
             .expression_attribute_values(":expected", number_value(tenant.version))
             .build()
             .map_err(Error::internal)?;
@@ -136,8 +136,8 @@ impl Store {
                 .set_key(Some(key_item(&keys::tenant(parent))))
                 .update_expression("ADD #children :minus, #version :one")
                 .condition_expression("attribute_exists(PK)")
-                .expression_attribute_names("#children", "childCount")
-                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#children", CHILD_COUNT)
+                .expression_attribute_names("#version", VERSION)
                 .expression_attribute_values(":minus", number_value(-1))
                 .expression_attribute_values(":one", number_value(1))
                 .build()

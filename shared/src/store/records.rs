@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::attributes::{CONTENT, ENTITY_TYPE, INCARNATION, NAME_KEY, PROVIDER_INCARNATION, TENANT_ID};
+use super::attributes::{
+    BODY, CONTENT, DOMAIN, ENTITY_TYPE, EVENT, FINGERPRINT, ID, IDENTITY_PROVIDER_ID, INCARNATION, NAME, NAME_KEY,
+    PATH, PROVIDER_INCARNATION, PURGED_AT, RETIRED_AT, STATUS, SUBJECT, SUBTENANT_ID, TENANT_ID, TYPE,
+};
 use super::entity::EntityType;
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
@@ -82,16 +85,16 @@ pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
 /// meanwhile. In no index.
 pub fn tombstone_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Timestamp) -> Item {
     let mut item = with_key(&keys::tenant(&tenant.id), EntityType::Tombstone);
-    item.insert("id".into(), string_value(tenant.id.as_str()));
-    item.insert("name".into(), string_value(tenant.name.as_str()));
+    item.insert(ID.into(), string_value(tenant.id.as_str()));
+    item.insert(NAME.into(), string_value(tenant.name.as_str()));
     item.insert(
-        "path".into(),
+        PATH.into(),
         AttributeValue::L(tenant.path.iter().map(|id| string_value(id.as_str())).collect()),
     );
     if let Some(retired_at) = tenant.retired_at {
-        item.insert("retiredAt".into(), string_value(retired_at.to_string()));
+        item.insert(RETIRED_AT.into(), string_value(retired_at.to_string()));
     }
-    item.insert("purgedAt".into(), string_value(purged_at.to_string()));
+    item.insert(PURGED_AT.into(), string_value(purged_at.to_string()));
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
@@ -104,7 +107,7 @@ pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Times
         EntityType::PurgedName,
     );
     item.insert(TENANT_ID.into(), string_value(tenant.id.as_str()));
-    item.insert("purgedAt".into(), string_value(purged_at.to_string()));
+    item.insert(PURGED_AT.into(), string_value(purged_at.to_string()));
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
@@ -251,7 +254,7 @@ pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
 /// The guard that holds a subtenant code within its tenant.
 pub fn subtenant_code_item(tenant_id: &TenantId, code: &SubtenantCode, subtenant_id: &str) -> Item {
     let mut item = with_key(&keys::subtenant_code(tenant_id, code), EntityType::SubtenantCode);
-    item.insert("subtenantId".into(), string_value(subtenant_id));
+    item.insert(SUBTENANT_ID.into(), string_value(subtenant_id));
     item
 }
 
@@ -291,9 +294,9 @@ pub fn group_mapping_from_item(item: Item) -> Result<GroupMapping> {
 /// The claim of a login domain by one identity provider of one tenant.
 pub fn domain_claim_item(domain: &DomainName, idp: &IdentityProvider, incarnation: Timestamp) -> Item {
     let mut item = with_key(&keys::domain_claim(domain.as_str()), EntityType::DomainClaim);
-    item.insert("domain".into(), string_value(domain.as_str()));
+    item.insert(DOMAIN.into(), string_value(domain.as_str()));
     item.insert(TENANT_ID.into(), string_value(idp.tenant_id.as_str()));
-    item.insert("identityProviderId".into(), string_value(idp.id.as_str()));
+    item.insert(IDENTITY_PROVIDER_ID.into(), string_value(idp.id.as_str()));
     item.insert(INCARNATION.into(), string_value(incarnation.to_string()));
     item
 }
@@ -406,13 +409,13 @@ pub fn feed_event_item(
     expires_at: Timestamp,
 ) -> Item {
     let mut item = with_key(key, EntityType::ChangeEvent);
-    item.insert("type".into(), string_value(kind));
-    item.insert("subject".into(), string_value(subject.as_str()));
+    item.insert(TYPE.into(), string_value(kind));
+    item.insert(SUBJECT.into(), string_value(subject.as_str()));
     item.insert(
-        "path".into(),
+        PATH.into(),
         AttributeValue::L(path.iter().map(|id| string_value(id.as_str())).collect()),
     );
-    item.insert("event".into(), string_value(cloud_event.to_string()));
+    item.insert(EVENT.into(), string_value(cloud_event.to_string()));
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }
@@ -433,9 +436,9 @@ pub fn tenant_gone_item(id: &TenantId, incarnation: Timestamp, expires_at: Times
 
 pub fn idempotency_item(key: &Key, fingerprint: &str, status: u16, body: &str, expires_at: Timestamp) -> Item {
     let mut item = with_key(key, EntityType::Idempotency);
-    item.insert("fingerprint".into(), string_value(fingerprint));
-    item.insert("status".into(), number_value(status));
-    item.insert("body".into(), string_value(body));
+    item.insert(FINGERPRINT.into(), string_value(fingerprint));
+    item.insert(STATUS.into(), number_value(status));
+    item.insert(BODY.into(), string_value(body));
     item.insert(TTL_ATTRIBUTE.into(), number_value(expires_at.unix_seconds()));
     item
 }

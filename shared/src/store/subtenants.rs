@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
+use super::attributes::{CREATED_AT, RESELLER_ID, STATUS, SUBTENANT_COUNT, SUBTENANT_ID, VERSION};
 use super::keys;
 use super::records::{self, key_item, number_value, string_attr, string_value, subtenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed, settle, transact, TransactError};
@@ -62,7 +63,7 @@ impl Store {
         let guard = self.get_consistent(&keys::subtenant_code(tenant_id, code)).await?;
         Ok(guard
             .as_ref()
-            .and_then(|g| string_attr(g, "subtenantId"))
+            .and_then(|g| string_attr(g, SUBTENANT_ID))
             .map(str::to_owned))
     }
 
@@ -125,7 +126,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_item(Some(records::subtenant_item(new)?))
                     .condition_expression("#version = :expected")
-                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#version", VERSION)
                     .expression_attribute_values(":expected", number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
@@ -141,7 +142,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_key(Some(key_item(&keys::subtenant(&tenant.id, &old.id))))
                     .condition_expression("#version = :expected")
-                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#version", VERSION)
                     .expression_attribute_values(":expected", number_value(old.version))
                     .build()
                     .map_err(Error::internal)?;
@@ -202,16 +203,16 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant(&tenant.id))))
             .update_expression("ADD #count :by, #version :one")
-            .expression_attribute_names("#count", "subtenantCount")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#createdAt", "createdAt")
+            .expression_attribute_names("#count", SUBTENANT_COUNT)
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#createdAt", CREATED_AT)
             .expression_attribute_values(":by", number_value(by))
             .expression_attribute_values(":one", number_value(1))
             .expression_attribute_values(":incarnation", string_value(tenant.created_at.to_string()));
         update = if by > 0 {
             update
                 .condition_expression("#createdAt = :incarnation AND #status <> :retired")
-                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#status", STATUS)
                 .expression_attribute_values(":retired", string_value(Status::Retired.as_str()))
         } else {
             update.condition_expression("#createdAt = :incarnation")
@@ -227,7 +228,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::subtenant_code(tenant_id, code))))
             .condition_expression("attribute_not_exists(PK) OR #owner = :id")
-            .expression_attribute_names("#owner", "subtenantId")
+            .expression_attribute_names("#owner", SUBTENANT_ID)
             .expression_attribute_values(":id", string_value(id))
             .build()
             .map_err(Error::internal)?;
@@ -309,8 +310,8 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::subtenant(&subtenant.tenant_id, &subtenant.id))))
             .condition_expression("#version = :expected")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#reseller", "resellerId")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_names("#reseller", RESELLER_ID)
             .expression_attribute_values(":expected", number_value(subtenant.version))
             .expression_attribute_values(":one", number_value(1));
         let request = match reseller {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update};
 
-use super::attributes::TENANT_ID;
+use super::attributes::{CHILD_COUNT, NAME, PATH, STATUS, SUBTENANT_COUNT, TENANT_ID, VERSION};
 use super::entity::{DecodeError, EntityType, Record};
 use super::keys;
 use super::records::{self, facet_items, key_item, number_value, string_value, tenant_item, Item};
@@ -412,7 +412,7 @@ impl Store {
                     .table_name(&self.table)
                     .set_item(Some(tenant_item(after, self.list_shards)?))
                     .condition_expression("#version = :expected")
-                    .expression_attribute_names("#version", "version")
+                    .expression_attribute_names("#version", VERSION)
                     .expression_attribute_values(":expected", number_value(before.version))
                     .build()
                     .map_err(Error::internal)?;
@@ -426,9 +426,9 @@ impl Store {
                         "#version = :expected AND (attribute_not_exists(#children) OR #children = :zero) \
                          AND (attribute_not_exists(#subtenants) OR #subtenants = :zero)",
                     )
-                    .expression_attribute_names("#version", "version")
-                    .expression_attribute_names("#children", "childCount")
-                    .expression_attribute_names("#subtenants", "subtenantCount")
+                    .expression_attribute_names("#version", VERSION)
+                    .expression_attribute_names("#children", CHILD_COUNT)
+                    .expression_attribute_names("#subtenants", SUBTENANT_COUNT)
                     .expression_attribute_values(":expected", number_value(before.version))
                     .expression_attribute_values(":zero", number_value(0))
                     .build()
@@ -508,16 +508,16 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(key_item(&keys::tenant(parent_id))))
                 .update_expression("ADD #children :delta, #version :one")
-                .expression_attribute_names("#children", "childCount")
-                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#children", CHILD_COUNT)
+                .expression_attribute_names("#version", VERSION)
                 .expression_attribute_values(":delta", number_value(by))
                 .expression_attribute_values(":one", number_value(1));
             update = match delta {
                 ParentDelta::Gains(parent) => update
                     .condition_expression("#path = :path AND #name = :name AND #status <> :retired")
-                    .expression_attribute_names("#path", "path")
-                    .expression_attribute_names("#name", "name")
-                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_names("#path", PATH)
+                    .expression_attribute_names("#name", NAME)
+                    .expression_attribute_names("#status", STATUS)
                     .expression_attribute_values(":path", path_value(parent))
                     .expression_attribute_values(":name", string_value(parent.name.as_str()))
                     .expression_attribute_values(":retired", string_value(Status::Retired.as_str())),
@@ -536,7 +536,7 @@ impl Store {
                 .table_name(&self.table)
                 .set_key(Some(key_item(&keys::tenant(&ancestor.id))))
                 .condition_expression("#path = :path")
-                .expression_attribute_names("#path", "path")
+                .expression_attribute_names("#path", PATH)
                 .expression_attribute_values(":path", path_value(ancestor))
                 .build()
                 .map_err(Error::internal)?;

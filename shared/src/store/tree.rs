@@ -5,6 +5,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 
+use super::attributes::{PARENT_ID, PARENT_NAME, VERSION};
 use super::keys::{self, ListBucket};
 use super::records::{key_item, number_value, string_value, tenant_from_item, Item};
 use super::sdk::{classify, is_condition_failed};
@@ -69,8 +70,8 @@ impl Store {
             .bump_tenant(&child.id)
             .update_expression("SET #parentName = :name ADD #version :one")
             .condition_expression("#parentId = :parent")
-            .expression_attribute_names("#parentName", "parentName")
-            .expression_attribute_names("#parentId", "parentId")
+            .expression_attribute_names("#parentName", PARENT_NAME)
+            .expression_attribute_names("#parentId", PARENT_ID)
             .expression_attribute_values(":name", string_value(parent.name.as_str()))
             .expression_attribute_values(":parent", string_value(parent.id.as_str()));
         conditional(request).await
@@ -83,7 +84,7 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(&keys::tenant(id))))
-            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#version", VERSION)
             .expression_attribute_values(":one", number_value(1))
     }
 }
