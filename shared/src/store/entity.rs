@@ -18,98 +18,68 @@ use crate::domain::subtenant::Subtenant;
 use crate::domain::{Tenant, TenantId, Timestamp};
 use crate::error::Error;
 
-/// Every kind of item the table holds, as its `entityType` names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EntityType {
-    Tenant,
+/// Declares [`EntityType`] from one list of kinds and their names: its
+/// variants, [`EntityType::ALL`] and [`EntityType::as_str`] cannot disagree.
+macro_rules! entity_types {
+    ($($(#[$doc:meta])* $kind:ident = $name:literal,)*) => {
+        /// Every kind of item the table holds, as its `entityType` names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EntityType {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl EntityType {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [EntityType] = &[$(Self::$kind,)*];
+
+            /// The `entityType` value items of this kind carry.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $name,)*
+                }
+            }
+        }
+    };
+}
+
+entity_types! {
+    Tenant = "tenant",
     /// What stays of a purged tenant, under its id.
-    Tombstone,
+    Tombstone = "tombstone",
     /// The mark of a purged tenant under the name it held.
-    PurgedName,
+    PurgedName = "purgedName",
     /// The guard that holds a name key for one tenant.
-    TenantName,
-    Facet,
-    Subtenant,
+    TenantName = "tenantName",
+    Facet = "facet",
+    Subtenant = "subtenant",
     /// The guard that holds a subtenant code within its tenant.
-    SubtenantCode,
-    IdentityProvider,
-    GroupMapping,
-    DomainClaim,
-    Member,
+    SubtenantCode = "subtenantCode",
+    IdentityProvider = "identityProvider",
+    GroupMapping = "groupMapping",
+    DomainClaim = "domainClaim",
+    Member = "member",
     /// An audit event of a tenant's history.
-    Event,
-    Deployment,
-    DeploymentContent,
-    Job,
+    Event = "event",
+    Deployment = "deployment",
+    DeploymentContent = "deploymentContent",
+    Job = "job",
     /// A unit of background work.
-    Pending,
+    Pending = "pending",
     /// The guard of a recorded change event.
-    ChangeEventId,
+    ChangeEventId = "changeEventId",
     /// A change event in the feed.
-    ChangeEvent,
+    ChangeEvent = "changeEvent",
     /// The mark of a day that has events in the feed.
-    FeedDay,
+    FeedDay = "feedDay",
     /// The mark of a gone tenant incarnation.
-    TenantGone,
-    Idempotency,
+    TenantGone = "tenantGone",
+    Idempotency = "idempotency",
 }
 
 impl EntityType {
-    /// Every kind, in declaration order.
-    pub const ALL: [EntityType; 21] = [
-        Self::Tenant,
-        Self::Tombstone,
-        Self::PurgedName,
-        Self::TenantName,
-        Self::Facet,
-        Self::Subtenant,
-        Self::SubtenantCode,
-        Self::IdentityProvider,
-        Self::GroupMapping,
-        Self::DomainClaim,
-        Self::Member,
-        Self::Event,
-        Self::Deployment,
-        Self::DeploymentContent,
-        Self::Job,
-        Self::Pending,
-        Self::ChangeEventId,
-        Self::ChangeEvent,
-        Self::FeedDay,
-        Self::TenantGone,
-        Self::Idempotency,
-    ];
-
-    /// The `entityType` value items of this kind carry.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Tenant => "tenant",
-            Self::Tombstone => "tombstone",
-            Self::PurgedName => "purgedName",
-            Self::TenantName => "tenantName",
-            Self::Facet => "facet",
-            Self::Subtenant => "subtenant",
-            Self::SubtenantCode => "subtenantCode",
-            Self::IdentityProvider => "identityProvider",
-            Self::GroupMapping => "groupMapping",
-            Self::DomainClaim => "domainClaim",
-            Self::Member => "member",
-            Self::Event => "event",
-            Self::Deployment => "deployment",
-            Self::DeploymentContent => "deploymentContent",
-            Self::Job => "job",
-            Self::Pending => "pending",
-            Self::ChangeEventId => "changeEventId",
-            Self::ChangeEvent => "changeEvent",
-            Self::FeedDay => "feedDay",
-            Self::TenantGone => "tenantGone",
-            Self::Idempotency => "idempotency",
-        }
-    }
-
     /// The kind an `entityType` value names, if any.
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+        Self::ALL.iter().copied().find(|kind| kind.as_str() == value)
     }
 
     /// The kind of `item`: [`DecodeError::Untyped`] without an `entityType`
@@ -372,7 +342,7 @@ mod tests {
     #[test]
     fn every_entity_type_round_trips_through_its_name() {
         let mut names = std::collections::HashSet::new();
-        for kind in EntityType::ALL {
+        for &kind in EntityType::ALL {
             assert_eq!(EntityType::parse(kind.as_str()), Some(kind));
             assert!(names.insert(kind.as_str()), "{kind} named twice");
         }
@@ -590,6 +560,6 @@ mod tests {
             records::idempotency_item(&key, "fingerprint", 201, "{}", later),
             Record::Idempotency { whole: true },
         );
-        assert_eq!(seen.into_iter().collect::<Vec<_>>(), EntityType::ALL);
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), EntityType::ALL.to_vec());
     }
 }
