@@ -28,6 +28,7 @@ pub mod sdk;
 pub mod stream;
 pub mod subtenants;
 pub mod table;
+pub mod tenant_record;
 pub mod tenants;
 pub mod tree;
 pub mod work;

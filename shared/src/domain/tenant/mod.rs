@@ -422,6 +422,66 @@ pub fn join_path_ids(path: &[TenantId]) -> String {
     path.iter().map(TenantId::as_str).collect::<Vec<_>>().join("/")
 }
 
+/// A tenant with every field set (none at its default): what a test of a
+/// stored or rendered tenant's format starts from.
+#[cfg(test)]
+pub(crate) fn with_every_field() -> Tenant {
+    let at = |s| Timestamp::parse(s).unwrap();
+    let id = |s| TenantId::parse(s).unwrap();
+    Tenant {
+        id: id("acme-eu"),
+        name: TenantName::parse("Acme EU").unwrap(),
+        description: Some("first customer".into()),
+        tenant_type: TenantType::ServiceProvider,
+        environment: Environment::Test,
+        status: Status::Retired,
+        parent_id: Some(id("acme")),
+        parent_name: Some("Acme".into()),
+        path: vec![id("acme"), id("acme-eu")],
+        depth: 1,
+        child_count: 2,
+        subtenant_count: 3,
+        identity_provider_ids: vec!["okta".into(), "saml-1".into()],
+        tags: vec![Tag::parse("gold").unwrap(), Tag::parse("eu").unwrap()],
+        business_account: Some("BA-1".into()),
+        default_domain: Some(DomainName::parse("acme.example").unwrap()),
+        support_email: Some(EmailAddress::parse("help@acme.example").unwrap()),
+        contact_information: Some(ContactInformation {
+            name: Some("Ann".into()),
+            email: Some(EmailAddress::parse("ann@acme.example").unwrap()),
+            phone_number: Some("+32 2 555 01 01".into()),
+        }),
+        address_information: Some(AddressInformation {
+            address_line1: Some("1 Main St".into()),
+            address_line2: Some("Floor 2".into()),
+            city: Some("Brussels".into()),
+            state_or_province: Some("Brussels-Capital".into()),
+            zip_or_postal_code: Some("1000".into()),
+            country: Some("BE".into()),
+        }),
+        reseller_id: Some("r-1".into()),
+        external_ids: BTreeMap::from([("1".into(), "x".into()), ("crm".into(), "42".into())]),
+        settings: Settings {
+            use_tenant_languages: true,
+            use_custom_routing_profile: true,
+        },
+        metadata: BTreeMap::from([("k".into(), "v".into())]),
+        created_at: at("2026-01-01T00:00:00Z"),
+        created_by: "alice".into(),
+        updated_at: at("2026-01-02T03:04:05.678Z"),
+        updated_by: "bob".into(),
+        retired_at: Some(at("2026-01-02T03:04:05.678Z")),
+        retired_by: Some("bob".into()),
+        retire_reason: Some("churned".into()),
+        purge_started_at: Some(at("2026-02-03T00:00:00Z")),
+        configuration_version: 4,
+        configuration_sha256: Some("ab".repeat(32)),
+        cloned_from: Some(id("acme-us")),
+        clone_job_id: Some("job-1".into()),
+        version: 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +626,56 @@ mod tests {
         let input = TenantInput::parse(doc.as_object().unwrap(), InputMode::Replace).unwrap();
         let same = tenant.replaced(input, &change()).unwrap();
         assert_eq!(Tenant { version: 1, ..same }, tenant);
+    }
+
+    /// The API's JSON of a tenant: field names, order and omissions.
+    fn rendered(tenant: &Tenant) -> String {
+        serde_json::to_string(tenant).unwrap()
+    }
+
+    #[test]
+    fn a_tenant_renders_every_field_in_order() {
+        assert_eq!(
+            rendered(&super::with_every_field()),
+            concat!(
+                r#"{"id":"acme-eu","name":"Acme EU","description":"first customer","type":"ServiceProvider","#,
+                r#""environment":"test","status":"retired","parentId":"acme","parentName":"Acme","#,
+                r#""path":["acme","acme-eu"],"depth":1,"childCount":2,"subtenantCount":3,"#,
+                r#""identityProviderIds":["okta","saml-1"],"tags":["gold","eu"],"businessAccount":"BA-1","#,
+                r#""defaultDomain":"acme.example","supportEmail":"help@acme.example","#,
+                r#""contactInformation":{"name":"Ann","email":"ann@acme.example","#,
+                r#""phoneNumber":"+32 2 555 01 01"},"addressInformation":{"addressLine1":"1 Main St","#,
+                r#""addressLine2":"Floor 2","city":"Brussels","stateOrProvince":"Brussels-Capital","#,
+                r#""zipOrPostalCode":"1000","country":"BE"},"resellerId":"r-1","externalIds":{"1":"x","#,
+                r#""crm":"42"},"settings":{"useTenantLanguages":true,"useCustomRoutingProfile":true},"#,
+                r#""metadata":{"k":"v"},"createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","#,
+                r#""retiredAt":"2026-01-02T03:04:05.678Z","retiredBy":"bob","retireReason":"churned","#,
+                r#""purgeStartedAt":"2026-02-03T00:00:00.000Z","configurationVersion":4,"#,
+                r#""configurationSha256":"abababababababababababababababababababababababababababababababab","#,
+                r#""clonedFrom":"acme-us","cloneJobId":"job-1","version":7}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_new_tenant_renders_without_its_absent_fields() {
+        let tenant = Tenant::create(
+            parse(json!({"name": "a"}), InputMode::Create).unwrap(),
+            TenantId::parse("ab").unwrap(),
+            &change(),
+        );
+        assert_eq!(
+            rendered(&tenant),
+            concat!(
+                r#"{"id":"ab","name":"a","type":"Enterprise","environment":"production","status":"active","#,
+                r#""path":["ab"],"depth":0,"childCount":0,"subtenantCount":0,"identityProviderIds":[],"#,
+                r#""tags":[],"externalIds":{},"settings":{"useTenantLanguages":false,"#,
+                r#""useCustomRoutingProfile":false},"metadata":{},"createdAt":"2026-01-01T00:00:00.000Z","#,
+                r#""createdBy":"alice","updatedAt":"2026-01-01T00:00:00.000Z","updatedBy":"alice","#,
+                r#""version":1}"#
+            )
+        );
     }
 
     #[test]
