@@ -467,7 +467,7 @@ fn tenant_event(
     match (before, after) {
         (None, Some(after)) if after.status == Status::Provisioning => None,
         (None, Some(after)) => {
-            let data = json!({ "tenant": after, "changes": {} });
+            let data = json!({ "tenant": after.view(), "changes": {} });
             Some((EventKind::TenantCreated, after.clone(), after.created_at, data))
         }
         (Some(before), None) if before.status == Status::Provisioning => None,
@@ -477,19 +477,19 @@ fn tenant_event(
             } else {
                 EventKind::TenantDeleted
             };
-            let data = json!({ "tenant": before, "changes": {} });
+            let data = json!({ "tenant": before.view(), "changes": {} });
             Some((kind, before.clone(), at, data))
         }
         (Some(before), Some(after))
             if before.status == Status::Provisioning && after.status != Status::Provisioning =>
         {
-            let data = json!({ "tenant": after, "changes": {} });
+            let data = json!({ "tenant": after.view(), "changes": {} });
             Some((EventKind::TenantCreated, after.clone(), after.updated_at, data))
         }
         (Some(before), Some(after)) => {
             let mut skip = DERIVED.to_vec();
             skip.extend(["childCount", "subtenantCount"]);
-            let changed = changes(before, after, &skip);
+            let changed = changes(&before.view(), &after.view(), &skip);
             if changed.is_empty() {
                 return None;
             }
@@ -504,7 +504,7 @@ fn tenant_event(
                     _ => EventKind::TenantUpdated,
                 },
             };
-            let data = json!({ "tenant": after, "changes": changed });
+            let data = json!({ "tenant": after.view(), "changes": changed });
             Some((kind, after.clone(), after.updated_at, data))
         }
         (None, None) => None,

@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, FacetKind, Key, ListBucket};
 use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
+use super::tenant_record::TenantRecord;
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
@@ -49,14 +50,15 @@ fn with_key(key: &Key, entity_type: &str) -> Item {
     item
 }
 
-/// A tenant item: its fields, its key, and the keys of every index it is
-/// listed in (main lists by bucket and shard, children, reseller, tree).
+/// A tenant item: its record ([`TenantRecord`]), its key, and the keys of
+/// every index it is listed in (main lists by bucket and shard, children,
+/// reseller, tree).
 pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
-    let mut item: Item = serde_dynamo::to_item(tenant).map_err(Error::internal)?;
+    let mut item: Item = serde_dynamo::to_item(TenantRecord::from(tenant)).map_err(Error::internal)?;
     let name_key = tenant.name.key();
     let bucket = ListBucket::of(tenant.status);
     let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
-    item.extend(with_key(&keys::tenant(&tenant.id), "tenant"));
+    item.extend(key_item(&keys::tenant(&tenant.id)));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(GSI1.sk.into(), string_value(&name_key));
     item.insert(GSI2.pk.into(), string_value(partition));
@@ -113,7 +115,9 @@ pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Times
 }
 
 pub fn tenant_from_item(item: Item) -> Result<Tenant> {
-    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable tenant item: {e}")))
+    let record: TenantRecord =
+        serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable tenant item: {e}")))?;
+    Tenant::try_from(record)
 }
 
 /// The guard that holds a name key for one tenant.

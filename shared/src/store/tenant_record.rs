@@ -1,4 +1,268 @@
-//! The stored tenant: the format of its item, as deployed tables hold it.
+//! The stored tenant: the attributes of its item, as deployed tables hold
+//! them (and the tests read), kept apart from the model ([`Tenant`]) and
+//! from the API's view of it, so storage can change without touching
+//! either. [`records::tenant_item`](super::records::tenant_item) adds the
+//! item's key and index attributes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::tenant::{AddressInformation, ContactInformation, Environment, Settings, Status, TenantType};
+use crate::domain::{DomainName, EmailAddress, Tag, Tenant, TenantId, TenantName, Timestamp};
+use crate::error::Error;
+
+/// The `entityType` of a tenant item.
+const ENTITY_TYPE: &str = "tenant";
+
+/// A tenant item's own attributes. Attributes added after the first
+/// release default when an older item lacks them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRecord {
+    /// Always `tenant`.
+    entity_type: String,
+    id: TenantId,
+    name: TenantName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(rename = "type")]
+    tenant_type: TenantType,
+    environment: Environment,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<TenantId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_name: Option<String>,
+    path: Vec<TenantId>,
+    depth: u32,
+    /// Kept up by the store as children come and go.
+    #[serde(default)]
+    child_count: u32,
+    /// Kept up by the store as subtenants come and go.
+    #[serde(default)]
+    subtenant_count: u32,
+    #[serde(default)]
+    identity_provider_ids: Vec<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    business_account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_domain: Option<DomainName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    support_email: Option<EmailAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact_information: Option<ContactInformation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address_information: Option<AddressInformation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reseller_id: Option<String>,
+    #[serde(default)]
+    external_ids: BTreeMap<String, String>,
+    #[serde(default)]
+    settings: Settings,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    created_at: Timestamp,
+    created_by: String,
+    updated_at: Timestamp,
+    updated_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retired_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retired_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retire_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    purge_started_at: Option<Timestamp>,
+    /// 0 (nothing deployed yet) is not written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    configuration_version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    configuration_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cloned_from: Option<TenantId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clone_job_id: Option<String>,
+    version: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl From<&Tenant> for TenantRecord {
+    fn from(tenant: &Tenant) -> Self {
+        let Tenant {
+            id,
+            name,
+            description,
+            tenant_type,
+            environment,
+            status,
+            parent_id,
+            parent_name,
+            path,
+            depth,
+            child_count,
+            subtenant_count,
+            identity_provider_ids,
+            tags,
+            business_account,
+            default_domain,
+            support_email,
+            contact_information,
+            address_information,
+            reseller_id,
+            external_ids,
+            settings,
+            metadata,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            retired_at,
+            retired_by,
+            retire_reason,
+            purge_started_at,
+            configuration_version,
+            configuration_sha256,
+            cloned_from,
+            clone_job_id,
+            version,
+        } = tenant.clone();
+        Self {
+            entity_type: ENTITY_TYPE.to_owned(),
+            id,
+            name,
+            description,
+            tenant_type,
+            environment,
+            status,
+            parent_id,
+            parent_name,
+            path,
+            depth,
+            child_count,
+            subtenant_count,
+            identity_provider_ids,
+            tags,
+            business_account,
+            default_domain,
+            support_email,
+            contact_information,
+            address_information,
+            reseller_id,
+            external_ids,
+            settings,
+            metadata,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            retired_at,
+            retired_by,
+            retire_reason,
+            purge_started_at,
+            configuration_version,
+            configuration_sha256,
+            cloned_from,
+            clone_job_id,
+            version,
+        }
+    }
+}
+
+impl TryFrom<TenantRecord> for Tenant {
+    type Error = Error;
+
+    /// The tenant an item holds; an item of another entity is refused.
+    fn try_from(record: TenantRecord) -> Result<Self, Error> {
+        let TenantRecord {
+            entity_type,
+            id,
+            name,
+            description,
+            tenant_type,
+            environment,
+            status,
+            parent_id,
+            parent_name,
+            path,
+            depth,
+            child_count,
+            subtenant_count,
+            identity_provider_ids,
+            tags,
+            business_account,
+            default_domain,
+            support_email,
+            contact_information,
+            address_information,
+            reseller_id,
+            external_ids,
+            settings,
+            metadata,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            retired_at,
+            retired_by,
+            retire_reason,
+            purge_started_at,
+            configuration_version,
+            configuration_sha256,
+            cloned_from,
+            clone_job_id,
+            version,
+        } = record;
+        if entity_type != ENTITY_TYPE {
+            return Err(Error::internal(format!(
+                "item of tenant '{id}' is a {entity_type:?}, not a tenant"
+            )));
+        }
+        Ok(Self {
+            id,
+            name,
+            description,
+            tenant_type,
+            environment,
+            status,
+            parent_id,
+            parent_name,
+            path,
+            depth,
+            child_count,
+            subtenant_count,
+            identity_provider_ids,
+            tags,
+            business_account,
+            default_domain,
+            support_email,
+            contact_information,
+            address_information,
+            reseller_id,
+            external_ids,
+            settings,
+            metadata,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            retired_at,
+            retired_by,
+            retire_reason,
+            purge_started_at,
+            configuration_version,
+            configuration_sha256,
+            cloned_from,
+            clone_job_id,
+            version,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
