@@ -194,6 +194,26 @@ impl SubtenantRef {
     }
 }
 
+/// A subtenant with every field set: what a test of a stored or rendered
+/// subtenant's format starts from.
+#[cfg(test)]
+pub(crate) fn with_every_field() -> Subtenant {
+    let at = |s| Timestamp::parse(s).unwrap();
+    Subtenant {
+        id: "0190a0e4-5b7c-7d2e-8f00-000000000001".into(),
+        tenant_id: TenantId::parse("acme").unwrap(),
+        name: TenantName::parse("Sales EU").unwrap(),
+        code: SubtenantCode::parse("sales-eu").unwrap(),
+        description: Some("the sales team".into()),
+        reseller_id: Some("r-1".into()),
+        created_at: at("2026-01-01T00:00:00Z"),
+        created_by: "alice".into(),
+        updated_at: at("2026-01-02T03:04:05.678Z"),
+        updated_by: "bob".into(),
+        version: 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +282,66 @@ mod tests {
             version: 9,
             ..sub.clone()
         }));
+    }
+
+    /// An answer's JSON (with its tenant's name) and a change event's (the
+    /// subtenant alone).
+    fn rendered(subtenant: &Subtenant) -> (String, String) {
+        let answer = SubtenantView {
+            subtenant,
+            tenant_name: "Acme",
+        };
+        (
+            serde_json::to_string(&answer).unwrap(),
+            serde_json::to_string(subtenant).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_subtenant_renders_every_field_in_order() {
+        let (answer, alone) = rendered(&with_every_field());
+        assert_eq!(
+            answer,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","description":"the sales team","resellerId":"r-1","#,
+                r#""createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3,"tenantName":"Acme"}"#
+            )
+        );
+        assert_eq!(
+            alone,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","description":"the sales team","resellerId":"r-1","#,
+                r#""createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_subtenant_renders_without_its_absent_fields() {
+        let (answer, alone) = rendered(&Subtenant {
+            description: None,
+            reseller_id: None,
+            ..with_every_field()
+        });
+        assert_eq!(
+            answer,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3,"tenantName":"Acme"}"#
+            )
+        );
+        assert_eq!(
+            alone,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3}"#
+            )
+        );
     }
 }

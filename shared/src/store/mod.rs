@@ -26,6 +26,7 @@ pub mod purge;
 pub mod records;
 pub mod sdk;
 pub mod stream;
+pub mod subtenant_record;
 pub mod subtenants;
 pub mod table;
 pub mod tenant_record;

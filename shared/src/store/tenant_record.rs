@@ -265,7 +265,7 @@ impl TryFrom<TenantRecord> for Tenant {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use aws_sdk_dynamodb::types::AttributeValue;
@@ -276,7 +276,7 @@ mod tests {
     use crate::store::records::{tenant_from_item, tenant_item, Item};
 
     /// An attribute as DynamoDB's JSON writes it.
-    fn dynamo_json(value: &AttributeValue) -> Value {
+    pub(crate) fn dynamo_json(value: &AttributeValue) -> Value {
         match value {
             AttributeValue::S(s) => json!({ "S": s }),
             AttributeValue::N(n) => json!({ "N": n }),
@@ -287,13 +287,13 @@ mod tests {
         }
     }
 
-    fn item_json(item: &Item) -> Value {
+    pub(crate) fn item_json(item: &Item) -> Value {
         let sorted: BTreeMap<&String, Value> = item.iter().map(|(k, v)| (k, dynamo_json(v))).collect();
         json!(sorted)
     }
 
     /// An item as written in DynamoDB's JSON.
-    fn expected(text: &str) -> Value {
+    pub(crate) fn expected(text: &str) -> Value {
         serde_json::from_str(text).unwrap()
     }
 
