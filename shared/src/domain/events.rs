@@ -362,9 +362,13 @@ impl RecordedChange {
             }
             ResourceChange::Subtenant { before, after } => {
                 let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
-                let kind = lifecycle(before, after, [SubtenantCreated, SubtenantUpdated, SubtenantDeleted])?;
                 let time = after.as_ref().map_or(at, |s| s.updated_at);
-                event(kind, subject, None, time, resource_data("subtenant", before, after)?)
+                let (before, after) = (
+                    before.as_ref().map(Subtenant::view),
+                    after.as_ref().map(Subtenant::view),
+                );
+                let kind = lifecycle(&before, &after, [SubtenantCreated, SubtenantUpdated, SubtenantDeleted])?;
+                event(kind, subject, None, time, resource_data("subtenant", &before, &after)?)
             }
             ResourceChange::IdentityProvider { before, after } => {
                 let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys::{self, FacetKind, Key, ListBucket};
+use super::subtenant_record::SubtenantRecord;
 use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
 use super::tenant_record::TenantRecord;
 use crate::domain::audit::AuditEvent;
@@ -227,15 +228,13 @@ pub fn name_prefix_attributes() -> impl Iterator<Item = &'static str> {
         .chain([NAME_KEY])
 }
 
-/// A subtenant item: under its tenant, by name (GSI1) and code (GSI2) in its
-/// tenant's partition, and by creation among all subtenants (GSI4).
+/// A subtenant item: its record ([`SubtenantRecord`]), under its tenant, by
+/// name (GSI1) and code (GSI2) in its tenant's partition, and by creation
+/// among all subtenants (GSI4).
 pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
-    let mut item: Item = serde_dynamo::to_item(subtenant).map_err(Error::internal)?;
+    let mut item: Item = serde_dynamo::to_item(SubtenantRecord::from(subtenant)).map_err(Error::internal)?;
     let partition = keys::subtenants_of(&subtenant.tenant_id);
-    item.extend(with_key(
-        &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
-        "subtenant",
-    ));
+    item.extend(key_item(&keys::subtenant(&subtenant.tenant_id, &subtenant.id)));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(
         GSI1.sk.into(),
@@ -252,7 +251,9 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
 }
 
 pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
-    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable subtenant item: {e}")))
+    let record: SubtenantRecord =
+        serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable subtenant item: {e}")))?;
+    Subtenant::try_from(record)
 }
 
 /// The guard that holds a subtenant code within its tenant.

@@ -1,4 +1,109 @@
-//! The stored subtenant: the format of its item, as deployed tables hold it.
+//! The stored subtenant: the attributes of its item, as deployed tables
+//! hold them, kept apart from the model ([`Subtenant`]) and from the API's
+//! view of it. [`records::subtenant_item`](super::records::subtenant_item)
+//! adds the item's key and index attributes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::subtenant::Subtenant;
+use crate::domain::{SubtenantCode, TenantId, TenantName, Timestamp};
+use crate::error::Error;
+
+/// The `entityType` of a subtenant item.
+const ENTITY_TYPE: &str = "subtenant";
+
+/// A subtenant item's own attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubtenantRecord {
+    /// Always `subtenant`.
+    entity_type: String,
+    id: String,
+    tenant_id: TenantId,
+    name: TenantName,
+    code: SubtenantCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reseller_id: Option<String>,
+    created_at: Timestamp,
+    created_by: String,
+    updated_at: Timestamp,
+    updated_by: String,
+    version: u64,
+}
+
+impl From<&Subtenant> for SubtenantRecord {
+    fn from(subtenant: &Subtenant) -> Self {
+        let Subtenant {
+            id,
+            tenant_id,
+            name,
+            code,
+            description,
+            reseller_id,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            version,
+        } = subtenant.clone();
+        Self {
+            entity_type: ENTITY_TYPE.to_owned(),
+            id,
+            tenant_id,
+            name,
+            code,
+            description,
+            reseller_id,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            version,
+        }
+    }
+}
+
+impl TryFrom<SubtenantRecord> for Subtenant {
+    type Error = Error;
+
+    /// The subtenant an item holds; an item of another entity is refused.
+    fn try_from(record: SubtenantRecord) -> Result<Self, Error> {
+        let SubtenantRecord {
+            entity_type,
+            id,
+            tenant_id,
+            name,
+            code,
+            description,
+            reseller_id,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            version,
+        } = record;
+        if entity_type != ENTITY_TYPE {
+            return Err(Error::internal(format!(
+                "item of subtenant '{id}' is a {entity_type:?}, not a subtenant"
+            )));
+        }
+        Ok(Self {
+            id,
+            tenant_id,
+            name,
+            code,
+            description,
+            reseller_id,
+            created_at,
+            created_by,
+            updated_at,
+            updated_by,
+            version,
+        })
+    }
+}
 
 #[cfg(test)]
 mod tests {
