@@ -8,7 +8,8 @@ use shared::auth::{Caller, Permission};
 use shared::domain::deployment::{
     parse_job_id, CloneInput, Configuration, ConfigurationError, Format, Job, JobStatus, MAX_CONFIGURATION_BYTES,
 };
-use shared::domain::{Environment, Tenant, TenantId};
+use shared::domain::tenant::TenantView;
+use shared::domain::{Environment, TenantId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
 use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
@@ -125,7 +126,7 @@ struct CloneStarted<'a> {
     tenant_id: &'a TenantId,
     job_id: &'a str,
     resource_clone_status: JobStatus,
-    tenant: &'a Tenant,
+    tenant: TenantView<'a>,
     job: &'a Job,
 }
 
@@ -151,7 +152,7 @@ pub async fn clone(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult 
         tenant_id: &tenant.id,
         job_id: &job.id,
         resource_clone_status: job.status,
-        tenant: &tenant,
+        tenant: tenant.view(),
         job: &job,
     };
     let mut response = response::json(StatusCode::ACCEPTED, &started);

@@ -21,10 +21,7 @@ fn subtenant_id(req: &Request) -> Result<SubtenantRef, Problem> {
 }
 
 fn view<'a>(subtenant: &'a Subtenant, tenant: &'a Tenant) -> SubtenantView<'a> {
-    SubtenantView {
-        subtenant,
-        tenant_name: tenant.name.as_str(),
-    }
+    subtenant.view().with_tenant_name(tenant.name.as_str())
 }
 
 fn one(status: StatusCode, subtenant: &Subtenant, tenant: &Tenant) -> lambda_http::Response<lambda_http::Body> {

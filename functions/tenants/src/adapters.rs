@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Map, Value};
 use shared::auth::{Caller, Permission};
 use shared::domain::deployment::Configuration;
-use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, InputMode};
-use shared::domain::{TenantId, TenantInput};
+use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, InputMode, TenantView};
+use shared::domain::{Tenant, TenantId, TenantInput};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
 use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
@@ -88,7 +88,7 @@ pub async fn get(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     if if_none_match.is_some_and(|p| p.matches_weakly(tenant.version)) {
         return Ok(response::not_modified(tenant.version));
     }
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 
 pub async fn get_by_name(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
@@ -100,7 +100,7 @@ pub async fn get_by_name(app: &HttpApp, req: &Request, caller: &Caller) -> HttpR
         return Err(refused.into());
     }
     let tenant = tenants::get_by_name(&app.store, caller, &name).await?;
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 
 pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
@@ -133,7 +133,8 @@ async fn list_page(app: &HttpApp, caller: &Caller, params: ListParams) -> HttpRe
     };
     let cursors = app.cursors.for_caller(caller);
     let next_cursor = page.next.as_ref().map(|position| params.seal(&cursors, position));
-    Ok(response::list(&page.items, next_cursor, total))
+    let items: Vec<TenantView<'_>> = page.items.iter().map(Tenant::view).collect();
+    Ok(response::list(&items, next_cursor, total))
 }
 
 pub async fn ancestors(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
@@ -141,6 +142,7 @@ pub async fn ancestors(app: &HttpApp, req: &Request, caller: &Caller) -> HttpRes
     access::permit(&app.store, caller, &id, caller.require(Permission::TenantsRead)).await?;
     no_query(req)?;
     let ancestors = tenants::ancestors(&app.store, caller, &id).await?;
+    let ancestors: Vec<TenantView<'_>> = ancestors.iter().map(Tenant::view).collect();
     Ok(response::list(&ancestors, None, None))
 }
 
@@ -178,7 +180,7 @@ const RESELLER_FLAGS: [&str; 2] = ["noResellerIdToGroups", "forceResellerIdToGro
 
 /// The updated tenant, with how many subtenants took its new reseller.
 fn updated(updated: Updated) -> Response<Body> {
-    let mut response = response::resource(StatusCode::OK, &updated.tenant, updated.tenant.version);
+    let mut response = response::resource(StatusCode::OK, &updated.tenant.view(), updated.tenant.version);
     if let Some(count) = updated.subtenants_updated {
         response.headers_mut().insert(SUBTENANTS_UPDATED, count.into());
     }
@@ -266,7 +268,7 @@ pub async fn retire(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_retire_reason(body.as_ref()).map_err(Problem::validation)?;
     let tenant = tenants::retire(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 
 pub async fn restore(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
@@ -277,7 +279,7 @@ pub async fn restore(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResul
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_restore_reason(body.as_ref()).map_err(Problem::validation)?;
     let tenant = tenants::restore(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
-    Ok(response::resource(StatusCode::OK, &tenant, tenant.version))
+    Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 
 /// The OpenAPI document, cacheable for an hour.

@@ -5,7 +5,8 @@ use lambda_http::Request;
 use serde::Serialize;
 use shared::auth::{Caller, Permission, TenantRole};
 use shared::domain::member::parse_role;
-use shared::domain::{Tenant, TenantId, UserId};
+use shared::domain::tenant::TenantView;
+use shared::domain::{TenantId, UserId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
 use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
@@ -69,7 +70,7 @@ pub async fn list(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
 #[derive(Serialize)]
 struct MyTenant<'a> {
     #[serde(flatten)]
-    tenant: &'a Tenant,
+    tenant: TenantView<'a>,
     role: TenantRole,
 }
 
@@ -81,7 +82,10 @@ pub async fn mine(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     let (items, next) = members::mine(&app.store, caller, limit, after.as_ref()).await?;
     let items: Vec<MyTenant<'_>> = items
         .iter()
-        .map(|(tenant, role)| MyTenant { tenant, role: *role })
+        .map(|(tenant, role)| MyTenant {
+            tenant: tenant.view(),
+            role: *role,
+        })
         .collect();
     Ok(response::list(&items, next.map(|id| cursors.seal(&scope, &id)), None))
 }

@@ -66,7 +66,11 @@ impl AuditEvent {
             at: after.updated_at,
             actor: after.updated_by.clone(),
             action,
-            changes: bounded(field_changes(before, after, NOT_CHANGES)),
+            changes: bounded(field_changes(
+                before.map(Tenant::view).as_ref(),
+                &after.view(),
+                NOT_CHANGES,
+            )),
             reason: match action {
                 Action::Retired => after.retire_reason.clone(),
                 _ => None,

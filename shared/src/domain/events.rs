@@ -362,9 +362,13 @@ impl RecordedChange {
             }
             ResourceChange::Subtenant { before, after } => {
                 let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
-                let kind = lifecycle(before, after, [SubtenantCreated, SubtenantUpdated, SubtenantDeleted])?;
                 let time = after.as_ref().map_or(at, |s| s.updated_at);
-                event(kind, subject, None, time, resource_data("subtenant", before, after)?)
+                let (before, after) = (
+                    before.as_ref().map(Subtenant::view),
+                    after.as_ref().map(Subtenant::view),
+                );
+                let kind = lifecycle(&before, &after, [SubtenantCreated, SubtenantUpdated, SubtenantDeleted])?;
+                event(kind, subject, None, time, resource_data("subtenant", &before, &after)?)
             }
             ResourceChange::IdentityProvider { before, after } => {
                 let subject = after.as_ref().or(before.as_ref())?.tenant_id.clone();
@@ -467,7 +471,7 @@ fn tenant_event(
     match (before, after) {
         (None, Some(after)) if after.status == Status::Provisioning => None,
         (None, Some(after)) => {
-            let data = json!({ "tenant": after, "changes": {} });
+            let data = json!({ "tenant": after.view(), "changes": {} });
             Some((EventKind::TenantCreated, after.clone(), after.created_at, data))
         }
         (Some(before), None) if before.status == Status::Provisioning => None,
@@ -477,19 +481,19 @@ fn tenant_event(
             } else {
                 EventKind::TenantDeleted
             };
-            let data = json!({ "tenant": before, "changes": {} });
+            let data = json!({ "tenant": before.view(), "changes": {} });
             Some((kind, before.clone(), at, data))
         }
         (Some(before), Some(after))
             if before.status == Status::Provisioning && after.status != Status::Provisioning =>
         {
-            let data = json!({ "tenant": after, "changes": {} });
+            let data = json!({ "tenant": after.view(), "changes": {} });
             Some((EventKind::TenantCreated, after.clone(), after.updated_at, data))
         }
         (Some(before), Some(after)) => {
             let mut skip = DERIVED.to_vec();
             skip.extend(["childCount", "subtenantCount"]);
-            let changed = changes(before, after, &skip);
+            let changed = changes(&before.view(), &after.view(), &skip);
             if changed.is_empty() {
                 return None;
             }
@@ -504,7 +508,7 @@ fn tenant_event(
                     _ => EventKind::TenantUpdated,
                 },
             };
-            let data = json!({ "tenant": after, "changes": changed });
+            let data = json!({ "tenant": after.view(), "changes": changed });
             Some((kind, after.clone(), after.updated_at, data))
         }
         (None, None) => None,

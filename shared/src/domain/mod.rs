@@ -6,6 +6,8 @@
 pub mod audit;
 pub mod deployment;
 pub mod events;
+#[cfg(test)]
+pub(crate) mod field_names;
 pub mod identity_provider;
 pub mod input;
 pub mod member;

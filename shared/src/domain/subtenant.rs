@@ -1,7 +1,7 @@
 //! Subtenants: the groups of a tenant (the Subtenants API's subtenants,
 //! Netaxis' groups). Each has a code unique within its tenant.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::input::{self, reject, text, token, ObjectReader, Parsed, Presence};
@@ -11,19 +11,16 @@ use super::{TenantId, Timestamp};
 use crate::error::Error;
 use crate::FieldError;
 
-/// A subtenant as stored and as the API shows it (plus `tenantName`, read
-/// from the tenant when answering).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A subtenant: the model the rules work on. The API shows it as a
+/// [`SubtenantView`]; the table keeps it as the store's `SubtenantRecord`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Subtenant {
     /// A UUID v7: sortable by creation.
     pub id: String,
     pub tenant_id: TenantId,
     pub name: TenantName,
     pub code: SubtenantCode,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reseller_id: Option<String>,
     pub created_at: Timestamp,
     pub created_by: String,
@@ -42,7 +39,14 @@ pub struct SubtenantInput {
     pub reseller_id: Option<String>,
 }
 
-const READ_ONLY: &[&str] = &[
+/// The fields of the subtenant's representation ([`SubtenantView`]) that
+/// input writes.
+pub const WRITABLE: &[&str] = &["name", "code", "description", "resellerId"];
+
+/// The fields the server owns: those of the representation that input does
+/// not write (a test holds the two lists to that), in the order their
+/// errors have always been listed in.
+pub const SERVER_OWNED: &[&str] = &[
     "id",
     "tenantId",
     "tenantName",
@@ -64,7 +68,7 @@ impl SubtenantInput {
     /// Parses a create, replace or merged-patch body, listing every violation.
     pub fn parse(body: &Map<String, Value>) -> Result<Self, Vec<FieldError>> {
         let mut r = ObjectReader::new(body, "");
-        r.read_only(READ_ONLY, "is read-only");
+        r.read_only(SERVER_OWNED, "is read-only");
         let name = r.required("name", parse_with(TenantName::parse));
         let code = match r.nullable("code", parse_with(SubtenantCode::parse)) {
             Presence::Null => {
@@ -141,9 +145,9 @@ impl Subtenant {
 
     /// The document a merge patch applies to.
     pub fn writable_document(&self) -> Value {
-        let mut doc = serde_json::to_value(self).expect("a subtenant serialises to JSON");
+        let mut doc = serde_json::to_value(self.view()).expect("a subtenant serialises to JSON");
         if let Value::Object(members) = &mut doc {
-            members.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
+            members.retain(|k, _| !SERVER_OWNED.contains(&k.as_str()));
         }
         doc
     }
@@ -160,13 +164,80 @@ impl Subtenant {
     }
 }
 
-/// A subtenant as answered: with its tenant's name.
-#[derive(Debug, Serialize)]
+/// A subtenant as the API shows it: as answered, with its tenant's name
+/// (read from the tenant); in change events, alone. Serialise-only.
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubtenantView<'a> {
-    #[serde(flatten)]
-    pub subtenant: &'a Subtenant,
-    pub tenant_name: &'a str,
+    id: &'a str,
+    tenant_id: &'a TenantId,
+    name: &'a TenantName,
+    code: &'a SubtenantCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reseller_id: Option<&'a String>,
+    created_at: Timestamp,
+    created_by: &'a str,
+    updated_at: Timestamp,
+    updated_by: &'a str,
+    version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_name: Option<&'a str>,
+}
+
+impl<'a> SubtenantView<'a> {
+    /// Every field of the view, in its order (a test holds this list to the
+    /// view).
+    pub const FIELDS: &'static [&'static str] = &[
+        "id",
+        "tenantId",
+        "name",
+        "code",
+        "description",
+        "resellerId",
+        "createdAt",
+        "createdBy",
+        "updatedAt",
+        "updatedBy",
+        "version",
+        "tenantName",
+    ];
+
+    /// The view as answered: with the name of the subtenant's tenant.
+    pub fn with_tenant_name(self, tenant_name: &'a str) -> Self {
+        Self {
+            tenant_name: Some(tenant_name),
+            ..self
+        }
+    }
+}
+
+impl<'a> From<&'a Subtenant> for SubtenantView<'a> {
+    fn from(subtenant: &'a Subtenant) -> Self {
+        Self {
+            id: &subtenant.id,
+            tenant_id: &subtenant.tenant_id,
+            name: &subtenant.name,
+            code: &subtenant.code,
+            description: subtenant.description.as_ref(),
+            reseller_id: subtenant.reseller_id.as_ref(),
+            created_at: subtenant.created_at,
+            created_by: &subtenant.created_by,
+            updated_at: subtenant.updated_at,
+            updated_by: &subtenant.updated_by,
+            version: subtenant.version,
+            tenant_name: None,
+        }
+    }
+}
+
+impl Subtenant {
+    /// The subtenant as the API shows it, without its tenant's name (see
+    /// [`SubtenantView::with_tenant_name`]).
+    pub fn view(&self) -> SubtenantView<'_> {
+        SubtenantView::from(self)
+    }
 }
 
 /// How a path names a subtenant: by id (a UUID) or by code.
@@ -194,9 +265,30 @@ impl SubtenantRef {
     }
 }
 
+/// A subtenant with every field set: what a test of a stored or rendered
+/// subtenant's format starts from.
+#[cfg(test)]
+pub(crate) fn with_every_field() -> Subtenant {
+    let at = |s| Timestamp::parse(s).unwrap();
+    Subtenant {
+        id: "0190a0e4-5b7c-7d2e-8f00-000000000001".into(),
+        tenant_id: TenantId::parse("acme").unwrap(),
+        name: TenantName::parse("Sales EU").unwrap(),
+        code: SubtenantCode::parse("sales-eu").unwrap(),
+        description: Some("the sales team".into()),
+        reseller_id: Some("r-1".into()),
+        created_at: at("2026-01-01T00:00:00Z"),
+        created_by: "alice".into(),
+        updated_at: at("2026-01-02T03:04:05.678Z"),
+        updated_by: "bob".into(),
+        version: 3,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::field_names::field_names;
     use serde_json::json;
 
     fn parse(v: Value) -> Result<SubtenantInput, Vec<FieldError>> {
@@ -262,5 +354,96 @@ mod tests {
             version: 9,
             ..sub.clone()
         }));
+    }
+
+    /// An answer's JSON (with its tenant's name) and a change event's (the
+    /// subtenant alone).
+    fn rendered(subtenant: &Subtenant) -> (String, String) {
+        let answer = subtenant.view().with_tenant_name("Acme");
+        (
+            serde_json::to_string(&answer).unwrap(),
+            serde_json::to_string(&subtenant.view()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_subtenant_renders_every_field_in_order() {
+        let (answer, alone) = rendered(&with_every_field());
+        assert_eq!(
+            answer,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","description":"the sales team","resellerId":"r-1","#,
+                r#""createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3,"tenantName":"Acme"}"#
+            )
+        );
+        assert_eq!(
+            alone,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","description":"the sales team","resellerId":"r-1","#,
+                r#""createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3}"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_subtenant_renders_without_its_absent_fields() {
+        let (answer, alone) = rendered(&Subtenant {
+            description: None,
+            reseller_id: None,
+            ..with_every_field()
+        });
+        assert_eq!(
+            answer,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3,"tenantName":"Acme"}"#
+            )
+        );
+        assert_eq!(
+            alone,
+            concat!(
+                r#"{"id":"0190a0e4-5b7c-7d2e-8f00-000000000001","tenantId":"acme","name":"Sales EU","#,
+                r#""code":"sales-eu","createdAt":"2026-01-01T00:00:00.000Z","createdBy":"alice","#,
+                r#""updatedAt":"2026-01-02T03:04:05.678Z","updatedBy":"bob","version":3}"#
+            )
+        );
+    }
+
+    #[test]
+    fn its_fields_are_the_ones_it_serialises_in_order() {
+        let subtenant = with_every_field();
+        assert_eq!(
+            field_names(&subtenant.view().with_tenant_name("Acme")),
+            SubtenantView::FIELDS
+        );
+    }
+
+    #[test]
+    fn the_server_owns_exactly_the_fields_of_the_view_that_input_does_not_write() {
+        let mut owned: Vec<&str> = SERVER_OWNED.to_vec();
+        let mut not_written: Vec<&str> = SubtenantView::FIELDS
+            .iter()
+            .copied()
+            .filter(|field| !WRITABLE.contains(field))
+            .collect();
+        owned.sort_unstable();
+        not_written.sort_unstable();
+        assert_eq!(owned, not_written);
+        assert!(WRITABLE.iter().all(|field| SubtenantView::FIELDS.contains(field)));
+        let view = serde_json::to_value(with_every_field().view().with_tenant_name("Acme")).unwrap();
+        for field in SubtenantView::FIELDS {
+            let mut body = Map::new();
+            body.insert("name".into(), json!("a"));
+            body.insert((*field).into(), view[field].clone());
+            let errors = SubtenantInput::parse(&body).err().unwrap_or_default();
+            let refused = errors.iter().any(|e| e.field == *field && e.message == "is read-only");
+            assert_eq!(refused, SERVER_OWNED.contains(field), "{field}: {errors:?}");
+            assert!(errors.is_empty() || refused, "{field}: {errors:?}");
+        }
     }
 }

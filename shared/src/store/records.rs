@@ -11,7 +11,9 @@ use super::attributes::{
 };
 use super::entity::EntityType;
 use super::keys::{self, FacetKind, Key, ListBucket};
+use super::subtenant_record::SubtenantRecord;
 use super::table::{GSI1, GSI2, GSI3, GSI4, GSI5, GSI6, PK, PREFIX_INDEXES, SK, TTL_ATTRIBUTE};
+use super::tenant_record::TenantRecord;
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Deployment, Job};
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider};
@@ -46,14 +48,15 @@ fn with_key(key: &Key, entity_type: EntityType) -> Item {
     item
 }
 
-/// A tenant item: its fields, its key, and the keys of every index it is
-/// listed in (main lists by bucket and shard, children, reseller, tree).
+/// A tenant item: its record ([`TenantRecord`]), its key, and the keys of
+/// every index it is listed in (main lists by bucket and shard, children,
+/// reseller, tree).
 pub fn tenant_item(tenant: &Tenant, list_shards: u16) -> Result<Item> {
-    let mut item: Item = serde_dynamo::to_item(tenant).map_err(Error::internal)?;
+    let mut item: Item = serde_dynamo::to_item(TenantRecord::from(tenant)).map_err(Error::internal)?;
     let name_key = tenant.name.key();
     let bucket = ListBucket::of(tenant.status);
     let partition = keys::tenant_list(bucket, keys::shard_of(&tenant.id, list_shards));
-    item.extend(with_key(&keys::tenant(&tenant.id), EntityType::Tenant));
+    item.extend(key_item(&keys::tenant(&tenant.id)));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(GSI1.sk.into(), string_value(&name_key));
     item.insert(GSI2.pk.into(), string_value(partition));
@@ -113,7 +116,9 @@ pub fn purged_name_item(tenant: &Tenant, purged_at: Timestamp, expires_at: Times
 }
 
 pub fn tenant_from_item(item: Item) -> Result<Tenant> {
-    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable tenant item: {e}")))
+    let record: TenantRecord =
+        serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable tenant item: {e}")))?;
+    Tenant::try_from(record)
 }
 
 /// The guard that holds a name key for one tenant.
@@ -223,15 +228,13 @@ pub fn name_prefix_attributes() -> impl Iterator<Item = &'static str> {
         .chain([NAME_KEY])
 }
 
-/// A subtenant item: under its tenant, by name (GSI1) and code (GSI2) in its
-/// tenant's partition, and by creation among all subtenants (GSI4).
+/// A subtenant item: its record ([`SubtenantRecord`]), under its tenant, by
+/// name (GSI1) and code (GSI2) in its tenant's partition, and by creation
+/// among all subtenants (GSI4).
 pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
-    let mut item: Item = serde_dynamo::to_item(subtenant).map_err(Error::internal)?;
+    let mut item: Item = serde_dynamo::to_item(SubtenantRecord::from(subtenant)).map_err(Error::internal)?;
     let partition = keys::subtenants_of(&subtenant.tenant_id);
-    item.extend(with_key(
-        &keys::subtenant(&subtenant.tenant_id, &subtenant.id),
-        EntityType::Subtenant,
-    ));
+    item.extend(key_item(&keys::subtenant(&subtenant.tenant_id, &subtenant.id)));
     item.insert(GSI1.pk.into(), string_value(&partition));
     item.insert(
         GSI1.sk.into(),
@@ -248,7 +251,9 @@ pub fn subtenant_item(subtenant: &Subtenant) -> Result<Item> {
 }
 
 pub fn subtenant_from_item(item: Item) -> Result<Subtenant> {
-    serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable subtenant item: {e}")))
+    let record: SubtenantRecord =
+        serde_dynamo::from_item(item).map_err(|e| Error::internal(format!("unreadable subtenant item: {e}")))?;
+    Subtenant::try_from(record)
 }
 
 /// The guard that holds a subtenant code within its tenant.

@@ -1,5 +1,5 @@
-//! The tenant: its fields, how input becomes one (`parse`), and its
-//! lifecycle moves (`lifecycle`).
+//! The tenant: its fields, how input becomes one (`parse`), its lifecycle
+//! moves (`lifecycle`), and how the API shows it (`view`).
 
 use std::collections::BTreeMap;
 
@@ -13,8 +13,10 @@ use crate::{Code, Error, FieldError};
 
 mod lifecycle;
 mod parse;
+mod view;
 
-pub use parse::{parse_restore_reason, parse_retire_reason, InputMode, Placement, TenantInput};
+pub use parse::{parse_restore_reason, parse_retire_reason, server_owned, InputMode, Placement, TenantInput, WRITABLE};
+pub use view::TenantView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TenantType {
@@ -130,86 +132,57 @@ pub struct Settings {
     pub use_custom_routing_profile: bool,
 }
 
-/// A tenant as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A tenant: the model the rules work on. The API shows it as a
+/// [`TenantView`]; the table keeps it as the store's `TenantRecord`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: TenantName,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(rename = "type")]
     pub tenant_type: TenantType,
     pub environment: Environment,
     pub status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<TenantId>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_name: Option<String>,
     /// Ids from the root down to and including this tenant.
     pub path: Vec<TenantId>,
     /// 0 for a top-level tenant.
     pub depth: u32,
     /// Direct children (of any status).
-    #[serde(default)]
     pub child_count: u32,
     /// Subtenants (the tenant's groups).
-    #[serde(default)]
     pub subtenant_count: u32,
     /// The identity providers authorised for the tenant.
-    #[serde(default)]
     pub identity_provider_ids: Vec<String>,
-    #[serde(default)]
     pub tags: Vec<Tag>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_account: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_domain: Option<DomainName>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub support_email: Option<EmailAddress>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_information: Option<ContactInformation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_information: Option<AddressInformation>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reseller_id: Option<String>,
-    #[serde(default)]
     pub external_ids: BTreeMap<String, String>,
-    #[serde(default)]
     pub settings: Settings,
-    #[serde(default)]
     pub metadata: BTreeMap<String, String>,
     pub created_at: Timestamp,
     pub created_by: String,
     pub updated_at: Timestamp,
     pub updated_by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retired_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub retire_reason: Option<String>,
     /// Set when the clean-up starts purging the tenant: from then on it can
     /// no longer be restored.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub purge_started_at: Option<Timestamp>,
     /// The latest deployed configuration version (0: none yet).
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub configuration_version: u64,
     /// Its SHA-256: a deploy of the same bytes changes nothing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configuration_sha256: Option<String>,
     /// The tenant a clone copied (set on the clone's new tenant).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloned_from: Option<TenantId>,
     /// The clone job that made this tenant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clone_job_id: Option<String>,
     pub version: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// Limits of the profile fields, in one place for docs and messages.
@@ -422,6 +395,66 @@ pub fn join_path_ids(path: &[TenantId]) -> String {
     path.iter().map(TenantId::as_str).collect::<Vec<_>>().join("/")
 }
 
+/// A tenant with every field set (none at its default): what a test of a
+/// stored or rendered tenant's format starts from.
+#[cfg(test)]
+pub(crate) fn with_every_field() -> Tenant {
+    let at = |s| Timestamp::parse(s).unwrap();
+    let id = |s| TenantId::parse(s).unwrap();
+    Tenant {
+        id: id("acme-eu"),
+        name: TenantName::parse("Acme EU").unwrap(),
+        description: Some("first customer".into()),
+        tenant_type: TenantType::ServiceProvider,
+        environment: Environment::Test,
+        status: Status::Retired,
+        parent_id: Some(id("acme")),
+        parent_name: Some("Acme".into()),
+        path: vec![id("acme"), id("acme-eu")],
+        depth: 1,
+        child_count: 2,
+        subtenant_count: 3,
+        identity_provider_ids: vec!["okta".into(), "saml-1".into()],
+        tags: vec![Tag::parse("gold").unwrap(), Tag::parse("eu").unwrap()],
+        business_account: Some("BA-1".into()),
+        default_domain: Some(DomainName::parse("acme.example").unwrap()),
+        support_email: Some(EmailAddress::parse("help@acme.example").unwrap()),
+        contact_information: Some(ContactInformation {
+            name: Some("Ann".into()),
+            email: Some(EmailAddress::parse("ann@acme.example").unwrap()),
+            phone_number: Some("+32 2 555 01 01".into()),
+        }),
+        address_information: Some(AddressInformation {
+            address_line1: Some("1 Main St".into()),
+            address_line2: Some("Floor 2".into()),
+            city: Some("Brussels".into()),
+            state_or_province: Some("Brussels-Capital".into()),
+            zip_or_postal_code: Some("1000".into()),
+            country: Some("BE".into()),
+        }),
+        reseller_id: Some("r-1".into()),
+        external_ids: BTreeMap::from([("1".into(), "x".into()), ("crm".into(), "42".into())]),
+        settings: Settings {
+            use_tenant_languages: true,
+            use_custom_routing_profile: true,
+        },
+        metadata: BTreeMap::from([("k".into(), "v".into())]),
+        created_at: at("2026-01-01T00:00:00Z"),
+        created_by: "alice".into(),
+        updated_at: at("2026-01-02T03:04:05.678Z"),
+        updated_by: "bob".into(),
+        retired_at: Some(at("2026-01-02T03:04:05.678Z")),
+        retired_by: Some("bob".into()),
+        retire_reason: Some("churned".into()),
+        purge_started_at: Some(at("2026-02-03T00:00:00Z")),
+        configuration_version: 4,
+        configuration_sha256: Some("ab".repeat(32)),
+        cloned_from: Some(id("acme-us")),
+        clone_job_id: Some("job-1".into()),
+        version: 7,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +599,24 @@ mod tests {
         let input = TenantInput::parse(doc.as_object().unwrap(), InputMode::Replace).unwrap();
         let same = tenant.replaced(input, &change()).unwrap();
         assert_eq!(Tenant { version: 1, ..same }, tenant);
+    }
+
+    #[test]
+    fn the_server_owns_exactly_the_fields_of_the_view_that_input_does_not_write() {
+        let view = serde_json::to_value(with_every_field().view()).unwrap();
+        for field in TenantView::FIELDS {
+            let mut body = Map::new();
+            body.insert("name".into(), json!("a"));
+            body.insert((*field).into(), view[field].clone());
+            let errors = TenantInput::parse(&body, InputMode::Replace).err().unwrap_or_default();
+            let refused = errors.iter().any(|e| e.field == *field && e.message == "is read-only");
+            assert_eq!(refused, server_owned().contains(field), "{field}: {errors:?}");
+            assert!(
+                errors.iter().all(|e| e.message != "is not a known field"),
+                "{field}: {errors:?}"
+            );
+        }
+        assert!(WRITABLE.iter().all(|field| TenantView::FIELDS.contains(field)));
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! document a merge patch applies to; the bodies of retire and restore.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value};
 
-use super::{limits, one_of_value, AddressInformation, ContactInformation, Environment, Status, Tenant, TenantType};
+use super::{
+    limits, one_of_value, AddressInformation, ContactInformation, Environment, Status, Tenant, TenantType, TenantView,
+};
 use crate::domain::input::{
     self, as_array, as_bool, as_object, nest, object, reject, text, token, ObjectReader, Parsed, Presence,
 };
@@ -60,29 +63,40 @@ pub struct TenantInput {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// Fields the server owns; a client may read but never write them.
-const READ_ONLY: &[&str] = &[
-    "id",
-    "parentName",
-    "path",
-    "depth",
-    "childCount",
-    "subtenantCount",
-    "identityProviderIds",
-    "createdAt",
-    "createdBy",
-    "updatedAt",
-    "updatedBy",
-    "retiredAt",
-    "retiredBy",
-    "retireReason",
-    "purgeStartedAt",
-    "configurationVersion",
-    "configurationSha256",
-    "clonedFrom",
-    "cloneJobId",
-    "version",
+/// The fields of the tenant's representation ([`TenantView`]) that input
+/// writes. (`tenantId`, create only, is not one: the view calls it `id`.)
+pub const WRITABLE: &[&str] = &[
+    "name",
+    "description",
+    "type",
+    "environment",
+    "status",
+    "parentId",
+    "tags",
+    "businessAccount",
+    "defaultDomain",
+    "supportEmail",
+    "contactInformation",
+    "addressInformation",
+    "resellerId",
+    "externalIds",
+    "settings",
+    "metadata",
 ];
+
+/// The fields the server owns: every field of the representation that
+/// input does not write. A client may read them but never write them; a
+/// field added to the view is one of them until input learns to write it.
+pub fn server_owned() -> &'static [&'static str] {
+    static SERVER_OWNED: LazyLock<Vec<&str>> = LazyLock::new(|| {
+        TenantView::FIELDS
+            .iter()
+            .copied()
+            .filter(|field| !WRITABLE.contains(field))
+            .collect()
+    });
+    &SERVER_OWNED
+}
 
 fn short_text(value: &Value) -> Parsed<String> {
     text(value, 1, limits::SHORT_TEXT, false)
@@ -246,7 +260,7 @@ impl TenantInput {
             (Presence::Absent, InputMode::Replace) => Placement::Keep,
             _ => Placement::TopLevel,
         };
-        r.read_only(READ_ONLY, "is read-only");
+        r.read_only(server_owned(), "is read-only");
         let name = r.required("name", parse_with(TenantName::parse));
         let description = r.optional("description", |v| text(v, 0, limits::DESCRIPTION, true));
         let tenant_type = r.optional("type", |v| one_of_value(v, TenantType::CHOICES));
@@ -313,9 +327,10 @@ impl Tenant {
     /// The document a merge patch applies to: the tenant's writable fields
     /// (plus `type`, which a patch may repeat but not change).
     pub fn writable_document(&self) -> Value {
-        let mut doc = serde_json::to_value(self).expect("a tenant serialises to JSON");
+        let mut doc = serde_json::to_value(self.view()).expect("a tenant serialises to JSON");
         if let Value::Object(members) = &mut doc {
-            members.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
+            let server_owned = server_owned();
+            members.retain(|k, _| !server_owned.contains(&k.as_str()));
         }
         doc
     }

@@ -11,7 +11,7 @@ use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobKind};
 use crate::domain::member::Member;
-use crate::domain::tenant::{Change, Placement};
+use crate::domain::tenant::{Change, Placement, TenantView};
 use crate::domain::{Status, Tenant, TenantId, TenantInput, Timestamp, UserId};
 use crate::error::{Code, Error, Result};
 use crate::service::access;
@@ -34,15 +34,29 @@ pub enum Created {
 
 /// A new tenant, with the deployment its inline configuration made (the
 /// answer to a create: the tenant's fields plus `deployment`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct NewTenant {
-    #[serde(flatten)]
     pub tenant: Tenant,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment: Option<Deployment>,
-    /// The queued job of a clone's new tenant.
-    #[serde(skip)]
+    /// The queued job of a clone's new tenant (not part of the answer).
     pub job: Option<Job>,
+}
+
+impl Serialize for NewTenant {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Answer<'a> {
+            #[serde(flatten)]
+            tenant: TenantView<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            deployment: Option<&'a Deployment>,
+        }
+        Answer {
+            tenant: self.tenant.view(),
+            deployment: self.deployment.as_ref(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// What a new tenant is created with, in the same transaction: an inline
