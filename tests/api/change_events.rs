@@ -207,7 +207,7 @@ fn tenant_item(id: &str) -> records::Item {
     let input =
         shared::domain::TenantInput::parse(body.as_object().unwrap(), shared::domain::tenant::InputMode::Create)
             .unwrap();
-    let change = shared::domain::tenant::Change {
+    let change = shared::domain::tenant::Stamp {
         actor: "test".into(),
         at: Timestamp::now(),
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use dev_gateway::dataset;
 use shared::auth::TenantRole;
 use shared::domain::member::Member;
-use shared::domain::tenant::{Change, InputMode};
+use shared::domain::tenant::{InputMode, Stamp};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp, UserId};
 use shared::store::table::Stream;
 use shared::store::{keys, records};
@@ -119,7 +119,7 @@ fn prefix_tenant(i: usize, base: Timestamp) -> Tenant {
     };
     let body = serde_json::json!({"tenantId": format!("t{i:06}"), "name": name});
     let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
-    let change = Change {
+    let change = Stamp {
         actor: "seed".into(),
         at: base.plus(time::Duration::milliseconds(i as i64)),
     };

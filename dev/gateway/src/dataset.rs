@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use shared::auth::TenantRole;
 use shared::domain::audit::{Action, AuditEvent};
 use shared::domain::member::Member;
-use shared::domain::tenant::{Change, InputMode};
+use shared::domain::tenant::{InputMode, Stamp};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp, UserId};
 use shared::store::records;
 
@@ -19,8 +19,8 @@ pub type Item = std::collections::HashMap<String, AttributeValue>;
 /// Tenants in the scale data set that are parents (the rest are their children).
 pub const PARENTS: usize = 100;
 
-fn change(at: Timestamp) -> Change {
-    Change {
+fn change(at: Timestamp) -> Stamp {
+    Stamp {
         actor: "seed".into(),
         at,
     }

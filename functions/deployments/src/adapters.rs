@@ -12,7 +12,7 @@ use shared::domain::tenant::TenantView;
 use shared::domain::{Environment, TenantId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{boolean, integer_in, page, QueryReader};
-use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
+use shared::http::{path_param, response, stamp, tenant_id, HttpResult, Problem};
 use shared::service::{access, deployments};
 use shared::{FieldError, HttpApp};
 
@@ -52,7 +52,7 @@ pub async fn deploy(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
             )
         },
     })?;
-    let deployed = deployments::deploy(&app.store, caller, &id, configuration, &change(caller)).await?;
+    let deployed = deployments::deploy(&app.store, caller, &id, configuration, &stamp(caller)).await?;
     let version = deployed.deployment.version;
     Ok(if deployed.created {
         response::created(&deployed.deployment, version, &location(&id, version))
@@ -147,7 +147,7 @@ pub async fn clone(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult 
         Environment::Production => Permission::DeploymentsCloneProduction,
     });
     access::permit(&app.store, caller, &id, granted).await?;
-    let (tenant, job) = deployments::clone(&app.store, caller, &id, input, &change(caller)).await?;
+    let (tenant, job) = deployments::clone(&app.store, caller, &id, input, &stamp(caller)).await?;
     let started = CloneStarted {
         tenant_id: &tenant.id,
         job_id: &job.id,

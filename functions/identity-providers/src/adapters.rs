@@ -11,7 +11,7 @@ use shared::domain::{DomainName, Status, TenantId};
 use shared::error::Error;
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
+use shared::http::{conditional, expected, path_param, response, stamp, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::identity_providers as providers;
 use shared::{FieldError, HttpApp};
@@ -87,7 +87,7 @@ pub async fn put(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
         &ids.provider,
         input,
         expected.as_ref(),
-        &change(caller),
+        &stamp(caller),
     )
     .await?;
     let version = saved.provider.version;
@@ -150,7 +150,7 @@ pub async fn delete(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
         &ids.tenant,
         &ids.provider,
         expected.as_ref(),
-        &change(caller),
+        &stamp(caller),
     )
     .await?;
     Ok(response::no_content())
@@ -169,16 +169,8 @@ pub async fn put_mapping(app: &HttpApp, req: &Request, caller: &Caller) -> HttpR
     let (Some(from), Some(to)) = (ids.from.clone(), ids.to.clone()) else {
         return Err(Problem::unknown_route("the path names no group"));
     };
-    let (mapping, created) = providers::put_mapping(
-        &app.store,
-        caller,
-        &ids.tenant,
-        &ids.provider,
-        from,
-        to,
-        &change(caller),
-    )
-    .await?;
+    let (mapping, created) =
+        providers::put_mapping(&app.store, caller, &ids.tenant, &ids.provider, from, to, &stamp(caller)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(response::json(status, &mapping))
 }

@@ -88,7 +88,7 @@ pub async fn handle(app: &App, bus: &Bus, event: &Event) -> DynamoDbEventRespons
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::domain::tenant::{Change, InputMode};
+    use shared::domain::tenant::{InputMode, Stamp};
     use shared::domain::{Tenant, TenantId, TenantInput};
     use shared::store::records::{self, Item};
 
@@ -105,7 +105,7 @@ mod tests {
     fn tenant_item() -> Item {
         let body = serde_json::json!({"tenantId": "acme", "name": "Acme"});
         let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "alice".into(),
             at: Timestamp::now(),
         };

@@ -8,7 +8,7 @@ use shared::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef, Subtena
 use shared::domain::{Tenant, TenantId};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::QueryReader;
-use shared::http::{change, conditional, expected, path_param, response, tenant_id, HttpResult, Problem};
+use shared::http::{conditional, expected, path_param, response, stamp, tenant_id, HttpResult, Problem};
 use shared::service::{access, subtenants};
 use shared::{FieldError, HttpApp};
 
@@ -34,7 +34,7 @@ pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let input = SubtenantInput::parse(&body).map_err(Problem::validation)?;
-    let (subtenant, tenant) = subtenants::create(&app.store, caller, &id, input, &change(caller)).await?;
+    let (subtenant, tenant) = subtenants::create(&app.store, caller, &id, input, &stamp(caller)).await?;
     let location = format!("/v1/tenants/{id}/subtenants/{}", subtenant.id);
     let mut response = one(StatusCode::CREATED, &subtenant, &tenant);
     if let Ok(value) = location.parse() {
@@ -131,7 +131,7 @@ pub async fn replace(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResul
     let body = body::json_object(req, &[JSON])?;
     let input = SubtenantInput::parse(&body).map_err(Problem::validation)?;
     let (subtenant, tenant) =
-        subtenants::replace(&app.store, caller, &id, &sub, input, expected.as_ref(), &change(caller)).await?;
+        subtenants::replace(&app.store, caller, &id, &sub, input, expected.as_ref(), &stamp(caller)).await?;
     Ok(one(StatusCode::OK, &subtenant, &tenant))
 }
 
@@ -141,16 +141,8 @@ pub async fn patch(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult 
     QueryReader::new(req).finish()?;
     let expected = expected(req)?;
     let patch = body::json_object(req, &[MERGE_PATCH, JSON])?;
-    let (subtenant, tenant) = subtenants::patch(
-        &app.store,
-        caller,
-        &id,
-        &sub,
-        &patch,
-        expected.as_ref(),
-        &change(caller),
-    )
-    .await?;
+    let (subtenant, tenant) =
+        subtenants::patch(&app.store, caller, &id, &sub, &patch, expected.as_ref(), &stamp(caller)).await?;
     Ok(one(StatusCode::OK, &subtenant, &tenant))
 }
 

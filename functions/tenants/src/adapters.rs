@@ -14,7 +14,7 @@ use shared::domain::tenant::{parse_restore_reason, parse_retire_reason, InputMod
 use shared::domain::{Tenant, TenantId, TenantInput};
 use shared::http::body::{self, JSON, MERGE_PATCH};
 use shared::http::query::{boolean, page, QueryReader};
-use shared::http::{change, conditional, expected, idempotency, path_param, response, tenant_id, HttpResult, Problem};
+use shared::http::{conditional, expected, idempotency, path_param, response, stamp, tenant_id, HttpResult, Problem};
 use shared::service::access;
 use shared::service::tenants::{self, Created, CreatedWith, DeleteMode, ResellerPolicy, Updated};
 use shared::{FieldError, HttpApp};
@@ -57,7 +57,7 @@ pub async fn create(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
         configuration,
         clone_of: None,
     };
-    match tenants::create(&app.store, caller, input, &change(caller), idempotency.as_ref(), with).await? {
+    match tenants::create(&app.store, caller, input, &stamp(caller), idempotency.as_ref(), with).await? {
         Created::New(new) => Ok(response::created(&new, new.tenant.version, &location(&new.tenant.id))),
         Created::Replayed { status, body } => Ok(replayed(status, body)),
     }
@@ -215,7 +215,7 @@ pub async fn replace(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResul
         input,
         expected.as_ref(),
         policy,
-        &change(caller),
+        &stamp(caller),
     )
     .await?;
     Ok(updated(result))
@@ -234,7 +234,7 @@ pub async fn patch(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult 
         &patch,
         expected.as_ref(),
         policy,
-        &change(caller),
+        &stamp(caller),
     )
     .await?;
     Ok(updated(result))
@@ -267,7 +267,7 @@ pub async fn retire(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult
     let expected = expected(req)?;
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_retire_reason(body.as_ref()).map_err(Problem::validation)?;
-    let tenant = tenants::retire(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::retire(&app.store, caller, &id, reason, expected.as_ref(), &stamp(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 
@@ -278,7 +278,7 @@ pub async fn restore(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResul
     let expected = expected(req)?;
     let body = body::optional_json_object(req, &[JSON])?;
     let reason = parse_restore_reason(body.as_ref()).map_err(Problem::validation)?;
-    let tenant = tenants::restore(&app.store, caller, &id, reason, expected.as_ref(), &change(caller)).await?;
+    let tenant = tenants::restore(&app.store, caller, &id, reason, expected.as_ref(), &stamp(caller)).await?;
     Ok(response::resource(StatusCode::OK, &tenant.view(), tenant.version))
 }
 

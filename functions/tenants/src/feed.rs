@@ -10,7 +10,7 @@ use serde_json::Value;
 use shared::auth::{Caller, Permission};
 use shared::http::query::QueryReader;
 use shared::http::{response, HttpResult};
-use shared::service::change_events;
+use shared::service::feed as events_feed;
 use shared::store::feed::FeedPosition;
 use shared::HttpApp;
 
@@ -43,13 +43,13 @@ pub async fn feed(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     };
     let mut types = Vec::new();
     for raw in q.all_or_empty("types").iter().flat_map(|v| v.split(',')) {
-        match change_events::parse_type_filter(raw) {
+        match events_feed::parse_type_filter(raw) {
             Ok(kind) => types.push(kind),
             Err(message) => q.error("types", message),
         }
     }
     q.finish()?;
-    let page = change_events::feed(&app.store, caller, from.as_ref(), limit, &types).await?;
+    let page = events_feed::feed(&app.store, caller, from.as_ref(), limit, &types).await?;
     Ok(page_response(&page, cursors.seal(SCOPE, &page.position)))
 }
 

@@ -9,7 +9,7 @@ use shared::domain::tenant::TenantView;
 use shared::domain::{TenantId, UserId};
 use shared::http::body::{self, JSON};
 use shared::http::query::{page, QueryReader};
-use shared::http::{change, path_param, response, tenant_id, HttpResult, Problem};
+use shared::http::{path_param, response, stamp, tenant_id, HttpResult, Problem};
 use shared::service::{access, members};
 use shared::{FieldError, HttpApp};
 
@@ -24,7 +24,7 @@ pub async fn put(app: &HttpApp, req: &Request, caller: &Caller) -> HttpResult {
     QueryReader::new(req).finish()?;
     let body = body::json_object(req, &[JSON])?;
     let role = parse_role(&body).map_err(Problem::validation)?;
-    let (member, created) = members::put(&app.store, caller, &id, &user, role, &change(caller)).await?;
+    let (member, created) = members::put(&app.store, caller, &id, &user, role, &stamp(caller)).await?;
     if created {
         let location = format!("/v1/tenants/{id}/members/{}", encode(user.as_str()));
         let mut response = response::json(StatusCode::CREATED, &member);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::input::{self, as_array, as_bool, reject, text, ObjectReader, Parsed};
-use super::tenant::Change;
+use super::tenant::Stamp;
 use super::values::DomainName;
 use super::{TenantId, Timestamp};
 use crate::error::Error;
@@ -259,7 +259,7 @@ impl IdentityProvider {
         tenant_id: TenantId,
         input: IdpInput,
         current: Option<&IdentityProvider>,
-        change: &Change,
+        change: &Stamp,
     ) -> Self {
         Self {
             id,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::input::{self, reject, text, token, ObjectReader, Parsed, Presence};
-use super::tenant::{limits, Change};
+use super::tenant::{limits, Stamp};
 use super::values::{SubtenantCode, TenantName};
 use super::{TenantId, Timestamp};
 use crate::error::Error;
@@ -97,7 +97,7 @@ impl SubtenantInput {
 }
 
 impl Subtenant {
-    pub fn create(tenant_id: TenantId, input: SubtenantInput, code: SubtenantCode, change: &Change) -> Self {
+    pub fn create(tenant_id: TenantId, input: SubtenantInput, code: SubtenantCode, change: &Stamp) -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
             tenant_id,
@@ -114,7 +114,7 @@ impl Subtenant {
     }
 
     /// PUT semantics: omitted optional fields are cleared; an omitted code is kept.
-    pub fn replaced(&self, input: SubtenantInput, change: &Change) -> Self {
+    pub fn replaced(&self, input: SubtenantInput, change: &Stamp) -> Self {
         Self {
             name: input.name,
             code: input.code.unwrap_or_else(|| self.code.clone()),
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn a_patch_may_not_remove_the_code_or_the_name() {
-        let change = Change {
+        let change = Stamp {
             actor: "a".into(),
             at: Timestamp::now(),
         };
@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn replace_keeps_an_omitted_code_and_clears_the_rest() {
-        let change = Change {
+        let change = Stamp {
             actor: "a".into(),
             at: Timestamp::now(),
         };

@@ -19,7 +19,7 @@ pub mod serve;
 
 pub use lambda_http::{Body, Request, Response};
 pub use problem::Problem;
-pub use request::{change, expected, path_param, tenant_id};
+pub use request::{expected, path_param, stamp, tenant_id};
 pub use serve::{serve, Edge, Handler, Route, Routes};
 
 /// What an adapter returns: a response, or a problem to render.

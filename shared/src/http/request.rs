@@ -5,7 +5,7 @@ use lambda_http::Request;
 
 use super::{conditional, Problem};
 use crate::auth::Caller;
-use crate::domain::tenant::Change;
+use crate::domain::tenant::Stamp;
 use crate::domain::{TenantId, Timestamp};
 use crate::service::Expected;
 use crate::FieldError;
@@ -23,8 +23,8 @@ pub fn tenant_id(req: &Request) -> Result<TenantId, Problem> {
 }
 
 /// Who changes something, and when: the caller, now.
-pub fn change(caller: &Caller) -> Change {
-    Change {
+pub fn stamp(caller: &Caller) -> Stamp {
+    Stamp {
         actor: caller.subject.clone(),
         at: Timestamp::now(),
     }

@@ -13,7 +13,7 @@ use super::tenants::{self, Created, CreatedWith};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{CloneInput, Configuration, Deployment, Job, JobKind};
-use crate::domain::tenant::{Change, InputMode, Placement};
+use crate::domain::tenant::{InputMode, Placement, Stamp};
 use crate::domain::{Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
 use crate::store::tenants::{WriteFailure, WrittenWith};
@@ -42,7 +42,7 @@ pub async fn deploy(
     caller: &Caller,
     tenant_id: &TenantId,
     configuration: Configuration,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Deployed> {
     let mut retry = Retry::new();
     while retry.next().await {
@@ -131,7 +131,7 @@ pub async fn clone(
     caller: &Caller,
     source_id: &TenantId,
     input: CloneInput,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(Tenant, Job)> {
     let source = access::tenant(store, caller, source_id, TenantRole::Viewer).await?;
     source.ensure_changeable()?;

@@ -10,7 +10,7 @@ use super::{access, pending, require_expected_version, Expected};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::identity_provider::{GroupMapping, IdentityProvider, IdpId, IdpInput};
-use crate::domain::tenant::Change;
+use crate::domain::tenant::Stamp;
 use crate::domain::{DomainName, Tenant, TenantId};
 use crate::error::{Code, Error, Result};
 use crate::store::sdk::settle;
@@ -127,7 +127,7 @@ pub async fn put(
     id: &IdpId,
     input: IdpInput,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Saved> {
     let mut retry = Retry::new();
     while retry.next().await {
@@ -220,7 +220,7 @@ pub async fn delete(
     tenant_id: &TenantId,
     id: &IdpId,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<()> {
     let mut retry = Retry::new();
     while retry.next().await {
@@ -255,7 +255,7 @@ pub async fn put_mapping(
     id: &IdpId,
     from: String,
     to: String,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(GroupMapping, bool)> {
     let mut retry = Retry::new();
     while retry.next().await {

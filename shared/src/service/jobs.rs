@@ -12,7 +12,7 @@ use super::contention::{self, Retry};
 use super::tenants::remove_unfinished_clone;
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{ClonedFrom, Configuration, Deployment, Job, JobStatus};
-use crate::domain::tenant::Change;
+use crate::domain::tenant::Stamp;
 use crate::domain::{Status, Tenant, Timestamp};
 use crate::error::Result;
 use crate::store::tenants::{TenantEntry, WriteFailure, WrittenWith};
@@ -67,7 +67,7 @@ pub async fn run(store: &Store, id: &str) -> Result<Outcome> {
                 None => continue,
             },
         };
-        let change = Change {
+        let change = Stamp {
             actor: ACTOR.into(),
             at: Timestamp::now(),
         };

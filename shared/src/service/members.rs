@@ -7,7 +7,7 @@ use super::access;
 use super::contention::{self, Retry};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::member::Member;
-use crate::domain::tenant::Change;
+use crate::domain::tenant::Stamp;
 use crate::domain::{Status, Tenant, TenantId, UserId};
 use crate::error::{Code, Error, Result};
 use crate::store::Store;
@@ -27,7 +27,7 @@ pub async fn put(
     tenant_id: &TenantId,
     user_id: &UserId,
     role: TenantRole,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(Member, bool)> {
     let tenant = access::tenant(store, caller, tenant_id, TenantRole::Admin).await?;
     let mut retry = Retry::new();

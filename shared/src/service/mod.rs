@@ -1,10 +1,10 @@
 //! Use cases: what each route does, in domain terms, over the [`Store`](crate::store::Store).
 
 pub mod access;
-pub mod change_events;
 pub mod cleanup;
 pub mod contention;
 pub mod deployments;
+pub mod feed;
 pub mod identity_providers;
 pub mod jobs;
 pub mod members;

@@ -7,7 +7,7 @@ use super::contention::{self, Retry};
 use super::{access, require_expected_version, Expected};
 use crate::auth::{Caller, TenantRole};
 use crate::domain::subtenant::{Subtenant, SubtenantInput, SubtenantRef};
-use crate::domain::tenant::Change;
+use crate::domain::tenant::Stamp;
 use crate::domain::{SubtenantCode, Tenant, TenantId};
 use crate::error::{Code, Error, Result};
 use crate::store::subtenants::{SubtenantOrder, SubtenantPage, SubtenantPosition};
@@ -51,7 +51,7 @@ pub async fn create(
     caller: &Caller,
     tenant_id: &TenantId,
     input: SubtenantInput,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(Subtenant, Tenant)> {
     let mut tenant = access::tenant(store, caller, tenant_id, TenantRole::Operator).await?;
     let mut retry = Retry::new();
@@ -268,7 +268,7 @@ pub async fn replace(
     subtenant: &SubtenantRef,
     input: SubtenantInput,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(Subtenant, Tenant)> {
     update(store, caller, tenant_id, subtenant, expected, |current| {
         Ok(current.replaced(input.clone(), change))
@@ -285,7 +285,7 @@ pub async fn patch(
     subtenant: &SubtenantRef,
     patch: &Map<String, Value>,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<(Subtenant, Tenant)> {
     update(store, caller, tenant_id, subtenant, expected, |current| {
         let input = current.patched_input(patch).map_err(Error::Invalid)?;

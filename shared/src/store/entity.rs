@@ -335,7 +335,7 @@ mod tests {
     use crate::domain::deployment::{Configuration, JobKind};
     use crate::domain::identity_provider::{IdpId, IdpKind};
     use crate::domain::subtenant::SubtenantInput;
-    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::tenant::{InputMode, Stamp};
     use crate::domain::{DomainName, SubtenantCode, TenantInput, TenantName, UserId};
     use crate::store::keys;
 
@@ -373,7 +373,7 @@ mod tests {
         let at = Timestamp::parse("2026-11-30T10:00:00Z").unwrap();
         let incarnation = Timestamp::parse("2026-11-01T08:00:00Z").unwrap();
         let later = Timestamp::parse("2026-12-30T10:00:00Z").unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "alice".into(),
             at,
         };

@@ -8,7 +8,7 @@
 //! - each event keeps the path that decides who sees it and the moment that
 //!   path held (`pathAt`): a tenant id deleted and created again names
 //!   another tenant, and the new one's members must not read the old one's
-//!   events (see `service::change_events::feed`);
+//!   events (see `service::feed::feed`);
 //! - the feed serves an event only once it is [`SETTLE`] old: notifiers on
 //!   other stream shards may still be recording events of the same instant,
 //!   and a reader following its cursor must never step over one;

@@ -797,7 +797,7 @@ fn check_domain_claim(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::tenant::{InputMode, Stamp};
     use crate::domain::{TenantInput, Timestamp};
     use crate::store::attributes::ENTITY_TYPE;
     use crate::store::records::string_value;
@@ -805,7 +805,7 @@ mod tests {
     fn tenant(id: &str, parent: Option<&Tenant>, tags: &[&str]) -> Tenant {
         let body = serde_json::json!({"tenantId": id, "name": format!("Name {id}"), "tags": tags});
         let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "test".into(),
             at: Timestamp::now(),
         };
@@ -1080,7 +1080,7 @@ mod tests {
             reseller_id: None,
         };
         let code = SubtenantCode::parse("sales").unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "test".into(),
             at: Timestamp::now(),
         };

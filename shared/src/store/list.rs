@@ -640,7 +640,7 @@ fn merge(mut reads: Vec<PartRead>, limit: usize, descending: bool) -> Page<Tenan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::tenant::{InputMode, Stamp};
     use crate::domain::{Tag, TenantInput, Timestamp};
     use crate::store::records;
 
@@ -803,7 +803,7 @@ mod tests {
     /// per subtree facet and one more facet for the platform's lists.
     #[test]
     fn facets_list_a_tenant_under_its_name_prefixes() {
-        let change = Change {
+        let change = Stamp {
             actor: "test".into(),
             at: Timestamp::now(),
         };
@@ -843,7 +843,7 @@ mod tests {
     /// plan above finds every tenant of the subtree.
     #[test]
     fn subtree_facets_are_listed_by_name_and_by_creation() {
-        let change = Change {
+        let change = Stamp {
             actor: "test".into(),
             at: Timestamp::now(),
         };

@@ -159,7 +159,7 @@ mod tests {
     use super::*;
     use crate::domain::audit::AuditEvent;
     use crate::domain::events::ChangeEvent;
-    use crate::domain::tenant::{Change, InputMode, Status};
+    use crate::domain::tenant::{InputMode, Stamp, Status};
     use crate::domain::{Tenant, TenantId, TenantInput};
     use crate::store::records;
     use serde_json::json;
@@ -175,8 +175,8 @@ mod tests {
         record.decode()?.event()
     }
 
-    fn change() -> Change {
-        Change {
+    fn change() -> Stamp {
+        Stamp {
             actor: "alice".into(),
             at: Timestamp::now(),
         }
@@ -327,7 +327,7 @@ mod bounded_payload {
     use super::*;
     use crate::domain::events::{ChangeEvent, MAX_EVENT_BYTES};
     use crate::domain::identity_provider::{IdentityProvider, IdpId, IdpKind};
-    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::tenant::{InputMode, Stamp};
     use crate::domain::{Tenant, TenantId, TenantInput};
     use crate::store::records;
     use serde_json::{json, Value};
@@ -395,7 +395,7 @@ mod bounded_payload {
             .collect();
         let body = json!({"tenantId": "acme", "name": "Acme", "description": wide(1024, '𝄞'), "metadata": metadata});
         let input = TenantInput::parse(body.as_object().unwrap(), InputMode::Create).unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "alice".into(),
             at: Timestamp::now(),
         };

@@ -272,7 +272,7 @@ pub(super) mod tests {
     use aws_sdk_dynamodb::types::AttributeValue;
     use serde_json::{json, Value};
 
-    use crate::domain::tenant::{with_every_field, Change, InputMode};
+    use crate::domain::tenant::{with_every_field, InputMode, Stamp};
     use crate::domain::{Tenant, TenantId, TenantInput, Timestamp};
     use crate::store::records::{tenant_from_item, tenant_item, Item};
 
@@ -300,7 +300,7 @@ pub(super) mod tests {
 
     fn new_tenant() -> Tenant {
         let input = TenantInput::parse(json!({"name": "a"}).as_object().unwrap(), InputMode::Create).unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "alice".into(),
             at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         };

@@ -1,11 +1,11 @@
 //! Retire and restore: a tenant's moves out of and back into use.
 
-use super::{Change, Status, Tenant};
+use super::{Stamp, Status, Tenant};
 use crate::{Code, Error};
 
 impl Tenant {
     /// Retires the tenant: hidden from default lists, kept until purge.
-    pub fn retired(&self, reason: Option<String>, change: &Change) -> Result<Self, Error> {
+    pub fn retired(&self, reason: Option<String>, change: &Stamp) -> Result<Self, Error> {
         if self.status == Status::Provisioning {
             self.ensure_changeable()?;
         }
@@ -25,7 +25,7 @@ impl Tenant {
     }
 
     /// Brings a retired tenant back as `active`.
-    pub fn restored(&self, change: &Change) -> Result<Self, Error> {
+    pub fn restored(&self, change: &Stamp) -> Result<Self, Error> {
         if self.status != Status::Retired {
             return Err(Error::Conflict(
                 Code::NotRetired,

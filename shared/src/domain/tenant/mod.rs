@@ -204,7 +204,7 @@ pub mod limits {
 
 /// Who changed something, and when.
 #[derive(Debug, Clone)]
-pub struct Change {
+pub struct Stamp {
     pub actor: String,
     pub at: Timestamp,
 }
@@ -212,7 +212,7 @@ pub struct Change {
 impl Tenant {
     /// A new top-level tenant from validated input (see [`Tenant::placed`]
     /// for one with a parent).
-    pub fn create(input: TenantInput, id: TenantId, change: &Change) -> Self {
+    pub fn create(input: TenantInput, id: TenantId, change: &Stamp) -> Self {
         let tenant_type = input.tenant_type.unwrap_or(TenantType::Enterprise);
         Self {
             path: vec![id.clone()],
@@ -286,7 +286,7 @@ impl Tenant {
     /// The tenant with its writable fields replaced by `input` (PUT
     /// semantics: omitted optional fields are cleared; `status` and
     /// `environment` keep their value when omitted).
-    pub fn replaced(&self, input: TenantInput, change: &Change) -> Result<Self, Error> {
+    pub fn replaced(&self, input: TenantInput, change: &Stamp) -> Result<Self, Error> {
         self.ensure_changeable()?;
         let mut errors = Vec::new();
         if input.tenant_type.is_some_and(|t| t != self.tenant_type) {
@@ -348,7 +348,7 @@ impl Tenant {
 
     /// The tenant with identity provider `id` authorised (`true`) or no
     /// longer (`false`); `identityProviderIds` stays sorted.
-    pub fn with_identity_provider(&self, id: &str, authorised: bool, change: &Change) -> Result<Self, Error> {
+    pub fn with_identity_provider(&self, id: &str, authorised: bool, change: &Stamp) -> Result<Self, Error> {
         self.ensure_changeable()?;
         let mut next = self.touched(change);
         next.identity_provider_ids.retain(|i| i != id);
@@ -361,7 +361,7 @@ impl Tenant {
 
     /// A copy stamped with the change and the next version.
     /// The tenant with a newly deployed configuration version.
-    pub fn deployed(&self, version: u64, sha256: &str, change: &Change) -> Self {
+    pub fn deployed(&self, version: u64, sha256: &str, change: &Stamp) -> Self {
         Self {
             configuration_version: version,
             configuration_sha256: Some(sha256.to_owned()),
@@ -371,7 +371,7 @@ impl Tenant {
 
     /// A clone's new tenant when its job succeeds: `active`, with the copied
     /// configuration (its SHA-256) as version 1, if the source had one.
-    pub fn provisioned(&self, copied: Option<&str>, change: &Change) -> Self {
+    pub fn provisioned(&self, copied: Option<&str>, change: &Stamp) -> Self {
         Self {
             status: Status::Active,
             configuration_version: u64::from(copied.is_some()),
@@ -380,7 +380,7 @@ impl Tenant {
         }
     }
 
-    fn touched(&self, change: &Change) -> Self {
+    fn touched(&self, change: &Stamp) -> Self {
         Self {
             updated_at: change.at,
             updated_by: change.actor.clone(),
@@ -473,8 +473,8 @@ mod tests {
         );
     }
 
-    fn change() -> Change {
-        Change {
+    fn change() -> Stamp {
+        Stamp {
             actor: "alice".into(),
             at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         }

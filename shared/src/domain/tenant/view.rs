@@ -181,7 +181,7 @@ mod tests {
 
     use super::*;
     use crate::domain::field_names::field_names;
-    use crate::domain::tenant::{with_every_field, Change, InputMode, TenantInput};
+    use crate::domain::tenant::{with_every_field, InputMode, Stamp, TenantInput};
 
     #[test]
     fn its_fields_are_the_ones_it_serialises_in_order() {
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn a_new_tenant_renders_without_its_absent_fields() {
         let input = TenantInput::parse(json!({"name": "a"}).as_object().unwrap(), InputMode::Create).unwrap();
-        let change = Change {
+        let change = Stamp {
             actor: "alice".into(),
             at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         };

@@ -11,7 +11,7 @@ use crate::auth::{Caller, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::deployment::{Configuration, Deployment, Job, JobKind};
 use crate::domain::member::Member;
-use crate::domain::tenant::{Change, Placement, TenantView};
+use crate::domain::tenant::{Placement, Stamp, TenantView};
 use crate::domain::{Status, Tenant, TenantId, TenantInput, Timestamp, UserId};
 use crate::error::{Code, Error, Result};
 use crate::service::access;
@@ -78,7 +78,7 @@ pub async fn create(
     store: &Store,
     caller: &Caller,
     input: TenantInput,
-    change: &Change,
+    change: &Stamp,
     idempotency: Option<&Idempotency>,
     created_with: CreatedWith,
 ) -> Result<Created> {
@@ -192,7 +192,7 @@ pub async fn create(
 
 /// The stored answer for this key, if any: replayed when the body is the
 /// same, refused (422) when it is not.
-async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Change) -> Result<Option<Created>> {
+async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Stamp) -> Result<Option<Created>> {
     let Some(idempotency) = idempotency else {
         return Ok(None);
     };
@@ -210,7 +210,7 @@ async fn replay(store: &Store, idempotency: Option<&Idempotency>, change: &Chang
 }
 
 /// The membership that makes the creator of a tenant its admin.
-fn creator_membership(caller: &Caller, tenant: &Tenant, change: &Change) -> Result<crate::store::records::Item> {
+fn creator_membership(caller: &Caller, tenant: &Tenant, change: &Stamp) -> Result<crate::store::records::Item> {
     let user_id = UserId::parse(&caller.subject).map_err(|_| {
         Error::Forbidden(
             Code::InvalidSubject,

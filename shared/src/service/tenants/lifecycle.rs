@@ -2,7 +2,7 @@
 
 use super::update::{update, UpdateTerms};
 use crate::auth::Caller;
-use crate::domain::tenant::{Change, Placement};
+use crate::domain::tenant::{Placement, Stamp};
 use crate::domain::{Tenant, TenantId};
 use crate::error::Result;
 use crate::service::Expected;
@@ -17,7 +17,7 @@ pub async fn retire(
     id: &TenantId,
     reason: Option<String>,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Tenant> {
     let edit = |current: &Tenant| Ok((current.retired(reason.clone(), change)?, Placement::Keep));
     Ok(update(store, caller, id, UpdateTerms::admin(expected, None), edit)
@@ -34,7 +34,7 @@ pub async fn restore(
     id: &TenantId,
     reason: Option<String>,
     expected: Option<&Expected>,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Tenant> {
     let edit = |current: &Tenant| Ok((current.restored(change)?, Placement::Keep));
     Ok(

@@ -100,11 +100,11 @@ pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::tenant::{Change, InputMode};
+    use crate::domain::tenant::{InputMode, Stamp};
     use crate::domain::{TenantId, TenantInput, TenantName, Timestamp};
 
-    pub(crate) fn change() -> Change {
-        Change {
+    pub(crate) fn change() -> Stamp {
+        Stamp {
             actor: "alice".into(),
             at: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
         }

@@ -10,7 +10,7 @@ use super::reseller::ResellerPolicy;
 use crate::auth::{Caller, Permission, TenantRole};
 use crate::domain::audit::AuditEvent;
 use crate::domain::merge_patch;
-use crate::domain::tenant::{Change, InputMode, Placement};
+use crate::domain::tenant::{InputMode, Placement, Stamp};
 use crate::domain::{Environment, Tenant, TenantId, TenantInput};
 use crate::error::{Code, Error, Result};
 use crate::service::contention::{self, Retry};
@@ -27,7 +27,7 @@ pub async fn replace(
     input: TenantInput,
     expected: Option<&Expected>,
     reseller: ResellerPolicy,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Updated> {
     update(
         store,
@@ -52,7 +52,7 @@ pub async fn patch(
     patch: &Map<String, Value>,
     expected: Option<&Expected>,
     reseller: ResellerPolicy,
-    change: &Change,
+    change: &Stamp,
 ) -> Result<Updated> {
     let patch = Value::Object(patch.clone());
     update(
