@@ -37,6 +37,7 @@ pub mod table;
 pub mod tenant_record;
 pub mod tenants;
 pub mod tree;
+mod versioned_write;
 pub mod work;
 
 use std::time::Duration;

@@ -16,6 +16,7 @@ use super::records::{self, key_item, number_value, string_attr, string_value, su
 use super::sdk::{classify, is_condition_failed, settle, transact, TransactError};
 use super::table::{GSI1, GSI2, GSI4, PK, SK};
 use super::tenants::WriteFailure;
+use super::versioned_write::VersionedWrite;
 use super::Store;
 use crate::domain::subtenant::Subtenant;
 use crate::domain::{Status, SubtenantCode, Tenant, TenantId};
@@ -79,7 +80,7 @@ impl Store {
     /// must still be this incarnation and not retired
     /// ([`WriteFailure::HierarchyChanged`] if not).
     pub async fn create_subtenant(&self, tenant: &Tenant, new: &Subtenant) -> Result<(), WriteFailure> {
-        self.write_subtenant(tenant, None, Some(new)).await
+        self.write_subtenant(tenant, VersionedWrite::Create(new)).await
     }
 
     /// Replaces `current` by `next` if the stored version is still
@@ -91,7 +92,8 @@ impl Store {
         current: &Subtenant,
         next: &Subtenant,
     ) -> Result<(), WriteFailure> {
-        self.write_subtenant(tenant, Some(current), Some(next)).await
+        self.write_subtenant(tenant, VersionedWrite::Update { current, next })
+            .await
     }
 
     /// Deletes a subtenant and its code guard if the stored version is still
@@ -99,29 +101,27 @@ impl Store {
     /// the tenant, which must still be this incarnation
     /// ([`WriteFailure::HierarchyChanged`] if not).
     pub async fn delete_subtenant_if_version(&self, tenant: &Tenant, current: &Subtenant) -> Result<(), WriteFailure> {
-        self.write_subtenant(tenant, Some(current), None).await
+        self.write_subtenant(tenant, VersionedWrite::Delete(current)).await
     }
 
     /// Creates, replaces or deletes a subtenant in one transaction with its
     /// code guard(s) and, on create and delete, its tenant's count. The
     /// tenant must still be this incarnation (and, for a create, not retired).
-    async fn write_subtenant(
-        &self,
-        tenant: &Tenant,
-        before: Option<&Subtenant>,
-        after: Option<&Subtenant>,
-    ) -> Result<(), WriteFailure> {
+    async fn write_subtenant(&self, tenant: &Tenant, write: VersionedWrite<'_, Subtenant>) -> Result<(), WriteFailure> {
         let mut items = Vec::new();
         let (subtenant_index, mut guard_indexes, mut tenant_index) = (0, Vec::new(), None);
-        match (before, after) {
-            (None, Some(new)) => {
+        match write {
+            VersionedWrite::Create(new) => {
                 items.push(self.put_new(records::subtenant_item(new)?)?);
                 guard_indexes.push(items.len());
                 items.push(self.put_new(records::subtenant_code_item(&tenant.id, &new.code, &new.id))?);
                 tenant_index = Some(items.len());
                 items.push(self.count_subtenants_by(tenant, 1)?);
             }
-            (Some(old), Some(new)) => {
+            VersionedWrite::Update {
+                current: old,
+                next: new,
+            } => {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(records::subtenant_item(new)?))
@@ -137,7 +137,7 @@ impl Store {
                     items.push(self.put_new(records::subtenant_code_item(&tenant.id, &new.code, &new.id))?);
                 }
             }
-            (Some(old), None) => {
+            VersionedWrite::Delete(old) => {
                 let delete = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(key_item(&keys::subtenant(&tenant.id, &old.id))))
@@ -151,7 +151,6 @@ impl Store {
                 tenant_index = Some(items.len());
                 items.push(self.count_subtenants_by(tenant, -1)?);
             }
-            (None, None) => return Err(Error::internal("a subtenant write with neither before nor after").into()),
         }
         match transact(&self.client, items).await {
             Ok(()) => Ok(()),
@@ -165,7 +164,7 @@ impl Store {
             // Its answer lost, the write may have committed: the subtenant
             // item, which each of these transactions writes, tells.
             Err(TransactError::Other(e)) => {
-                let landed = self.subtenant_landed(&tenant.id, before, after);
+                let landed = self.subtenant_landed(&tenant.id, write);
                 Ok(settle(e, "subtenant", landed).await?)
             }
         }
@@ -174,17 +173,9 @@ impl Store {
     /// Whether the table shows a subtenant write done: `after` stored with
     /// its version and this change's stamp, or, for a delete, no subtenant
     /// of that id left (ids are never reused).
-    async fn subtenant_landed(
-        &self,
-        tenant_id: &TenantId,
-        before: Option<&Subtenant>,
-        after: Option<&Subtenant>,
-    ) -> Result<bool> {
-        let Some(id) = after.or(before).map(|s| s.id.as_str()) else {
-            return Ok(false);
-        };
-        let stored = self.get_subtenant(tenant_id, id).await?;
-        Ok(match (after, stored) {
+    async fn subtenant_landed(&self, tenant_id: &TenantId, write: VersionedWrite<'_, Subtenant>) -> Result<bool> {
+        let stored = self.get_subtenant(tenant_id, &write.item().id).await?;
+        Ok(match (write.after(), stored) {
             (Some(after), Some(stored)) => {
                 stored.version == after.version
                     && stored.updated_at == after.updated_at

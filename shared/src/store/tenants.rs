@@ -16,6 +16,7 @@ use super::keys;
 use super::records::{self, facet_items, key_item, number_value, string_value, tenant_item, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
+use super::versioned_write::VersionedWrite;
 use super::Store;
 use crate::domain::audit::AuditEvent;
 use crate::domain::{Status, Tenant, TenantId, Timestamp};
@@ -99,14 +100,10 @@ pub struct WrittenWith<'a> {
     pub extra: Vec<TransactWriteItem>,
 }
 
-/// A tenant change and what comes with it: which of `before` and `after`
-/// is set says which of the three writes it is (private: callers name it).
-#[derive(Default)]
+/// A tenant change and what comes with it (private: callers name the
+/// change by the public write they call).
 struct TenantWrite<'a> {
-    /// The stored tenant (`None`: create).
-    before: Option<&'a Tenant>,
-    /// The new tenant (`None`: delete).
-    after: Option<&'a Tenant>,
+    change: VersionedWrite<'a, Tenant>,
     event: Option<&'a AuditEvent>,
     parents: Vec<ParentDelta<'a>>,
     unchanged_paths: Vec<&'a Tenant>,
@@ -117,7 +114,7 @@ struct TenantWrite<'a> {
 }
 
 impl<'a> TenantWrite<'a> {
-    fn of(before: Option<&'a Tenant>, after: Option<&'a Tenant>, with: WrittenWith<'a>) -> Self {
+    fn of(change: VersionedWrite<'a, Tenant>, with: WrittenWith<'a>) -> Self {
         let WrittenWith {
             event,
             parents,
@@ -126,8 +123,7 @@ impl<'a> TenantWrite<'a> {
             extra,
         } = with;
         Self {
-            before,
-            after,
+            change,
             event,
             parents,
             unchanged_paths,
@@ -301,7 +297,7 @@ impl Store {
     ) -> Result<(), WriteFailure> {
         let write = TenantWrite {
             idempotency,
-            ..TenantWrite::of(None, Some(tenant), with)
+            ..TenantWrite::of(VersionedWrite::Create(tenant), with)
         };
         self.commit(&write).await
     }
@@ -316,7 +312,8 @@ impl Store {
         next: &Tenant,
         with: WrittenWith<'_>,
     ) -> Result<(), WriteFailure> {
-        self.commit(&TenantWrite::of(Some(current), Some(next), with)).await
+        self.commit(&TenantWrite::of(VersionedWrite::Update { current, next }, with))
+            .await
     }
 
     /// Deletes a tenant, with its name guard and facets, if the stored
@@ -328,7 +325,8 @@ impl Store {
         current: &Tenant,
         with: WrittenWith<'_>,
     ) -> Result<(), WriteFailure> {
-        self.commit(&TenantWrite::of(Some(current), None, with)).await
+        self.commit(&TenantWrite::of(VersionedWrite::Delete(current), with))
+            .await
     }
 
     /// Commits a tenant write as one transaction.
@@ -341,7 +339,7 @@ impl Store {
             Ok(()) => Ok(()),
             Err(TransactError::ConditionFailed(indexes)) => {
                 let failed: Vec<Role> = indexes.iter().map(|i| roles[*i]).collect();
-                let creating = write.before.is_none();
+                let creating = matches!(write.change, VersionedWrite::Create(_));
                 let first_extra = roles.iter().position(|r| *r == Role::Extra).unwrap_or(roles.len());
                 let extra: Vec<usize> = indexes
                     .iter()
@@ -373,20 +371,18 @@ impl Store {
     /// and the caller hears of the change it made rather than a 503 that
     /// invites a retry of it. Anything else keeps the 503.
     async fn settle(&self, write: &TenantWrite<'_>, error: Error) -> Result<(), WriteFailure> {
-        let Some(id) = write.after.or(write.before).map(|t| &t.id) else {
-            return Err(error.into());
-        };
+        let id = &write.change.item().id;
         let Ok(stored) = self.get_tenant(id).await else {
             return Err(error.into());
         };
-        let committed = match (write.after, stored) {
+        let committed = match (write.change.after(), stored) {
             (Some(after), Some(stored)) => {
                 stored.version == after.version
                     && stored.updated_at == after.updated_at
                     && stored.created_at == after.created_at
             }
             (None, None) => true,
-            (None, Some(stored)) => write.before.is_some_and(|b| stored.created_at != b.created_at),
+            (None, Some(stored)) => write.change.before().is_some_and(|b| stored.created_at != b.created_at),
             (Some(_), None) => false,
         };
         if committed {
@@ -405,9 +401,12 @@ impl Store {
             roles.push(role);
         };
 
-        match (write.before, write.after) {
-            (None, Some(after)) => push(self.put_new(tenant_item(after, self.list_shards)?)?, Role::Tenant),
-            (Some(before), Some(after)) => {
+        match write.change {
+            VersionedWrite::Create(after) => push(self.put_new(tenant_item(after, self.list_shards)?)?, Role::Tenant),
+            VersionedWrite::Update {
+                current: before,
+                next: after,
+            } => {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(tenant_item(after, self.list_shards)?))
@@ -418,7 +417,7 @@ impl Store {
                     .map_err(Error::internal)?;
                 push(TransactWriteItem::builder().put(put).build(), Role::Tenant);
             }
-            (Some(before), None) => {
+            VersionedWrite::Delete(before) => {
                 let delete = Delete::builder()
                     .table_name(&self.table)
                     .set_key(Some(key_item(&keys::tenant(&before.id))))
@@ -435,16 +434,11 @@ impl Store {
                     .map_err(Error::internal)?;
                 push(TransactWriteItem::builder().delete(delete).build(), Role::Tenant);
             }
-            (None, None) => return Err(Error::internal("a tenant write with neither before nor after")),
         }
 
-        let id = write
-            .after
-            .or(write.before)
-            .map(|t| t.id.clone())
-            .expect("one side is set");
-        let old_name = write.before.map(|t| t.name.key());
-        let new_name = write.after.map(|t| t.name.key());
+        let id = write.change.item().id.clone();
+        let old_name = write.change.before().map(|t| t.name.key());
+        let new_name = write.change.after().map(|t| t.name.key());
         if old_name != new_name {
             if let Some(old) = &old_name {
                 push(self.delete_guard(old, &id)?, Role::NameGuard);
@@ -455,14 +449,16 @@ impl Store {
         }
 
         let old_facets: HashMap<String, Item> = write
-            .before
+            .change
+            .before()
             .map(|t| facet_items(t, self.list_shards))
             .unwrap_or_default()
             .into_iter()
             .map(|(k, i)| (k.sk, i))
             .collect();
         let new_facets = write
-            .after
+            .change
+            .after()
             .map(|t| facet_items(t, self.list_shards))
             .unwrap_or_default();
         for (key, item) in &new_facets {
@@ -491,11 +487,7 @@ impl Store {
         }
 
         if let Some(event) = write.event {
-            let incarnation = write
-                .after
-                .or(write.before)
-                .map(|t| t.created_at)
-                .expect("one side is set");
+            let incarnation = write.change.item().created_at;
             push(self.put_new(records::event_item(event, incarnation)?)?, Role::Event);
         }
 
