@@ -12,21 +12,22 @@
 //!
 //! `bench [--invocations N] [--cold-starts N] [--no-build] [--no-arm64]
 //!        [--no-references] [--scale N,N,…|none] [--samples N] [--purge N]
-//!        [--extra NAME=EVENT=COMMAND...]` (an extra is any Runtime API
+//!        [--extra NAME=EVENT=COMMAND...] [--capacity-only]` (an extra is any Runtime API
 //! client, measured the same way on the same events).
 
+mod capacity;
 mod dynamodb_proxy;
 mod process;
 mod runtime_api;
 mod scale;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
 
+use capacity::Cost;
 use dynamodb_proxy::DynamoDbProxy;
 use runtime_api::Started;
 
@@ -72,6 +73,8 @@ struct Args {
     samples: usize,
     /// Retired tenants the clean-up purges (0 to skip).
     purge: usize,
+    /// Only the capacity tables (no build, no runs): seconds, not minutes.
+    capacity_only: bool,
 }
 
 fn args() -> Args {
@@ -85,6 +88,7 @@ fn args() -> Args {
         scale: vec![1_000, 10_000, 100_000],
         samples: 100,
         purge: 2_000,
+        capacity_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -92,6 +96,7 @@ fn args() -> Args {
             "--invocations" => args.invocations = it.next().and_then(|v| v.parse().ok()).expect("--invocations N"),
             "--cold-starts" => args.cold_starts = it.next().and_then(|v| v.parse().ok()).expect("--cold-starts N"),
             "--no-build" => args.build = false,
+            "--capacity-only" => args.capacity_only = true,
             "--no-arm64" => args.arm64 = false,
             "--no-references" => args.references = false,
             "--scale" => {
@@ -220,18 +225,8 @@ fn is_not_2xx(body: &[u8]) -> bool {
         .is_some_and(|s| !(200..300).contains(&s))
 }
 
-/// What one seeded route cost in DynamoDB, from the store's instrumentation.
-struct Cost {
-    event: String,
-    status: u16,
-    requests: BTreeMap<String, u64>,
-    /// Capacity units by operation (reads and writes together).
-    capacity: BTreeMap<String, f64>,
-}
-
-/// Seeds the table through the functions' handlers, in-process, counting
-/// each route's DynamoDB requests and consumed capacity.
-async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
+/// The app the seeding and the capacity table invoke in-process.
+fn app(endpoint: &str, table: &str) -> shared::HttpApp {
     let config = shared::Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.to_owned()),
         "DYNAMODB_ENDPOINT" => Some(endpoint.to_owned()),
@@ -239,26 +234,25 @@ async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
         _ => None,
     })
     .expect("a valid configuration");
-    let app = shared::HttpApp::new(config, shared::store::local_client(endpoint));
+    shared::HttpApp::new(config, shared::store::local_client(endpoint))
+}
+
+/// Seeds the table through the functions' handlers, in-process, pricing
+/// each route's DynamoDB requests (see [`capacity`]).
+async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
+    let app = app(endpoint, table);
     let mut costs = Vec::new();
     for name in SEED {
-        let text = event(name);
-        let route: Value = serde_json::from_slice(&text).expect("a sample event is JSON");
-        let function = route["routeKey"]
-            .as_str()
-            .and_then(dev_gateway::routes::Function::of_route)
-            .expect("an HTTP sample event of a declared route");
-        let request = lambda_http::request::from_str(std::str::from_utf8(&text).unwrap()).unwrap();
-        app.store.requests().reset();
-        let response = function.invoke(&app, request).await;
-        let counter = app.store.requests();
-        costs.push(Cost {
-            event: name.to_string(),
-            status: response.status().as_u16(),
-            requests: counter.snapshot(),
-            capacity: counter.capacity(),
-        });
+        costs.push(capacity::measure(&app, name, event(name)).await);
     }
+    let patch = capacity::one_field_patch(&event("tenants-patch"));
+    costs.push(capacity::measure(&app, "tenant PATCH of one field", patch).await);
+    costs
+}
+
+/// Runs the scenarios' reads many times in-process before anything is timed.
+async fn warm_up(endpoint: &str, table: &str) {
+    let app = app(endpoint, table);
     // DynamoDB Local is a JVM: its read paths run twice as slow until the
     // JIT has seen them a few thousand times, which would charge whichever
     // function is measured first (seen: GetItem 1.2 ms first, 0.67 ms later).
@@ -277,7 +271,6 @@ async fn seed(endpoint: &str, table: &str) -> Vec<Cost> {
             }
         }
     }
-    costs
 }
 
 /// Rounds of the scenarios' reads that warm DynamoDB Local up before anything is timed.
@@ -308,10 +301,30 @@ fn build_arm64() {
     assert!(status.success(), "the arm64 build failed");
 }
 
+/// The DynamoDB requests and capacity units of each measured route.
+fn print_costs(costs: &[Cost]) {
+    println!("\n| route (sample event) | status | DynamoDB requests | read units | write units (table + indexes) |\n|---|---|---|---|---|");
+    for cost in costs {
+        let requests: Vec<String> = cost.requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
+        let indexes: Vec<String> = cost.writes.indexes.iter().map(|(i, u)| format!("{u} {i}")).collect();
+        println!(
+            "| {} | {} | {} | {} | {} ({} table{}{}) |",
+            cost.event,
+            cost.status,
+            requests.join(" + "),
+            cost.reads,
+            cost.writes.total(),
+            cost.writes.table,
+            if indexes.is_empty() { "" } else { " + " },
+            indexes.join(" + ")
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = args();
-    if args.build {
+    if args.build && !args.capacity_only {
         eprintln!("building the release functions (fat LTO: several minutes on 2 cores)…");
         let status = std::process::Command::new("cargo")
             .current_dir(root())
@@ -344,7 +357,15 @@ async fn main() {
     shared::store::table::create(&client, table, shared::store::table::Stream::On)
         .await
         .expect("the table is created");
-    let costs = seed(&local.endpoint, table).await;
+    let mut costs = seed(&local.endpoint, table).await;
+    costs.extend(capacity::list_pages(&client, &local.endpoint).await);
+    if args.capacity_only {
+        local.stop();
+        print_costs(&costs);
+        capacity::print_goals(&costs);
+        return;
+    }
+    warm_up(&local.endpoint, table).await;
     let proxy = DynamoDbProxy::start(&local.endpoint)
         .await
         .expect("the timing proxy listens");
@@ -441,18 +462,8 @@ async fn main() {
             "peakRssKiB": run.max_rss_kib, "binaryBytes": size, "arm64BinaryBytes": arm64, "failures": run.failures,
         }));
     }
-    println!("\n| route (sample event) | status | DynamoDB requests | consumed capacity |\n|---|---|---|---|");
-    for cost in &costs {
-        let requests: Vec<String> = cost.requests.iter().map(|(op, n)| format!("{n} {op}")).collect();
-        let capacity: Vec<String> = cost.capacity.iter().map(|(op, u)| format!("{u} ({op})")).collect();
-        println!(
-            "| {} | {} | {} | {} |",
-            cost.event,
-            cost.status,
-            requests.join(" + "),
-            capacity.join(" + ")
-        );
-    }
+    print_costs(&costs);
+    let goals = capacity::print_goals(&costs);
     if !scale_rows.is_empty() {
         println!("\n| tenants in the table | call (release `tenants`) | p50 | p90 | p99 | DynamoDB requests per call | capacity units per call | failures |\n|---|---|---|---|---|---|---|---|");
         for row in &scale_rows {
@@ -493,7 +504,8 @@ async fn main() {
         "coldStarts": args.cold_starts,
         "invocations": args.invocations,
         "functions": results,
-        "dynamodbRequests": costs.iter().map(|c| json!({"event": c.event, "status": c.status, "requests": c.requests, "capacityUnits": c.capacity})).collect::<Vec<_>>(),
+        "dynamodbRequests": costs.iter().map(Cost::json).collect::<Vec<_>>(),
+        "capacityGoals": goals,
     });
     let out = root().join("bench/results/latest.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap() + "\n").expect("bench/results is writable");

@@ -55,7 +55,7 @@ pub struct Purge {
 }
 
 /// An admin's API Gateway v2 event for `GET path`.
-fn get_event(path: &str, claims: &serde_json::Map<String, Value>) -> Bytes {
+pub(crate) fn get_event(path: &str, claims: &serde_json::Map<String, Value>) -> Bytes {
     let (raw_path, raw_query) = path.split_once('?').unwrap_or((path, ""));
     let matched = routes::find("GET", raw_path).expect("a declared route");
     let headers = HeaderMap::new();
@@ -71,7 +71,7 @@ fn get_event(path: &str, claims: &serde_json::Map<String, Value>) -> Bytes {
     Bytes::from(event::build(&incoming, &matched, jwt::authoriser_claims(claims), "bench").to_string())
 }
 
-fn admin_claims() -> serde_json::Map<String, Value> {
+pub(crate) fn admin_claims() -> serde_json::Map<String, Value> {
     let secret = b"bench-secret";
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let scope = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";

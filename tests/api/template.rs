@@ -141,7 +141,7 @@ fn every_reference_names_a_resource_or_parameter() {
 }
 
 /// An index as (name, key schema, projection).
-type IndexShape = (String, Vec<(String, String)>, String);
+type IndexShape = (String, Vec<(String, String)>, String, Vec<String>);
 
 #[test]
 fn the_table_in_the_template_is_the_table_the_code_creates() {
@@ -188,12 +188,27 @@ fn the_table_in_the_template_is_the_table_the_code_creates() {
                 s(&i["IndexName"]).to_owned(),
                 keys(&i["KeySchema"]),
                 s(&i["Projection"]["ProjectionType"]).to_owned(),
+                i["Projection"]["NonKeyAttributes"]
+                    .as_vec()
+                    .map(|names| names.iter().map(|n| s(n).to_owned()).collect())
+                    .unwrap_or_default(),
             )
         })
         .collect();
     let expected: Vec<IndexShape> = table::INDEXES
         .iter()
-        .map(|i| (i.name.to_owned(), pair(i.pk, i.sk), "ALL".to_owned()))
+        .map(|i| {
+            let included = match i.projection {
+                table::Projection::Include(names) => names.iter().map(|n| (*n).to_owned()).collect(),
+                _ => Vec::new(),
+            };
+            (
+                i.name.to_owned(),
+                pair(i.pk, i.sk),
+                i.projection.type_name().to_owned(),
+                included,
+            )
+        })
         .collect();
     assert_eq!(indexes, expected);
 }

@@ -56,7 +56,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Status, SubtenantCode, Tag, TenantId, Timestamp, UserId};
 
 /// A primary key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub pk: String,
     pub sk: String,

@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 struct Counts {
     requests: BTreeMap<String, u64>,
     capacity: BTreeMap<String, f64>,
+    writes: Vec<super::capacity::WriteAction>,
 }
 
 /// Shared by the client's interceptor and whoever reads the counts. It
@@ -107,6 +108,12 @@ impl RequestCounter {
     /// them on successful requests (DynamoDB Local reports them too).
     pub fn capacity(&self) -> BTreeMap<String, f64> {
         self.counts.lock().map(|c| c.capacity.clone()).unwrap_or_default()
+    }
+
+    /// The item writes sent so far (each attempt's), for
+    /// [`super::capacity::cost_of_writes`].
+    pub fn writes(&self) -> Vec<super::capacity::WriteAction> {
+        self.counts.lock().map(|c| c.writes.clone()).unwrap_or_default()
     }
 
     pub fn total(&self) -> u64 {
@@ -206,7 +213,9 @@ impl Intercept for RequestCounter {
                 return Err(message.into());
             }
         }
+        let writes = super::capacity::WriteAction::of_request(&operation, context.request().body().bytes());
         if let Ok(mut c) = self.counts.lock() {
+            c.writes.extend(writes);
             *c.requests.entry(operation).or_default() += 1;
         }
         Ok(())

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, ProjectionType,
     ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_dynamodb::Client;
@@ -15,7 +15,7 @@ pub const SK: &str = "SK";
 /// Items with this attribute (epoch seconds) expire: tombstones, idempotency records.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
-/// A global secondary index over generic string keys, all attributes projected.
+/// A global secondary index over generic string keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Index {
     pub name: &'static str,
@@ -23,6 +23,47 @@ pub struct Index {
     pub sk: &'static str,
     /// What the index serves, for docs and the template's comments.
     pub purpose: &'static str,
+    /// The attributes its entries carry besides the keys: what its reads
+    /// can answer from, and what makes a write update it (see
+    /// [`super::capacity`]).
+    pub projection: Projection,
+}
+
+/// What an index's entries carry besides the table's and the index's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projection {
+    All,
+    KeysOnly,
+    /// These attributes too.
+    Include(&'static [&'static str]),
+}
+
+impl Projection {
+    /// As the SDK (and CloudFormation) spell it: the type, and the
+    /// non-key attributes of an `INCLUDE`.
+    pub fn as_sdk(&self) -> aws_sdk_dynamodb::types::Projection {
+        let (kind, included) = match self {
+            Self::All => (ProjectionType::All, None),
+            Self::KeysOnly => (ProjectionType::KeysOnly, None),
+            Self::Include(names) => (
+                ProjectionType::Include,
+                Some(names.iter().map(|n| (*n).to_owned()).collect()),
+            ),
+        };
+        aws_sdk_dynamodb::types::Projection::builder()
+            .projection_type(kind)
+            .set_non_key_attributes(included)
+            .build()
+    }
+
+    /// CloudFormation's `ProjectionType`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::All => "ALL",
+            Self::KeysOnly => "KEYS_ONLY",
+            Self::Include(_) => "INCLUDE",
+        }
+    }
 }
 
 /// Generic indexes, named by number: each serves several access patterns
@@ -33,6 +74,7 @@ pub const GSI1: Index = Index {
     name: "GSI1",
     pk: "GSI1PK",
     sk: "GSI1SK",
+    projection: Projection::All,
     purpose: "tenant lists by name; on facets, 1-character name prefixes by creation",
 };
 /// GSI2: tenant lists and subtrees by creation, subtenants by code.
@@ -40,6 +82,7 @@ pub const GSI2: Index = Index {
     name: "GSI2",
     pk: "GSI2PK",
     sk: "GSI2SK",
+    projection: Projection::All,
     purpose: "tenant lists by creation time",
 };
 
@@ -48,6 +91,7 @@ pub const GSI3: Index = Index {
     name: "GSI3",
     pk: "GSI3PK",
     sk: "GSI3SK",
+    projection: Projection::All,
     purpose: "children of a tenant by name; on facets, 2-character name prefixes by creation",
 };
 /// GSI4: tenants of a reseller by name, every subtenant by creation;
@@ -56,6 +100,7 @@ pub const GSI4: Index = Index {
     name: "GSI4",
     pk: "GSI4PK",
     sk: "GSI4SK",
+    projection: Projection::All,
     purpose: "tenants of a reseller by name; on facets, 3-character name prefixes by creation",
 };
 /// GSI5: every tenant of a tree, by id path: a subtree is one prefix.
@@ -63,6 +108,7 @@ pub const GSI5: Index = Index {
     name: "GSI5",
     pk: "GSI5PK",
     sk: "GSI5SK",
+    projection: Projection::All,
     purpose: "subtrees by id path",
 };
 /// GSI6: facet items (tags, external ids, identity providers, subtrees) by
@@ -71,6 +117,7 @@ pub const GSI6: Index = Index {
     name: "GSI6",
     pk: "GSI6PK",
     sk: "GSI6SK",
+    projection: Projection::All,
     purpose: "tenants by tag or external id",
 };
 
@@ -181,7 +228,7 @@ impl Index {
             .index_name(self.name)
             .key_schema(key(self.pk, KeyType::Hash))
             .key_schema(key(self.sk, KeyType::Range))
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(self.projection.as_sdk())
             .build()
             .expect("name and keys are set")
     }
@@ -206,7 +253,7 @@ pub async fn ensure(client: &Client, table: &str) -> Result<bool> {
                     .index_name(index.name)
                     .key_schema(key(index.pk, KeyType::Hash))
                     .key_schema(key(index.sk, KeyType::Range))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(index.projection.as_sdk())
                     .build()
                     .map_err(Error::internal)?;
                 client
