@@ -29,8 +29,14 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-dev: tools dynamodb-local docs-viewer $(MOTO) ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
-	cargo run -q -p dev-gateway
+dev: tools ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C stops everything)
+	@# The build (cargo's progress shown) and the installs run side by side:
+	@# on a fresh clone the build is most of the wait.
+	@echo "building the dev gateway while DynamoDB Local, the docs viewer and moto install…"
+	@cargo build --locked -p dev-gateway & build=$$!; \
+	  $(MAKE) --no-print-directory dynamodb-local docs-viewer $(MOTO) || { kill $$build; exit 1; }; \
+	  wait $$build
+	cargo run --locked -q -p dev-gateway
 
 test: tools dynamodb-local docs-viewer browser sam $(SCHEMATHESIS) $(MOTO) ## Run every test (starts and stops its own DynamoDB Local), the docs page in headless Chromium too
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod authorization;
+mod capacity;
 mod change_events;
 mod cleanup;
 mod concurrency;
