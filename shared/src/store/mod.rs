@@ -15,6 +15,7 @@
 //!   function against template.yaml's policies (locally).
 
 pub mod attributes;
+pub mod capacity;
 pub mod deployments;
 pub mod entity;
 pub mod events;
