@@ -10,13 +10,23 @@
 //! bare GetItem function, `bench/floor`) and the peer (Python, Powertools and
 //! boto3, `bench/peer`). Then the scale runs (see [`scale`]).
 //!
+//! Last, the key-heat simulation (see [`heat`]): pure computation, no
+//! DynamoDB, its table printed and kept under `keyHeat`.
+//!
 //! `bench [--invocations N] [--cold-starts N] [--no-build] [--no-arm64]
 //!        [--no-references] [--scale N,N,…|none] [--samples N] [--purge N]
-//!        [--extra NAME=EVENT=COMMAND...] [--capacity-only]` (an extra is any Runtime API
-//! client, measured the same way on the same events).
+//!        [--extra NAME=EVENT=COMMAND...] [--capacity-only] [--heat-only] [--no-heat]
+//!        [--heat-seconds N] [--heat-list-shards N]` (an extra is any
+//! Runtime API client, measured the same way on the same events).
+//! `--capacity-only` prints the capacity tables alone (seconds: no build, no
+//! runs). `--heat-only` runs the key-heat simulation alone (seconds, no build, no
+//! DynamoDB Local) and sets `keyHeat` in bench/results/latest.json, keeping
+//! the rest of it; `--heat-list-shards` simulates a deployment with that
+//! `ListShards` (default: the template's, 1).
 
 mod capacity;
 mod dynamodb_proxy;
+mod heat;
 mod process;
 mod runtime_api;
 mod scale;
@@ -75,6 +85,11 @@ struct Args {
     purge: usize,
     /// Only the capacity tables (no build, no runs): seconds, not minutes.
     capacity_only: bool,
+    /// Run the key-heat simulation (and, with `heat_only`, nothing else).
+    heat: bool,
+    heat_only: bool,
+    heat_seconds: u32,
+    heat_list_shards: u16,
 }
 
 fn args() -> Args {
@@ -89,6 +104,10 @@ fn args() -> Args {
         samples: 100,
         purge: 2_000,
         capacity_only: false,
+        heat: true,
+        heat_only: false,
+        heat_seconds: heat::SECONDS,
+        heat_list_shards: heat::DEFAULT_LIST_SHARDS,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -105,6 +124,18 @@ fn args() -> Args {
             }
             "--samples" => args.samples = it.next().and_then(|v| v.parse().ok()).expect("--samples N"),
             "--purge" => args.purge = it.next().and_then(|v| v.parse().ok()).expect("--purge N"),
+            "--heat-only" => args.heat_only = true,
+            "--no-heat" => args.heat = false,
+            "--heat-seconds" => {
+                args.heat_seconds = it.next().and_then(|v| v.parse().ok()).expect("--heat-seconds N");
+            }
+            "--heat-list-shards" => {
+                args.heat_list_shards = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|n| (1..=16).contains(n))
+                    .expect("--heat-list-shards N (1 to 16)");
+            }
             "--extra" => {
                 let spec = it.next().expect("--extra NAME=EVENT=COMMAND");
                 let mut parts = spec.splitn(3, '=');
@@ -324,6 +355,20 @@ fn print_costs(costs: &[Cost]) {
 #[tokio::main]
 async fn main() {
     let args = args();
+    if args.heat_only {
+        let report = heat::run(args.heat_list_shards, args.heat_seconds);
+        heat::print(&report);
+        let out = root().join("bench/results/latest.json");
+        let mut results: Value = std::fs::read(&out)
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or_else(|| json!({}));
+        results["keyHeat"] = heat::to_json(&report);
+        std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap() + "\n")
+            .expect("bench/results is writable");
+        eprintln!("wrote keyHeat in {}", out.display());
+        return;
+    }
     if args.build && !args.capacity_only {
         eprintln!("building the release functions (fat LTO: several minutes on 2 cores)…");
         let status = std::process::Command::new("cargo")
@@ -490,7 +535,14 @@ async fn main() {
             purge.items as f64 / purge.took.as_secs_f64()
         );
     }
+    let key_heat = args.heat.then(|| {
+        eprintln!("key-heat simulation…");
+        let report = heat::run(args.heat_list_shards, args.heat_seconds);
+        heat::print(&report);
+        heat::to_json(&report)
+    });
     let report = json!({
+        "keyHeat": key_heat,
         "scale": scale_rows.iter().map(|r| json!({
             "tenants": r.size, "call": r.call,
             "latencyMs": {"p50": scale::latency_ms(r, 0.5), "p90": scale::latency_ms(r, 0.9), "p99": scale::latency_ms(r, 0.99)},
