@@ -1,8 +1,30 @@
 //! The events feed (`GET /v1/events`): every change event the notifier
 //! published, kept 30 days, in the order it was recorded.
 //!
-//! - one partition per day, `FEED#<yyyy-mm-dd>`, sorted by
-//!   `<recorded at>#<event id>`;
+//! - each day's events spread over [`keys::FEED_SHARDS`] partitions by a
+//!   stable hash of the event id (`FEED#<yyyy-mm-dd>#<shard>`), each sorted
+//!   by `<recorded at>#<event id>`: one partition per day took every write
+//!   of the platform, 8× what DynamoDB allows one partition at the target
+//!   load (the arithmetic is at [`keys::FEED_SHARDS`]);
+//! - a page merges the shards of the day it reads by that SK, which is
+//!   global: the cursor stays `(day, SK read up to)`, and every shard's
+//!   unread events sort after it. Each shard is read (one `Query` each, sent
+//!   together) for twice its fair share of what the page needs, plus one;
+//!   the merge serves the least SK while every shard not read to its end
+//!   has one read, and reads again only the shard that ran dry. So order,
+//!   settling, no gap and no repeat across pages are what they were with
+//!   one partition; what changes is the cost of reading: a page reads every
+//!   shard of each day it reads, 32 `Query`s where it was 1 (a poll with
+//!   nothing new included), each rounded up to a read unit of its own: a
+//!   page of 25 cost 3–4 read units, now 35 (measured on DynamoDB Local;
+//!   printed by `feed::events_over_every_shard_come_back_in_one_order_across_pages`).
+//!   Writing costs what it did: one transaction per event;
+//! - shard 0 is `FEED#<yyyy-mm-dd>`, the day's one partition from before
+//!   the feed was sharded: the events recorded then (kept 30 days, and a
+//!   deployed table has them) are read with shard 0's at no extra `Query`
+//!   and with no date to switch at, merged in order with the rest
+//!   (`feed::an_event_recorded_before_the_feed_was_sharded_is_served`). No
+//!   migration: they expire where they are;
 //! - recorded once per event id: a guard item `CHANGEEVENT#<id>` is written in
 //!   the same transaction, so a redelivered stream record adds nothing;
 //! - each event keeps the path that decides who sees it and the moment that

@@ -24,7 +24,7 @@
 //! | an idempotency record | table | `IDEMPOTENCY#<sha256 of caller and key>` | `IDEMPOTENCY` |
 //! | a login domain's claim | table | `DOMAIN#<domain>` | `DOMAIN` |
 //! | the days that have change events | table | `FEEDDAYS` | `<yyyy-mm-dd>` |
-//! | the change events of a day | table | `FEED#<yyyy-mm-dd>` | `<recorded at>#<event id>` |
+//! | the change events of a day, one shard each (merged by SK) | table | `FEED#<yyyy-mm-dd>` (shard 0, and every event recorded before the feed was sharded), `FEED#<yyyy-mm-dd>#<feed shard 1–31>` | `<recorded at>#<event id>` |
 //! | a change event recorded once | table | `CHANGEEVENT#<event id>` | `CHANGEEVENT` |
 //! | the gone incarnations of a tenant id | table | `GONE#<id>` | `<createdAt of the incarnation>` |
 //! | tenants by name | GSI1 | `TENANTS#<bucket>#<shard>` | name key |
@@ -48,8 +48,10 @@
 //! | retired tenants by retirement (clean-up) | GSI6 | `RETIRED` | `<retiredAt>#<id>` |
 //!
 //! `<bucket>` is `live`, `retired` or `provisioning` ([`ListBucket`]);
-//! `<shard>` is [`shard_of`] the tenant id. The same table is in
-//! docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two equal.
+//! `<shard>` is [`shard_of`] the tenant id; `<feed shard>` is
+//! [`feed_shard_of`] the event id (one of [`FEED_SHARDS`]). The same table
+//! is in docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two
+//! equal.
 
 use sha2::{Digest, Sha256};
 
