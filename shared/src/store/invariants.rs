@@ -1004,6 +1004,57 @@ mod tests {
         assert_eq!(problems(&items), Vec::<String>::new());
     }
 
+    /// Issue 23: a feed event is in its id's shard of its day, or in the
+    /// day's own partition (shard 0, where events were recorded before the
+    /// feed was sharded); anywhere else it is reported.
+    #[test]
+    fn a_feed_event_outside_its_shard_is_found() {
+        let at = Timestamp::parse("2026-11-30T10:00:00Z").unwrap();
+        let subject = TenantId::parse("acme").unwrap();
+        let event = |key: &keys::Key| {
+            records::feed_event_item(
+                key,
+                "tenant.updated",
+                &subject,
+                std::slice::from_ref(&subject),
+                &serde_json::json!({}),
+                at,
+            )
+        };
+        let id = (0..)
+            .map(|i| format!("e{i}"))
+            .find(|id| keys::feed_shard_of(id) > 1)
+            .unwrap();
+        let sharded = keys::feed_event(at, &id);
+        let legacy = keys::Key {
+            pk: "FEED#2026-11-30".into(),
+            ..sharded.clone()
+        };
+        let elsewhere = keys::Key {
+            pk: keys::feed_partition("2026-11-30", 1),
+            ..sharded.clone()
+        };
+        let other_day = keys::Key {
+            pk: keys::feed_partition("2026-11-29", keys::feed_shard_of(&id)),
+            ..sharded.clone()
+        };
+        let mark = records::feed_day_item("2026-11-30", at);
+        assert_eq!(
+            problems(&[event(&sharded), event(&legacy), mark.clone()]),
+            Vec::<String>::new()
+        );
+        let found = problems(&[event(&elsewhere), mark.clone()]);
+        assert!(
+            found.len() == 1 && found[0].contains("in feed shard 1, not its id's"),
+            "{found:?}"
+        );
+        let found = problems(&[event(&other_day), mark]);
+        assert!(
+            found.len() == 1 && found[0].contains("outside its day's partition"),
+            "{found:?}"
+        );
+    }
+
     /// Issue 17, item 2: mappings stored before the group rule are listed
     /// (as advice: they still read), those that keep it are not.
     #[test]
