@@ -1,8 +1,30 @@
 //! The events feed (`GET /v1/events`): every change event the notifier
 //! published, kept 30 days, in the order it was recorded.
 //!
-//! - one partition per day, `FEED#<yyyy-mm-dd>`, sorted by
-//!   `<recorded at>#<event id>`;
+//! - each day's events spread over [`keys::FEED_SHARDS`] partitions by a
+//!   stable hash of the event id (`FEED#<yyyy-mm-dd>#<shard>`), each sorted
+//!   by `<recorded at>#<event id>`: one partition per day took every write
+//!   of the platform, 8× what DynamoDB allows one partition at the target
+//!   load (the arithmetic is at [`keys::FEED_SHARDS`]);
+//! - a page merges the shards of the day it reads by that SK, which is
+//!   global: the cursor stays `(day, SK read up to)`, and every shard's
+//!   unread events sort after it. Each shard is read (one `Query` each, sent
+//!   together) for twice its fair share of what the page needs, plus one;
+//!   the merge serves the least SK while every shard not read to its end
+//!   has one read, and reads again only the shard that ran dry. So order,
+//!   settling, no gap and no repeat across pages are what they were with
+//!   one partition; what changes is the cost of reading: a page reads every
+//!   shard of each day it reads, 32 `Query`s where it was 1 (a poll with
+//!   nothing new included), each rounded up to a read unit of its own: a
+//!   page of 25 cost 3–4 read units, now 35 (measured on DynamoDB Local;
+//!   printed by `feed::events_over_every_shard_come_back_in_one_order_across_pages`).
+//!   Writing costs what it did: one transaction per event;
+//! - shard 0 is `FEED#<yyyy-mm-dd>`, the day's one partition from before
+//!   the feed was sharded: the events recorded then (kept 30 days, and a
+//!   deployed table has them) are read with shard 0's at no extra `Query`
+//!   and with no date to switch at, merged in order with the rest
+//!   (`feed::an_event_recorded_before_the_feed_was_sharded_is_served`). No
+//!   migration: they expire where they are;
 //! - recorded once per event id: a guard item `CHANGEEVENT#<id>` is written in
 //!   the same transaction, so a redelivered stream record adds nothing;
 //! - each event keeps the path that decides who sees it and the moment that
@@ -19,7 +41,10 @@
 //!   before the first mark (events recorded before marks were kept) are
 //!   walked one by one, as they always were.
 
+use std::collections::VecDeque;
 use std::time::Duration;
+
+use futures_util::future::try_join_all;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,10 +62,13 @@ use crate::error::{Error, Result};
 pub const RETENTION_DAYS: i64 = 30;
 /// How old a recorded event must be before the feed serves it.
 pub const SETTLE: Duration = Duration::from_secs(5);
-/// Queries one page may make: enough to walk the whole retention window's
-/// day partitions (an empty day costs one small `Query`); a reader further
-/// behind gets a short page, `more`, and a cursor to go on from.
-const MAX_QUERIES: usize = 40;
+/// Shard queries one page may make (the marks' `Query` aside): every shard
+/// of four days, each read once. A day read costs one `Query` per shard
+/// (sent together), and a shard read dry is read again only if the page
+/// still needs its events; a reader further behind (walking days recorded
+/// before marks were kept, or filtering out most of what it reads) gets a
+/// short page, `more`, and a cursor to go on from.
+const MAX_QUERIES: usize = 4 * keys::FEED_SHARDS as usize;
 
 /// How long a process trusts its own mark of a day before writing it again
 /// (a mark is written at most this often per process and day, not once per
@@ -286,74 +314,105 @@ impl Store {
         let upper = keys::feed_events_until(settled);
         let mut found = Vec::new();
         let mut more = true;
-        for _ in 0..MAX_QUERIES {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", string_value(keys::feed_partition(&position.day)))
-                .expression_attribute_values(":from", string_value(keys::feed_events_after(&position.after)))
-                .expression_attribute_values(":to", string_value(&upper))
-                .consistent_read(true)
-                .limit((limit - found.len()).clamp(1, 1000) as i32)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in output.items.unwrap_or_default() {
-                let sk = string_attr(&item, SK).unwrap_or_default().to_owned();
+        let mut queries = 0;
+        'days: loop {
+            // Every shard of the day, from where the reader is: its SK is
+            // global, so every shard's unread events sort after it.
+            let mut shards: Vec<ShardRead> = keys::feed_partitions(&position.day)
+                .map(|pk| ShardRead {
+                    pk,
+                    unserved: VecDeque::new(),
+                    read_to: position.after.clone(),
+                    done: false,
+                })
+                .collect();
+            loop {
+                // Shards with nothing read and unserved, but more to read:
+                // until each has, the next event in order is unknown.
+                let dry: Vec<usize> = (0..shards.len())
+                    .filter(|&i| !shards[i].done && shards[i].unserved.is_empty())
+                    .collect();
+                if !dry.is_empty() {
+                    if queries + dry.len() > MAX_QUERIES {
+                        break 'days;
+                    }
+                    queries += dry.len();
+                    // Twice a fair share of what the page still needs, and
+                    // one: events spread evenly over the shards, so the
+                    // merge seldom runs one dry before the page is full
+                    // (then that one alone is read again), and a page of 25
+                    // reads a few items per shard, within the 4 KB that one
+                    // read unit pays for, not 25 from each.
+                    let want = (2 * (limit - found.len())).div_ceil(shards.len()) + 1;
+                    let want = want.clamp(1, 1000) as i32;
+                    let reads = dry
+                        .iter()
+                        .map(|&i| self.read_feed_shard(&shards[i].pk, &shards[i].read_to, &upper, want));
+                    let pages = try_join_all(reads).await?;
+                    for (i, (items, done)) in dry.into_iter().zip(pages) {
+                        let shard = &mut shards[i];
+                        for item in items {
+                            let sk = string_attr(&item, SK).unwrap_or_default().to_owned();
+                            shard.read_to.clone_from(&sk);
+                            shard.unserved.push_back((sk, item));
+                        }
+                        shard.done = done;
+                    }
+                    continue;
+                }
+                // Every shard has its next event read, or has none: the
+                // least of those is the next of the whole day.
+                let next = shards
+                    .iter_mut()
+                    .filter(|s| !s.unserved.is_empty())
+                    .min_by(|a, b| a.unserved[0].0.cmp(&b.unserved[0].0));
+                let Some((sk, item)) = next.and_then(|s| s.unserved.pop_front()) else {
+                    break;
+                };
                 let event = feed_event(&item)?;
                 position.after = sk;
                 if keep(&event) {
                     found.push(event);
                 }
+                if found.len() >= limit {
+                    break 'days;
+                }
             }
-            if found.len() >= limit {
+            // The day is read to its end (or to what is settled).
+            if position.day >= last_day {
+                more = false;
                 break;
             }
-            // No ExclusiveStartKey: `position.after` has moved past what was
-            // read, and the next Query starts after it.
-            match output.last_evaluated_key {
-                Some(_) => {}
-                None if position.day < last_day => {
-                    let next = next_day(&position.day);
-                    let day = if next == last_day {
-                        Some(next)
-                    } else {
-                        if marked.is_none() {
-                            marked = Some(self.feed_days(&oldest, &last_day).await?);
-                        }
-                        let days = marked.as_deref().unwrap_or_default();
-                        match days.first() {
-                            // Before the first mark, a day may hold events
-                            // recorded before marks were kept.
-                            Some(first) if position.day < *first => Some(next),
-                            None => Some(next),
-                            Some(_) => days.iter().find(|d| **d > position.day).cloned(),
-                        }
-                    };
-                    match day {
-                        Some(day) => {
-                            position = FeedPosition {
-                                day,
-                                after: String::new(),
-                            }
-                        }
-                        // No later day has events: nothing more to read; a
-                        // reader polls from the last day's start.
-                        None => {
-                            position = FeedPosition {
-                                day: last_day,
-                                after: String::new(),
-                            };
-                            more = false;
-                            break;
-                        }
+            let next = next_day(&position.day);
+            let day = if next == last_day {
+                Some(next)
+            } else {
+                if marked.is_none() {
+                    marked = Some(self.feed_days(&oldest, &last_day).await?);
+                }
+                let days = marked.as_deref().unwrap_or_default();
+                match days.first() {
+                    // Before the first mark, a day may hold events
+                    // recorded before marks were kept.
+                    Some(first) if position.day < *first => Some(next),
+                    None => Some(next),
+                    Some(_) => days.iter().find(|d| **d > position.day).cloned(),
+                }
+            };
+            match day {
+                Some(day) => {
+                    position = FeedPosition {
+                        day,
+                        after: String::new(),
                     }
                 }
+                // No later day has events: nothing more to read; a reader
+                // polls from the last day's start.
                 None => {
+                    position = FeedPosition {
+                        day: last_day,
+                        after: String::new(),
+                    };
                     more = false;
                     break;
                 }
@@ -365,6 +424,40 @@ impl Store {
             more,
         })
     }
+
+    /// Up to `limit` events of the feed partition `pk` after the SK `after`
+    /// and below `upper`, in order; and whether that is all there is. No
+    /// `ExclusiveStartKey`: the next read starts after the last SK read.
+    async fn read_feed_shard(&self, pk: &str, after: &str, upper: &str, limit: i32) -> Result<(Vec<Item>, bool)> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", string_value(pk))
+            .expression_attribute_values(":from", string_value(keys::feed_events_after(after)))
+            .expression_attribute_values(":to", string_value(upper))
+            .consistent_read(true)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(classify)?;
+        let done = output.last_evaluated_key.is_none();
+        Ok((output.items.unwrap_or_default(), done))
+    }
+}
+
+/// One shard of the day a page reads.
+struct ShardRead {
+    pk: String,
+    /// Read and not yet served, in SK order.
+    unserved: VecDeque<(String, Item)>,
+    /// The last SK read: every event of the shard not yet read sorts after.
+    read_to: String,
+    /// Read up to the page's upper bound.
+    done: bool,
 }
 
 /// The first moment of `day` (`yyyy-mm-dd`).

@@ -482,12 +482,35 @@ fn tenant_under<'a>(item: &Item, tenants: &'a HashMap<String, Tenant>) -> Option
 /// How the migration of feed day marks is run.
 const MARK_FEED_DAYS: &str = "make check-table ARGS=--mark-feed-days";
 
-/// A feed event's day is marked: readers go from mark to mark, so the
-/// events of an unmarked day are never served to a reader starting afresh.
+/// A feed event is in the partition of its day and of its id's shard
+/// (readers read exactly those), or, recorded before the feed was sharded,
+/// in the day's own partition, which is shard 0's; and its day is marked:
+/// readers go from mark to mark, so the events of an unmarked day are never
+/// served to a reader starting afresh.
 fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str), &Item>) {
-    let Some(day) = string_attr(item, PK).and_then(keys::feed_day_of) else {
-        return report.add(item, "change event outside a day's partition");
+    let key = keys::Key {
+        pk: string_attr(item, PK).unwrap_or_default().to_owned(),
+        sk: string_attr(item, SK).unwrap_or_default().to_owned(),
     };
+    let Some(keys::ItemKey::FeedEvent {
+        recorded_at,
+        event_id,
+        shard,
+    }) = keys::parse(&key)
+    else {
+        return report.add(item, "change event outside its day's partition");
+    };
+    if shard != 0 && shard != keys::feed_shard_of(&event_id) {
+        report.add(
+            item,
+            format!(
+                "change event in feed shard {shard}, not its id's ({}): readers find it, but it is not where it was written",
+                keys::feed_shard_of(&event_id)
+            ),
+        );
+    }
+    let day = keys::feed_day(recorded_at);
+    let day = day.as_str();
     if !by_key.contains_key(&(keys::FEED_DAYS, day)) {
         report.add(
             item,
@@ -512,6 +535,7 @@ impl Store {
             .iter()
             .filter(|i| EntityType::of(i).ok() == Some(EntityType::ChangeEvent))
             .filter_map(|i| string_attr(i, PK).and_then(keys::feed_day_of))
+            .map(|(day, _shard)| day)
             .filter(|day| !marked.contains(day))
             .collect();
         for day in &unmarked {
@@ -978,6 +1002,57 @@ mod tests {
         );
         items.push(records::feed_day_item("2026-11-30", at));
         assert_eq!(problems(&items), Vec::<String>::new());
+    }
+
+    /// Issue 23: a feed event is in its id's shard of its day, or in the
+    /// day's own partition (shard 0, where events were recorded before the
+    /// feed was sharded); anywhere else it is reported.
+    #[test]
+    fn a_feed_event_outside_its_shard_is_found() {
+        let at = Timestamp::parse("2026-11-30T10:00:00Z").unwrap();
+        let subject = TenantId::parse("acme").unwrap();
+        let event = |key: &keys::Key| {
+            records::feed_event_item(
+                key,
+                "tenant.updated",
+                &subject,
+                std::slice::from_ref(&subject),
+                &serde_json::json!({}),
+                at,
+            )
+        };
+        let id = (0..)
+            .map(|i| format!("e{i}"))
+            .find(|id| keys::feed_shard_of(id) > 1)
+            .unwrap();
+        let sharded = keys::feed_event(at, &id);
+        let legacy = keys::Key {
+            pk: "FEED#2026-11-30".into(),
+            ..sharded.clone()
+        };
+        let elsewhere = keys::Key {
+            pk: keys::feed_partition("2026-11-30", 1),
+            ..sharded.clone()
+        };
+        let other_day = keys::Key {
+            pk: keys::feed_partition("2026-11-29", keys::feed_shard_of(&id)),
+            ..sharded.clone()
+        };
+        let mark = records::feed_day_item("2026-11-30", at);
+        assert_eq!(
+            problems(&[event(&sharded), event(&legacy), mark.clone()]),
+            Vec::<String>::new()
+        );
+        let found = problems(&[event(&elsewhere), mark.clone()]);
+        assert!(
+            found.len() == 1 && found[0].contains("in feed shard 1, not its id's"),
+            "{found:?}"
+        );
+        let found = problems(&[event(&other_day), mark]);
+        assert!(
+            found.len() == 1 && found[0].contains("outside its day's partition"),
+            "{found:?}"
+        );
     }
 
     /// Issue 17, item 2: mappings stored before the group rule are listed

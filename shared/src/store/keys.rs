@@ -24,7 +24,7 @@
 //! | an idempotency record | table | `IDEMPOTENCY#<sha256 of caller and key>` | `IDEMPOTENCY` |
 //! | a login domain's claim | table | `DOMAIN#<domain>` | `DOMAIN` |
 //! | the days that have change events | table | `FEEDDAYS` | `<yyyy-mm-dd>` |
-//! | the change events of a day | table | `FEED#<yyyy-mm-dd>` | `<recorded at>#<event id>` |
+//! | the change events of a day, one shard each (merged by SK) | table | `FEED#<yyyy-mm-dd>` (shard 0, and every event recorded before the feed was sharded), `FEED#<yyyy-mm-dd>#<feed shard 1–31>` | `<recorded at>#<event id>` |
 //! | a change event recorded once | table | `CHANGEEVENT#<event id>` | `CHANGEEVENT` |
 //! | the gone incarnations of a tenant id | table | `GONE#<id>` | `<createdAt of the incarnation>` |
 //! | tenants by name | GSI1 | `TENANTS#<bucket>#<shard>` | name key |
@@ -48,8 +48,10 @@
 //! | retired tenants by retirement (clean-up) | GSI6 | `RETIRED` | `<retiredAt>#<id>` |
 //!
 //! `<bucket>` is `live`, `retired` or `provisioning` ([`ListBucket`]);
-//! `<shard>` is [`shard_of`] the tenant id. The same table is in
-//! docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two equal.
+//! `<shard>` is [`shard_of`] the tenant id; `<feed shard>` is
+//! [`feed_shard_of`] the event id (one of [`FEED_SHARDS`]). The same table
+//! is in docs/architecture.md; a test (`tests/api/docs.rs`) keeps the two
+//! equal.
 
 use sha2::{Digest, Sha256};
 
@@ -421,10 +423,15 @@ pub fn domain_claim(domain: &str) -> Key {
 /// shard count later keeps every item findable (lists query all shards below
 /// the count); lowering it would hide the items of the dropped shards.
 pub fn shard_of(id: &TenantId, shards: u16) -> u16 {
-    let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+    (fnv1a(id.as_str()) % u64::from(shards.max(1))) as u16
+}
+
+/// FNV-1a of `text`'s bytes: stable across builds and platforms (std's
+/// hasher is not), which a key that is stored must be.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (hash % u64::from(shards.max(1))) as u16
+    })
 }
 
 /// A sort key by time, then id, so it is unique: `<at>#<id>` (a
@@ -486,14 +493,71 @@ pub fn feed_day(at: Timestamp) -> String {
 
 const FEED_PREFIX: &str = "FEED#";
 
-/// The events feed's partition of one day (`yyyy-mm-dd`).
-pub fn feed_partition(day: &str) -> String {
-    format!("{FEED_PREFIX}{day}")
+/// How many partitions the feed spreads one day's events over, so that no
+/// one of them is a hot partition (issue 23). DynamoDB caps a partition at
+/// 1,000 WCU/s; the goal is at most half of that at the platform's target
+/// load of 2,000 writes/s.
+///
+/// The arithmetic. Every mutating route makes exactly one change event
+/// (`change_events::each_mutating_route_publishes_exactly_one_event_of_its_type`),
+/// so 2,000 writes/s are 2,000 events/s. An event item is written in a
+/// transaction (with its `CHANGEEVENT#<id>` guard, which lives elsewhere): 2
+/// WCU per started KB on its feed partition. Measured
+/// (`feed::a_feed_event_costs_what_the_shard_count_assumes`): the event item
+/// of a PATCH of a tenant shaped like the load test's is 1,048 bytes (just
+/// over 1 KB: already 2 KB of units), of a tenant with a full profile
+/// (contact, address, 10 tags, 10 metadata keys) 1,966 bytes; assumed here:
+/// at most 2 KB, i.e. 4 WCU per event (that test fails if the full-profile
+/// event outgrows it; larger resources, up to EventBridge's 256 KB, are
+/// rare). One partition per day took 2,000 × 4 = 8,000 WCU/s, 8 × its
+/// limit. Over 32 shards:
+/// 8,000 / 32 = 250 WCU/s per shard, 25 % of the limit (50 % would still
+/// hold with events of 4 KB, or at 4,000 writes/s). 16 shards would be 50 %
+/// exactly, with no margin for larger events or skew; 32 is the next power
+/// of two.
+///
+/// The price is on the read side: a feed page reads every shard of each day
+/// it reads, one `Query` each (concurrently): see `store::feed`.
+///
+/// Raising it later keeps every event findable (readers query every shard
+/// below the count, and an event's shard only decides where it is written);
+/// lowering it would hide the events of the dropped shards until they
+/// expire.
+pub const FEED_SHARDS: u16 = 32;
+
+/// The feed shard of a change event: [`fnv1a`] of its id, as [`shard_of`]
+/// for tenants; any id, whatever its shape, spreads evenly.
+pub fn feed_shard_of(event_id: &str) -> u16 {
+    (fnv1a(event_id) % u64::from(FEED_SHARDS)) as u16
 }
 
-/// The day (`yyyy-mm-dd`) of a feed partition's key.
-pub fn feed_day_of(pk: &str) -> Option<&str> {
-    pk.strip_prefix(FEED_PREFIX)
+/// The events feed's partition of one shard of one day (`yyyy-mm-dd`):
+/// `FEED#<day>#<shard>`, except shard 0, which is `FEED#<day>`, the day's
+/// partition from before the feed was sharded. So the events recorded
+/// before (kept 30 days) are read with shard 0's, at no extra `Query`.
+pub fn feed_partition(day: &str, shard: u16) -> String {
+    match shard {
+        0 => format!("{FEED_PREFIX}{day}"),
+        _ => format!("{FEED_PREFIX}{day}#{shard}"),
+    }
+}
+
+/// Every partition of a day, shard 0 first: what a reader reads.
+pub fn feed_partitions(day: &str) -> impl Iterator<Item = String> + '_ {
+    (0..FEED_SHARDS).map(move |shard| feed_partition(day, shard))
+}
+
+/// The day (`yyyy-mm-dd`) and shard of a feed partition's key.
+pub fn feed_day_of(pk: &str) -> Option<(&str, u16)> {
+    let rest = pk.strip_prefix(FEED_PREFIX)?;
+    match rest.split_once('#') {
+        None => Some((rest, 0)),
+        Some((day, text)) => {
+            let shard: u16 = text.parse().ok()?;
+            // Only the keys built here: `FEED#<day>#0` or `#007` never are.
+            (shard > 0 && shard.to_string() == text).then_some((day, shard))
+        }
+    }
 }
 
 /// The lowest feed SK after `sk` (every SK that sorts after it is at
@@ -524,7 +588,7 @@ pub fn feed_day_mark(day: &str) -> Key {
 /// recorded, then by id.
 pub fn feed_event(recorded_at: Timestamp, event_id: &str) -> Key {
     Key {
-        pk: feed_partition(&feed_day(recorded_at)),
+        pk: feed_partition(&feed_day(recorded_at), feed_shard_of(event_id)),
         sk: format!("{recorded_at}#{event_id}"),
     }
 }
@@ -613,9 +677,12 @@ pub enum ItemKey {
     FeedDay {
         day: String,
     },
+    /// A change event in its day's shard (`shard` 0 also holds the events
+    /// recorded before the feed was sharded, whatever their id's shard).
     FeedEvent {
         recorded_at: Timestamp,
         event_id: String,
+        shard: u16,
     },
     TenantGone {
         tenant: TenantId,
@@ -645,9 +712,14 @@ pub fn parse(key: &Key) -> Option<ItemKey> {
         (FEED_DAYS, day) if pk == FEED_DAYS => ItemKey::FeedDay { day: day.to_owned() },
         ("FEED", sk) => {
             let (at, id) = parse_time_sort(sk)?;
+            let (day, shard) = feed_day_of(pk)?;
+            if day != feed_day(at) {
+                return None;
+            }
             ItemKey::FeedEvent {
                 recorded_at: at,
                 event_id: id.to_owned(),
+                shard,
             }
         }
         ("GONE", sk) => ItemKey::TenantGone {
@@ -772,7 +844,63 @@ mod tests {
         assert_ne!(idempotency("a", "bc"), idempotency("ab", "c"));
     }
 
+    /// The feed's shards: fixed keys, and event ids spread evenly over them
+    /// (UUIDs v7 as the notifier's stream records carry, and plain
+    /// sequences, whose ids differ in a character or two).
+    #[test]
+    fn feed_shards_are_stable_and_even() {
+        assert_eq!(feed_partition("2026-12-07", 0), "FEED#2026-12-07");
+        assert_eq!(feed_partition("2026-12-07", 5), "FEED#2026-12-07#5");
+        assert_eq!(feed_day_of("FEED#2026-12-07"), Some(("2026-12-07", 0)));
+        assert_eq!(feed_day_of("FEED#2026-12-07#31"), Some(("2026-12-07", 31)));
+        for odd in [
+            "FEED#2026-12-07#0",
+            "FEED#2026-12-07#07",
+            "FEED#2026-12-07#x",
+            "FEEDDAYS",
+        ] {
+            assert_eq!(feed_day_of(odd), None, "{odd}");
+        }
+        // Stable: the hash of a stored key never changes with the build.
+        assert_eq!(fnv1a(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a("a"), 0xaf63_dc4c_8601_ec8c);
+        let at = Timestamp::parse("2026-12-07T10:00:00.000Z").unwrap();
+        let shard = (fnv1a("e1") % u64::from(FEED_SHARDS)) as u16;
+        assert_eq!(feed_event(at, "e1").pk, feed_partition("2026-12-07", shard));
+        let count = 64_000;
+        let shards = usize::from(FEED_SHARDS);
+        for ids in [
+            (0..count)
+                .map(|i| format!("0193a{i:07x}-7c3d-7e21-9f00-{:012x}", i * 7919))
+                .collect::<Vec<_>>(),
+            (0..count).map(|i| format!("record-{i}")).collect(),
+        ] {
+            let mut per_shard = vec![0usize; shards];
+            for id in &ids {
+                per_shard[usize::from(feed_shard_of(id))] += 1;
+            }
+            let mean = count / shards;
+            let (least, most) = (per_shard.iter().min().unwrap(), per_shard.iter().max().unwrap());
+            // 2,000 per shard on average: a fair hash stays within a few
+            // standard deviations (about 44), far inside ±10 %.
+            assert!(
+                *least > mean * 9 / 10 && *most < mean * 11 / 10,
+                "{per_shard:?} ({})",
+                ids[0]
+            );
+        }
+    }
+
     proptest! {
+        #[test]
+        fn feed_shards_are_in_range_and_stable(id in "\\PC{1,40}") {
+            let shard = feed_shard_of(&id);
+            prop_assert!(shard < FEED_SHARDS);
+            prop_assert_eq!(shard, feed_shard_of(&id));
+            let at = Timestamp::now();
+            prop_assert_eq!(feed_event(at, &id).pk, feed_partition(&feed_day(at), shard));
+        }
+
         #[test]
         fn tenant_key_round_trips(id in "[a-z0-9][a-z0-9-]{1,62}") {
             let id = TenantId::parse(&id).unwrap();
@@ -845,7 +973,10 @@ mod tests {
                 (domain_claim(&text), ItemKey::DomainClaim { domain: text.clone() }),
                 (change_event_guard(&text), ItemKey::ChangeEventGuard { event_id: text.clone() }),
                 (feed_day_mark(&feed_day(at)), ItemKey::FeedDay { day: feed_day(at) }),
-                (feed_event(at, &text), ItemKey::FeedEvent { recorded_at: at, event_id: text.clone() }),
+                (
+                    feed_event(at, &text),
+                    ItemKey::FeedEvent { recorded_at: at, event_id: text.clone(), shard: feed_shard_of(&text) },
+                ),
                 (tenant_gone(&tenant_id, at), ItemKey::TenantGone { tenant: tenant(), incarnation: at }),
             ];
             for (key, expected) in cases {
@@ -865,7 +996,21 @@ mod tests {
             let (code_guard, feed) = (subtenant_code(&tenant_id, &code), feed_event(at, &text));
             prop_assert_eq!(parse_subtenant_code_sk(&code_guard.sk), Some(code.as_str()));
             let day = feed_day(at);
-            prop_assert_eq!(feed_day_of(&feed.pk), Some(day.as_str()));
+            prop_assert_eq!(feed_day_of(&feed.pk), Some((day.as_str(), feed_shard_of(&text))));
+            // Every shard of the day, and the events recorded before the
+            // feed was sharded (in shard 0's partition, whatever their id).
+            for (shard, pk) in feed_partitions(&day).enumerate() {
+                prop_assert_eq!(feed_day_of(&pk), Some((day.as_str(), shard as u16)));
+                let key = Key { pk, sk: feed.sk.clone() };
+                let expected = ItemKey::FeedEvent { recorded_at: at, event_id: text.clone(), shard: shard as u16 };
+                prop_assert_eq!(parse(&key), Some(expected));
+            }
+            let legacy = Key { pk: format!("FEED#{day}"), sk: feed.sk.clone() };
+            let legacy_shard = match parse(&legacy) {
+                Some(ItemKey::FeedEvent { shard, .. }) => Some(shard),
+                _ => None,
+            };
+            prop_assert_eq!(legacy_shard, Some(0));
         }
 
         /// Every time-then-id sort key parses back, and sorts by time first.
