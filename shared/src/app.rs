@@ -40,7 +40,7 @@ impl App {
     /// notifier): no cursor secret is read, so none is needed (nor the
     /// permission to read it).
     pub async fn worker_from_env() -> Result<Self, ConfigError> {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk_config = load_sdk_config().await;
         Self::worker_from_env_with(&sdk_config)
     }
 
@@ -107,7 +107,7 @@ impl HttpApp {
     /// Reads the configuration and the cursor secret and builds the DynamoDB
     /// client: the whole of an HTTP function's init.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk_config = load_sdk_config().await;
         Self::from_env_with(&sdk_config).await
     }
 
@@ -384,4 +384,14 @@ mod tests {
         let (endpoint, _) = stand_in(HashMap::from([(CURRENT, "short")])).await;
         assert!(read_cursor_keys(&client(&endpoint), ARN).await.is_err());
     }
+}
+
+/// The SDK configuration from the environment (region, credentials), with
+/// the store's HTTPS client ([`crate::store::sdk::http_client`]): what a
+/// function's init loads once.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::store::sdk::http_client())
+        .load()
+        .await
 }

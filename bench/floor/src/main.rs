@@ -7,7 +7,16 @@ use lambda_http::{run, service_fn, Body, Error, Request, RequestExt, Response};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // The SDK's HTTPS client as the functions build theirs (rustls over ring).
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
     if let Ok(endpoint) = std::env::var("DYNAMODB_ENDPOINT") {
         builder = builder.endpoint_url(endpoint);

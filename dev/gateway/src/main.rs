@@ -187,7 +187,7 @@ async fn check(args: &[String]) -> Result<(), String> {
     let (store, auth) = match args.first().map(|a| a.as_str()) {
         Some("--aws") => {
             let table = std::env::var("TABLE_NAME").map_err(|_| "--aws needs TABLE_NAME")?;
-            let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let sdk_config = shared::app::load_sdk_config().await;
             let shards = env_or("LIST_SHARDS", "1")
                 .parse()
                 .map_err(|_| "LIST_SHARDS: a number")?;

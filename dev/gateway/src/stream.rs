@@ -72,6 +72,7 @@ impl StreamPoller {
     pub fn new(endpoint: &str, dynamodb: aws_sdk_dynamodb::Client, table: &str) -> Self {
         let config = aws_sdk_dynamodbstreams::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(shared::store::sdk::http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
             .endpoint_url(endpoint)

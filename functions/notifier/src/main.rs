@@ -12,7 +12,7 @@ use lambda_http::Error;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk_config = shared::app::load_sdk_config().await;
     let app: &'static shared::App = Box::leak(Box::new(shared::App::worker_from_env_with(&sdk_config)?));
     let bus: &'static notifier::Bus = Box::leak(Box::new(notifier::Bus::from_env(&sdk_config)?));
     run(service_fn(move |event: LambdaEvent<Event>| async move {

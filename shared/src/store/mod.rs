@@ -237,6 +237,7 @@ pub fn local_sdk_config() -> aws_config::SdkConfig {
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(sdk::http_client())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "local", "local", None, None, "local",

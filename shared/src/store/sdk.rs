@@ -1,6 +1,6 @@
 //! SDK errors in domain terms, and transactions with their cancellation
 //! reasons (which item's condition failed, or whether another transaction
-//! got in the way).
+//! got in the way). Also the SDK's HTTPS client, built once.
 
 use std::time::Duration;
 
@@ -10,6 +10,17 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_sdk_dynamodb::Client;
 
 use crate::error::Error;
+
+/// The HTTPS client every SDK client uses: hyper and rustls over ring.
+/// Not the SDK's default (rustls over aws-lc): aws-lc-sys's C build was the
+/// longest step of a fresh build (about 100 s of a 2-core machine's first
+/// `make dev`), and ring serves TLS to AWS endpoints as well.
+pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
 
 const THROTTLING: &[&str] = &[
     "ProvisionedThroughputExceededException",
