@@ -18,6 +18,9 @@
 //!        [--extra NAME=EVENT=COMMAND...] [--capacity-only] [--heat-only] [--no-heat]
 //!        [--heat-seconds N] [--heat-list-shards N]` (an extra is any
 //! Runtime API client, measured the same way on the same events).
+//! `--first-run` (`--first-run-test`) first times a fresh clone's `make dev`
+//! to its first 200 (and its `make test`), see [`first_run`]; alone with
+//! `--capacity-only`, it prints nothing else.
 //! `--capacity-only` prints the capacity tables alone (seconds: no build, no
 //! runs). `--heat-only` runs the key-heat simulation alone (seconds, no build, no
 //! DynamoDB Local) and sets `keyHeat` in bench/results/latest.json, keeping
@@ -26,6 +29,7 @@
 
 mod capacity;
 mod dynamodb_proxy;
+mod first_run;
 mod heat;
 mod process;
 mod runtime_api;
@@ -85,6 +89,10 @@ struct Args {
     purge: usize,
     /// Only the capacity tables (no build, no runs): seconds, not minutes.
     capacity_only: bool,
+    /// Also time a first run on a fresh clone (`make dev` to its first
+    /// 200; `make test` too with `first_run_test`).
+    first_run: bool,
+    first_run_test: bool,
     /// Run the key-heat simulation (and, with `heat_only`, nothing else).
     heat: bool,
     heat_only: bool,
@@ -104,6 +112,8 @@ fn args() -> Args {
         samples: 100,
         purge: 2_000,
         capacity_only: false,
+        first_run: false,
+        first_run_test: false,
         heat: true,
         heat_only: false,
         heat_seconds: heat::SECONDS,
@@ -116,6 +126,8 @@ fn args() -> Args {
             "--cold-starts" => args.cold_starts = it.next().and_then(|v| v.parse().ok()).expect("--cold-starts N"),
             "--no-build" => args.build = false,
             "--capacity-only" => args.capacity_only = true,
+            "--first-run" => args.first_run = true,
+            "--first-run-test" => (args.first_run, args.first_run_test) = (true, true),
             "--no-arm64" => args.arm64 = false,
             "--no-references" => args.references = false,
             "--scale" => {
@@ -355,6 +367,8 @@ fn print_costs(costs: &[Cost]) {
 #[tokio::main]
 async fn main() {
     let args = args();
+    // Before anything else loads the machine: the times a new user waits.
+    let first_run = args.first_run.then(|| first_run::run(&root(), args.first_run_test));
     if args.heat_only {
         let report = heat::run(args.heat_list_shards, args.heat_seconds);
         heat::print(&report);
@@ -408,6 +422,9 @@ async fn main() {
         local.stop();
         print_costs(&costs);
         capacity::print_goals(&costs);
+        if let Some(first_run) = &first_run {
+            first_run.print();
+        }
         return;
     }
     warm_up(&local.endpoint, table).await;
@@ -541,6 +558,9 @@ async fn main() {
         heat::print(&report);
         heat::to_json(&report)
     });
+    if let Some(first_run) = &first_run {
+        first_run.print();
+    }
     let report = json!({
         "keyHeat": key_heat,
         "scale": scale_rows.iter().map(|r| json!({
@@ -558,6 +578,7 @@ async fn main() {
         "functions": results,
         "dynamodbRequests": costs.iter().map(Cost::json).collect::<Vec<_>>(),
         "capacityGoals": goals,
+        "firstRun": first_run.as_ref().map(first_run::FirstRun::json),
     });
     let out = root().join("bench/results/latest.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap() + "\n").expect("bench/results is writable");
