@@ -216,6 +216,16 @@ async fn secret_value(
     Ok(Some(value))
 }
 
+/// The SDK configuration from the environment (region, credentials), with
+/// the store's HTTPS client ([`crate::store::sdk::http_client`]): what a
+/// function's init loads once.
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::store::sdk::http_client())
+        .load()
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     //! The Secrets Manager read against a stand-in that speaks its JSON
@@ -384,14 +394,4 @@ mod tests {
         let (endpoint, _) = stand_in(HashMap::from([(CURRENT, "short")])).await;
         assert!(read_cursor_keys(&client(&endpoint), ARN).await.is_err());
     }
-}
-
-/// The SDK configuration from the environment (region, credentials), with
-/// the store's HTTPS client ([`crate::store::sdk::http_client`]): what a
-/// function's init loads once.
-pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(crate::store::sdk::http_client())
-        .load()
-        .await
 }
