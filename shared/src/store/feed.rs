@@ -269,7 +269,8 @@ impl Store {
     /// and whether more settled events may follow at once.
     ///
     /// Without `from`, the page starts at the first marked day: one `Query`
-    /// of the marks, then one per day with events it reads. Following a
+    /// of the marks, then one per shard of each day with events it reads
+    /// (and again for a shard whose share ran out first). Following a
     /// cursor, a page reads its day and, when it runs past its end, the
     /// next day (if that is the last) or the marks, to go to the next day
     /// with events.
@@ -324,6 +325,7 @@ impl Store {
                     unserved: VecDeque::new(),
                     read_to: position.after.clone(),
                     done: false,
+                    asked: 0,
                 })
                 .collect();
             loop {
@@ -337,17 +339,26 @@ impl Store {
                         break 'days;
                     }
                     queries += dry.len();
-                    // Twice a fair share of what the page still needs, and
-                    // one: events spread evenly over the shards, so the
-                    // merge seldom runs one dry before the page is full
-                    // (then that one alone is read again), and a page of 25
-                    // reads a few items per shard, within the 4 KB that one
-                    // read unit pays for, not 25 from each.
-                    let want = (2 * (limit - found.len())).div_ceil(shards.len()) + 1;
-                    let want = want.clamp(1, 1000) as i32;
-                    let reads = dry
-                        .iter()
-                        .map(|&i| self.read_feed_shard(&shards[i].pk, &shards[i].read_to, &upper, want));
+                    // Twice a fair share (over the shards not read to
+                    // their end) of what the page still needs, and one:
+                    // events spread evenly over the shards, so the merge
+                    // seldom runs one dry before the page is full, and a
+                    // page of 25 reads a few items per shard, within the
+                    // 4 KB that one read unit pays for, not 25 from each. A
+                    // shard read again asks for twice as many as before: it
+                    // holds more than its share (a day recorded before the
+                    // feed was sharded is all in shard 0), or the reader's
+                    // filter keeps few events.
+                    let open = shards.iter().filter(|s| !s.done).count().max(1);
+                    let fair = (2 * (limit - found.len())).div_ceil(open) + 1;
+                    for &i in &dry {
+                        let asked = shards[i].asked;
+                        shards[i].asked = if asked == 0 { fair } else { fair.max(2 * asked) }.clamp(1, 1000);
+                    }
+                    let reads = dry.iter().map(|&i| {
+                        let shard = &shards[i];
+                        self.read_feed_shard(&shard.pk, &shard.read_to, &upper, shard.asked as i32)
+                    });
                     let pages = try_join_all(reads).await?;
                     for (i, (items, done)) in dry.into_iter().zip(pages) {
                         let shard = &mut shards[i];
@@ -458,6 +469,8 @@ struct ShardRead {
     read_to: String,
     /// Read up to the page's upper bound.
     done: bool,
+    /// How many events its last query asked for (0: not read yet).
+    asked: usize,
 }
 
 /// The first moment of `day` (`yyyy-mm-dd`).

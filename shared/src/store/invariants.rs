@@ -500,7 +500,15 @@ fn check_feed_day(report: &mut Report, item: &Item, by_key: &HashMap<(&str, &str
     else {
         return report.add(item, "change event outside its day's partition");
     };
-    if shard != 0 && shard != keys::feed_shard_of(&event_id) {
+    if shard >= keys::FEED_SHARDS {
+        report.add(
+            item,
+            format!(
+                "change event in feed shard {shard}: readers read shards 0 to {} only",
+                keys::FEED_SHARDS - 1
+            ),
+        );
+    } else if shard != 0 && shard != keys::feed_shard_of(&event_id) {
         report.add(
             item,
             format!(

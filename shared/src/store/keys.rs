@@ -519,10 +519,11 @@ const FEED_PREFIX: &str = "FEED#";
 /// The price is on the read side: a feed page reads every shard of each day
 /// it reads, one `Query` each (concurrently): see `store::feed`.
 ///
-/// Raising it later keeps every event findable (readers query every shard
-/// below the count, and an event's shard only decides where it is written);
-/// lowering it would hide the events of the dropped shards until they
-/// expire.
+/// Fixed for a deployed table: changing it moves the shard of every event
+/// id (the invariant checker would report the events of the last 30 days
+/// as misplaced) and, while a stack updates, readers and the notifier would
+/// disagree on the shards. A change needs a count to read and a count to
+/// write, rolled out one release apart (readers first).
 pub const FEED_SHARDS: u16 = 32;
 
 /// The feed shard of a change event: [`fnv1a`] of its id, as [`shard_of`]

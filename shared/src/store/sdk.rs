@@ -1,6 +1,6 @@
 //! SDK errors in domain terms, and transactions with their cancellation
 //! reasons (which item's condition failed, or whether another transaction
-//! got in the way). Also the SDK's HTTPS client, built once.
+//! got in the way). Also the SDK's HTTPS client.
 
 use std::time::Duration;
 
@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::Client;
 
 use crate::error::Error;
 
-/// The HTTPS client every SDK client uses: hyper and rustls over ring.
+/// The HTTPS client every SDK client uses (each init builds one): hyper and
+/// rustls over ring.
 /// Not the SDK's default (rustls over aws-lc): aws-lc-sys's C build was the
 /// longest step of a fresh build (about 100 s of a 2-core machine's first
 /// `make dev`), and ring serves TLS to AWS endpoints as well.
