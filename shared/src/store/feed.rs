@@ -44,7 +44,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -69,6 +69,9 @@ pub const SETTLE: Duration = Duration::from_secs(5);
 /// before marks were kept, or filtering out most of what it reads) gets a
 /// short page, `more`, and a cursor to go on from.
 const MAX_QUERIES: usize = 4 * keys::FEED_SHARDS as usize;
+
+/// Shard queries a page keeps out at once.
+const SHARD_READS_AT_ONCE: usize = 8;
 
 /// How long a process trusts its own mark of a day before writing it again
 /// (a mark is written at most this often per process and day, not once per
@@ -355,11 +358,20 @@ impl Store {
                         let asked = shards[i].asked;
                         shards[i].asked = if asked == 0 { fair } else { fair.max(2 * asked) }.clamp(1, 1000);
                     }
-                    let reads = dry.iter().map(|&i| {
-                        let shard = &shards[i];
-                        self.read_feed_shard(&shard.pk, &shard.read_to, &upper, shard.asked as i32)
-                    });
-                    let pages = try_join_all(reads).await?;
+                    let reads: Vec<_> = dry
+                        .iter()
+                        .map(|&i| {
+                            let shard = &shards[i];
+                            self.read_feed_shard(&shard.pk, &shard.read_to, &upper, shard.asked as i32)
+                        })
+                        .collect();
+                    // At most SHARD_READS_AT_ONCE out at a time: a cold
+                    // function would otherwise open a connection (a TLS
+                    // handshake) per shard at once.
+                    let pages: Vec<_> = futures_util::stream::iter(reads)
+                        .buffered(SHARD_READS_AT_ONCE)
+                        .try_collect()
+                        .await?;
                     for (i, (items, done)) in dry.into_iter().zip(pages) {
                         let shard = &mut shards[i];
                         for item in items {
