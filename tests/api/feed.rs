@@ -89,6 +89,24 @@ async fn recorded(api: &crate::helpers::TestApi, i: usize, path: &[&str], ago: i
     api.app().store.record_change_event(&e, &ids, at).await.unwrap();
 }
 
+/// The event ids of `query`'s pages (at most `pages` of them), following
+/// `nextCursor` while `hasMore`; and the last `&cursor=…` (to poll from).
+async fn every_page(api: &TestApi, query: &str, pages: usize) -> (Vec<String>, String) {
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..pages {
+        let page = api.get(&format!("{query}{cursor}")).await;
+        assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
+        let page = page.json();
+        seen.extend(ids_of(&page));
+        cursor = format!("&cursor={}", page["nextCursor"].as_str().unwrap());
+        if page["hasMore"] != true {
+            break;
+        }
+    }
+    (seen, cursor)
+}
+
 fn ids_of(page: &serde_json::Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -167,18 +185,7 @@ async fn the_feed_shows_each_caller_what_it_may_see_and_filters_by_type() {
     assert_eq!(ids_of(&both).len(), 6);
 
     // A filter that skips most of what it reads still pages (several Queries).
-    let mut seen = Vec::new();
-    let mut after = String::new();
-    for _ in 0..10 {
-        let page = api.get(&format!("/v1/events?types=member.added&limit=1{after}")).await;
-        assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
-        let page = page.json();
-        seen.extend(ids_of(&page));
-        after = format!("&cursor={}", page["nextCursor"].as_str().unwrap());
-        if page["hasMore"] != true {
-            break;
-        }
-    }
+    let (seen, _) = every_page(&api, "/v1/events?types=member.added&limit=1", 10).await;
     assert_eq!(seen, ["r-0000", "r-0003"]);
 
     let bad = api
@@ -565,18 +572,7 @@ async fn events_over_every_shard_come_back_in_one_order_across_pages() {
     }
 
     // Through the API too: the cursor carries the global position.
-    let mut seen = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page = api.get(&format!("/v1/events?limit=3{cursor}")).await;
-        assert_eq!(page.status, 200, "{}", String::from_utf8_lossy(&page.body));
-        let page = page.json();
-        seen.extend(ids_of(&page));
-        cursor = format!("&cursor={}", page["nextCursor"].as_str().unwrap());
-        if page["hasMore"] != true {
-            break;
-        }
-    }
+    let (seen, cursor) = every_page(&api, "/v1/events?limit=3", usize::MAX).await;
     assert_eq!(seen, expected, "pages of 3, through the API");
 
     // What a page costs: the first of 25, the next, and a poll that follows
