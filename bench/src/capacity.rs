@@ -6,14 +6,11 @@
 //! beside the figure measured at the start of issue 23 (same rules, commit
 //! 7232e36) and the issue's goal.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde_json::{json, Value};
-use shared::store::capacity::{cost_of_writes, WriteCost};
-use shared::store::keys::Key;
-use shared::store::records::{string_attr, Item};
-use shared::store::table::{PK, SK};
+use shared::store::capacity::WriteCost;
 
 /// What one route cost.
 pub struct Cost {
@@ -38,48 +35,45 @@ impl Cost {
 
 const READS: &[&str] = &["GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems"];
 
-fn by_key(items: Vec<Item>) -> HashMap<Key, Item> {
-    items
-        .into_iter()
-        .filter_map(|item| {
-            let key = Key {
-                pk: string_attr(&item, PK)?.to_owned(),
-                sk: string_attr(&item, SK)?.to_owned(),
-            };
-            Some((key, item))
-        })
-        .collect()
-}
-
-/// Invokes `request` in-process and prices what it did: the table is read
-/// whole before and after (a bench table of a few hundred items at most).
-pub async fn measure(app: &shared::HttpApp, event: &str, request: Bytes) -> Cost {
-    let text = std::str::from_utf8(&request).expect("an event is text");
-    let route: Value = serde_json::from_str(text).expect("an event is JSON");
-    let function = route["routeKey"]
-        .as_str()
-        .and_then(dev_gateway::routes::Function::of_route)
-        .expect("an HTTP event of a declared route");
-    let before = by_key(app.store.scan_all().await.expect("the table reads"));
-    app.store.requests().reset();
-    let response = function
-        .invoke(app, lambda_http::request::from_str(text).expect("an API Gateway event"))
-        .await;
-    let counter = app.store.requests();
-    let (requests, capacity, writes) = (counter.snapshot(), counter.capacity(), counter.writes());
-    let after = by_key(app.store.scan_all().await.expect("the table reads"));
+/// A call's cost: its requests, the read units DynamoDB Local reported,
+/// the write units priced.
+fn cost(
+    event: &str,
+    status: u16,
+    requests: BTreeMap<String, u64>,
+    reported: &BTreeMap<String, f64>,
+    writes: WriteCost,
+) -> Cost {
     Cost {
         event: event.to_owned(),
-        status: response.status().as_u16(),
+        status,
         requests,
-        reads: capacity
+        reads: reported
             .iter()
             .filter(|(op, _)| READS.contains(&op.as_str()))
             .map(|(_, units)| units)
             .sum::<f64>()
             + 0.0, // an empty sum is -0
-        writes: cost_of_writes(&writes, &before, &after),
+        writes,
     }
+}
+
+/// Invokes `request` in-process and prices what it did: the table is read
+/// whole before and after (a bench table of a few hundred items at most).
+pub async fn measure(app: &shared::HttpApp, event: &str, request: Bytes) -> Cost {
+    let priced = app
+        .store
+        .price_writes(crate::invoke(app, &request))
+        .await
+        .expect("the table reads");
+    let response = priced.answer.expect("an HTTP event of a declared route");
+    cost(
+        event,
+        response.status().as_u16(),
+        priced.requests,
+        &priced.reported,
+        priced.writes,
+    )
 }
 
 /// A PATCH of one field (the description) of the sample tenant: the
@@ -110,18 +104,15 @@ pub async fn list_pages(client: &aws_sdk_dynamodb::Client, endpoint: &str) -> Ve
     ] {
         let event = crate::scale::get_event(path, &claims);
         app.store.requests().reset();
-        let text = std::str::from_utf8(&event).unwrap();
-        let response = dev_gateway::routes::Function::Tenants
-            .invoke(&app, lambda_http::request::from_str(text).unwrap())
-            .await;
-        let capacity = app.store.requests().capacity();
-        costs.push(Cost {
-            event: name.to_owned(),
-            status: response.status().as_u16(),
-            requests: app.store.requests().snapshot(),
-            reads: capacity.values().sum(),
-            writes: WriteCost::default(),
-        });
+        let response = crate::invoke(&app, &event).await.expect("a declared route");
+        let counter = app.store.requests();
+        costs.push(cost(
+            name,
+            response.status().as_u16(),
+            counter.snapshot(),
+            &counter.capacity(),
+            WriteCost::default(),
+        ));
     }
     costs
 }

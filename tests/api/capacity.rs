@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use serde_json::json;
 use shared::domain::tenant::{InputMode, Stamp};
 use shared::domain::{Tenant, TenantId, TenantInput, Timestamp};
-use shared::store::capacity::{cost_of_writes, write_cost, WriteCost};
+use shared::store::capacity::{write_cost, WriteCost};
 use shared::store::keys::Key;
 use shared::store::records::{self, string_attr, Item};
 use shared::store::table::{PK, SK};
@@ -104,29 +104,15 @@ async fn the_model_prices_plain_writes_as_dynamodb_local_reports_them() {
     }
 }
 
-fn by_key(items: Vec<Item>) -> HashMap<Key, Item> {
-    items
-        .into_iter()
-        .map(|item| {
-            let key = Key {
-                pk: string_attr(&item, PK).unwrap().to_owned(),
-                sk: string_attr(&item, SK).unwrap().to_owned(),
-            };
-            (key, item)
-        })
-        .collect()
-}
-
 /// The write units of what `call` sends, by the model.
 async fn priced<F: std::future::Future<Output = u16>>(api: &TestApi, call: F) -> f64 {
-    let store = &api.app().store;
-    let before = by_key(store.scan_all().await.unwrap());
-    store.requests().reset();
-    let status = call.await;
-    assert!((200..300).contains(&status), "the priced call answered {status}");
-    let writes = store.requests().writes();
-    let after = by_key(store.scan_all().await.unwrap());
-    cost_of_writes(&writes, &before, &after).total()
+    let priced = api.app().store.price_writes(call).await.unwrap();
+    assert!(
+        (200..300).contains(&priced.answer),
+        "the priced call answered {}",
+        priced.answer
+    );
+    priced.writes.total()
 }
 
 #[tokio::test]

@@ -37,8 +37,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
 use super::keys::Key;
-use super::records::Item;
+use super::records::{string_attr, Item};
 use super::table::{Index, Projection, INDEXES, PK, SK};
+use super::Store;
+use crate::error::Result;
 
 const WRITE_UNIT: usize = 1024;
 const READ_UNIT: usize = 4096;
@@ -166,7 +168,8 @@ pub enum WriteKind {
 }
 
 /// One item write of a request: recorded by the store's request counter
-/// (see [`super::metrics`]) and priced by [`cost_of_writes`].
+/// when asked to (see [`Store::price_writes`]) and priced by
+/// [`cost_of_writes`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteAction {
     pub kind: WriteKind,
@@ -238,6 +241,57 @@ pub fn cost_of_writes(writes: &[WriteAction], before: &HashMap<Key, Item>, after
         });
     }
     total
+}
+
+/// Items by their key.
+fn by_key(items: Vec<Item>) -> HashMap<Key, Item> {
+    items
+        .into_iter()
+        .filter_map(|item| {
+            let key = Key {
+                pk: string_attr(&item, PK)?.to_owned(),
+                sk: string_attr(&item, SK)?.to_owned(),
+            };
+            Some((key, item))
+        })
+        .collect()
+}
+
+/// What [`Store::price_writes`] saw of a call.
+#[derive(Debug)]
+pub struct Priced<T> {
+    pub answer: T,
+    /// The call's requests and the capacity DynamoDB reported, by operation
+    /// (the counter's, without the scans around the call).
+    pub requests: BTreeMap<String, u64>,
+    pub reported: BTreeMap<String, f64>,
+    /// Its item writes, priced.
+    pub writes: WriteCost,
+}
+
+impl Store {
+    /// Runs `call` and prices the item writes it sends ([`cost_of_writes`]).
+    /// For measuring only (the bench, the tests): the table is scanned
+    /// whole before and after, and the request counter is reset (and left
+    /// recording item writes until its next reset).
+    pub async fn price_writes<T>(&self, call: impl std::future::Future<Output = T>) -> Result<Priced<T>> {
+        let before = by_key(self.scan_all().await?);
+        self.requests.reset();
+        self.requests.record_writes();
+        let answer = call.await;
+        let (requests, reported, writes) = (
+            self.requests.snapshot(),
+            self.requests.capacity(),
+            self.requests.writes(),
+        );
+        let after = by_key(self.scan_all().await?);
+        Ok(Priced {
+            answer,
+            requests,
+            reported,
+            writes: cost_of_writes(&writes, &before, &after),
+        })
+    }
 }
 
 /// The read units of reading `bytes` (one item, or a query's items

@@ -23,7 +23,9 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 struct Counts {
     requests: BTreeMap<String, u64>,
     capacity: BTreeMap<String, f64>,
-    writes: Vec<super::capacity::WriteAction>,
+    /// The item writes sent since [`RequestCounter::record_writes`] (`None`:
+    /// not recording, as in a deployed function, which never reads them).
+    writes: Option<Vec<super::capacity::WriteAction>>,
 }
 
 /// Shared by the client's interceptor and whoever reads the counts. It
@@ -110,10 +112,22 @@ impl RequestCounter {
         self.counts.lock().map(|c| c.capacity.clone()).unwrap_or_default()
     }
 
-    /// The item writes sent so far (each attempt's), for
-    /// [`super::capacity::cost_of_writes`].
+    /// From now until the next [`RequestCounter::reset`], records each
+    /// request's item writes (for [`super::capacity::cost_of_writes`]).
+    pub fn record_writes(&self) {
+        if let Ok(mut c) = self.counts.lock() {
+            c.writes = Some(Vec::new());
+        }
+    }
+
+    /// The item writes sent (each attempt's) since
+    /// [`RequestCounter::record_writes`].
     pub fn writes(&self) -> Vec<super::capacity::WriteAction> {
-        self.counts.lock().map(|c| c.writes.clone()).unwrap_or_default()
+        self.counts
+            .lock()
+            .ok()
+            .and_then(|c| c.writes.clone())
+            .unwrap_or_default()
     }
 
     pub fn total(&self) -> u64 {
@@ -213,9 +227,13 @@ impl Intercept for RequestCounter {
                 return Err(message.into());
             }
         }
-        let writes = super::capacity::WriteAction::of_request(&operation, context.request().body().bytes());
         if let Ok(mut c) = self.counts.lock() {
-            c.writes.extend(writes);
+            if let Some(writes) = &mut c.writes {
+                writes.extend(super::capacity::WriteAction::of_request(
+                    &operation,
+                    context.request().body().bytes(),
+                ));
+            }
             *c.requests.entry(operation).or_default() += 1;
         }
         Ok(())
