@@ -68,7 +68,7 @@ use shared::domain::subtenant::{Subtenant, SubtenantInput};
 use shared::domain::tenant::{InputMode, Stamp};
 use shared::domain::{merge_patch, SubtenantCode, Tenant, TenantId, TenantInput, Timestamp};
 use shared::store::attributes::PATH_AT;
-use shared::store::capacity::{self, item_size, read_units, write_cost};
+use shared::store::capacity::{self, condition_check_cost, item_size, read_units, write_cost};
 use shared::store::records::{self, string_attr, string_value, Item};
 use shared::store::table::{INDEXES, PK};
 use shared::store::{feed, keys};
@@ -216,7 +216,7 @@ impl Heat {
 
     /// A transaction's `ConditionCheck` on an item: a write on the table.
     fn condition_check(&mut self, item: &Item) {
-        let cost = write_cost(Some(item), Some(item), true);
+        let cost = condition_check_cost(Some(item));
         self.write(TABLE, string_attr(item, PK).unwrap_or("?"), cost.table);
     }
 
@@ -676,26 +676,12 @@ impl Simulation {
         self.population.replace(rank, Rc::new(next));
     }
 
-    /// The facet items a tenant write puts (new or changed) and deletes.
+    /// The facet items a tenant write puts (new or changed) and deletes,
+    /// as the store's transaction does ([`records::facet_changes`]).
     fn facet_writes(&mut self, before: Option<&Tenant>, after: &Tenant) {
-        let shards = self.population.list_shards;
-        let old: HashMap<String, Item> = before
-            .map(|t| records::facet_items(t, shards))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, i)| (k.sk, i))
-            .collect();
-        let new = records::facet_items(after, shards);
-        for (key, item) in &new {
-            let previous = old.get(&key.sk);
-            if previous != Some(item) {
-                self.heat.item_write(previous, Some(item), true);
-            }
-        }
-        for (sk, item) in &old {
-            if !new.iter().any(|(k, _)| &k.sk == sk) {
-                self.heat.item_write(Some(item), None, true);
-            }
+        for change in records::facet_changes(before, Some(after), self.population.list_shards) {
+            self.heat
+                .item_write(change.before.as_ref(), change.after.as_ref(), true);
         }
     }
 

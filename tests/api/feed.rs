@@ -4,6 +4,7 @@
 use serde_json::json;
 use shared::domain::events::{ChangeEvent, EventKind};
 use shared::domain::{TenantId, Timestamp};
+use shared::store::feed::{FeedEvent, FeedPosition};
 
 use crate::helpers::{spawn_app, TestApi};
 
@@ -46,15 +47,7 @@ async fn events_are_recorded_once_and_paged_in_order_without_gaps() {
     // position stays good for polling.
     let later = at(60_000);
     for limit in [1, 7, 30, 100] {
-        let (mut seen, mut from) = (Vec::new(), Some(position.clone()));
-        loop {
-            let page = store.feed_page(from.as_ref(), later, limit, |_| true).await.unwrap();
-            seen.extend(page.events.iter().map(|e| e.event["id"].as_str().unwrap().to_owned()));
-            from = Some(page.position);
-            if !page.more {
-                break;
-            }
-        }
+        let seen = every_store_page(store, Some(position.clone()), later, limit, |_| true).await;
         let expected: Vec<String> = (0..30).map(|i| format!("record-{i:03}")).collect();
         assert_eq!(seen, expected, "pages of {limit}");
     }
@@ -87,6 +80,26 @@ async fn recorded(api: &crate::helpers::TestApi, i: usize, path: &[&str], ago: i
     };
     let at = Timestamp::now().plus(time::Duration::seconds(-ago));
     api.app().store.record_change_event(&e, &ids, at).await.unwrap();
+}
+
+/// The event ids of the store's feed pages of `limit` from `from` at `now`
+/// that `keep` keeps, followed to the end.
+async fn every_store_page(
+    store: &shared::store::Store,
+    mut from: Option<FeedPosition>,
+    now: Timestamp,
+    limit: usize,
+    keep: impl Fn(&FeedEvent) -> bool + Copy,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let page = store.feed_page(from.as_ref(), now, limit, keep).await.unwrap();
+        seen.extend(page.events.iter().map(|e| e.event["id"].as_str().unwrap().to_owned()));
+        from = Some(page.position);
+        if !page.more {
+            return seen;
+        }
+    }
 }
 
 /// The event ids of `query`'s pages (at most `pages` of them), following
@@ -602,18 +615,7 @@ async fn events_over_every_shard_come_back_in_one_order_across_pages() {
         .filter(|id| (usize::from_str_radix(id.rsplit('-').next().unwrap(), 16).unwrap() / 7919) % 2 == 1)
         .cloned()
         .collect();
-    let (mut seen, mut from) = (Vec::new(), None);
-    loop {
-        let page = store
-            .feed_page(from.as_ref(), now, 4, |e| e.subject == "odd")
-            .await
-            .unwrap();
-        seen.extend(page.events.iter().map(|e| e.event["id"].as_str().unwrap().to_owned()));
-        from = Some(page.position);
-        if !page.more {
-            break;
-        }
-    }
+    let seen = every_store_page(store, None, now, 4, |e| e.subject == "odd").await;
     assert_eq!(seen, odd);
 }
 
@@ -659,18 +661,7 @@ async fn an_event_recorded_before_the_feed_was_sharded_is_served() {
     .await;
 
     for limit in [1, 3] {
-        let (mut seen, mut from) = (Vec::new(), None);
-        loop {
-            let page = store
-                .feed_page(from.as_ref(), Timestamp::now(), limit, |_| true)
-                .await
-                .unwrap();
-            seen.extend(page.events.iter().map(|e| e.event["id"].as_str().unwrap().to_owned()));
-            from = Some(page.position);
-            if !page.more {
-                break;
-            }
-        }
+        let seen = every_store_page(store, None, Timestamp::now(), limit, |_| true).await;
         assert_eq!(seen, ["record-000", "record-001", "record-002"], "pages of {limit}");
     }
     let page = api.get("/v1/events").await.json();

@@ -219,6 +219,45 @@ pub fn facet_items(tenant: &Tenant, list_shards: u16) -> Vec<(Key, Item)> {
         .collect()
 }
 
+/// A facet item a tenant write changes: its image before (`None`: a new
+/// one) and after (`None`: deleted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacetChange {
+    pub key: Key,
+    pub before: Option<Item>,
+    pub after: Option<Item>,
+}
+
+/// The facet items that differ between a tenant's two states (`None`: not
+/// there, as before a create or after a delete): the new or changed ones
+/// first, in [`facet_items`]' order, then the removed ones. An unchanged
+/// facet is not written again.
+pub fn facet_changes(before: Option<&Tenant>, after: Option<&Tenant>, list_shards: u16) -> Vec<FacetChange> {
+    let mut old: HashMap<String, (Key, Item)> = before
+        .map(|t| facet_items(t, list_shards))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, item)| (key.sk.clone(), (key, item)))
+        .collect();
+    let mut changes = Vec::new();
+    for (key, item) in after.map(|t| facet_items(t, list_shards)).unwrap_or_default() {
+        let previous = old.remove(&key.sk).map(|(_, item)| item);
+        if previous.as_ref() != Some(&item) {
+            changes.push(FacetChange {
+                key,
+                before: previous,
+                after: Some(item),
+            });
+        }
+    }
+    changes.extend(old.into_values().map(|(key, item)| FacetChange {
+        key,
+        before: Some(item),
+        after: None,
+    }));
+    changes
+}
+
 /// The attributes [`facet_items`] writes for name prefixes: a facet
 /// written before them lacks them (and nothing else).
 pub fn name_prefix_attributes() -> impl Iterator<Item = &'static str> {

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, KeysAndAttributes, Put, Tr
 use super::attributes::{CHILD_COUNT, NAME, PATH, STATUS, SUBTENANT_COUNT, TENANT_ID, VERSION};
 use super::entity::{DecodeError, EntityType, Record};
 use super::keys;
-use super::records::{self, facet_items, key_item, number_value, string_value, tenant_item, Item};
+use super::records::{self, key_item, number_value, string_value, tenant_item, Item};
 use super::sdk::{classify, transact, TransactError};
 use super::table::{PK, SK, TTL_ATTRIBUTE};
 use super::versioned_write::VersionedWrite;
@@ -448,42 +448,28 @@ impl Store {
             }
         }
 
-        let old_facets: HashMap<String, Item> = write
-            .change
-            .before()
-            .map(|t| facet_items(t, self.list_shards))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, i)| (k.sk, i))
-            .collect();
-        let new_facets = write
-            .change
-            .after()
-            .map(|t| facet_items(t, self.list_shards))
-            .unwrap_or_default();
-        for (key, item) in &new_facets {
-            if old_facets.get(&key.sk) != Some(item) {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .map_err(Error::internal)?;
-                push(TransactWriteItem::builder().put(put).build(), Role::Facet);
-            }
-        }
-        for sk in old_facets
-            .keys()
-            .filter(|sk| !new_facets.iter().any(|(k, _)| &k.sk == *sk))
-        {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key_item(&keys::Key {
-                    pk: keys::tenant(&id).pk,
-                    sk: sk.clone(),
-                })))
-                .build()
-                .map_err(Error::internal)?;
-            push(TransactWriteItem::builder().delete(delete).build(), Role::Facet);
+        for change in records::facet_changes(write.change.before(), write.change.after(), self.list_shards) {
+            let action = match change.after {
+                Some(item) => TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .build()
+                            .map_err(Error::internal)?,
+                    )
+                    .build(),
+                None => TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_item(&change.key)))
+                            .build()
+                            .map_err(Error::internal)?,
+                    )
+                    .build(),
+            };
+            push(action, Role::Facet);
         }
 
         if let Some(event) = write.event {
