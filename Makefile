@@ -41,7 +41,9 @@ dev: tools ## Run the whole API on http://127.0.0.1:3000, docs at /docs (Ctrl-C 
 test: tools dynamodb-local docs-viewer browser sam $(SCHEMATHESIS) $(MOTO) ## Run every test (starts and stops its own DynamoDB Local), the docs page in headless Chromium too
 	@# A bound of our own, well inside CI's 90 minutes: a hung test fails the run instead of eating it.
 	rm -rf target/tmp/observed-statuses
-	timeout --kill-after=30s 45m cargo test --workspace --locked
+	@# Four tests at a time: each test binary runs one DynamoDB Local per core
+	@# (tests/api/helpers.rs), and a test mostly waits on one of them.
+	timeout --kill-after=30s 45m cargo test --workspace --locked -- --test-threads=4
 	$(SAM) validate --lint --template template.yaml
 	$(MAKE) --no-print-directory rehearsal
 	timeout --kill-after=30s 15m bash dev/contract-test.sh

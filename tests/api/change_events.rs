@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use shared::domain::Timestamp;
 use shared::store::records;
 
-use crate::helpers::{dynamodb, local_bus, spawn_app, TestApi};
+use crate::helpers::{local_bus, spawn_app, TestApi};
 
 static QUEUES: AtomicUsize = AtomicUsize::new(0);
 
@@ -57,7 +57,7 @@ fn types(events: &[Value]) -> Vec<String> {
 async fn each_mutating_route_publishes_exactly_one_event_of_its_type() {
     let api = spawn_app().await;
     let (bus, queue) = bus().await;
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
     let ok = |status: u16, reply: crate::helpers::Reply| {
         assert_eq!(reply.status, status, "{}", String::from_utf8_lossy(&reply.body));
         reply
@@ -321,7 +321,7 @@ async fn a_refused_entry_is_sent_again_alone() {
 async fn the_delay_from_write_to_published_event() {
     let api = spawn_app().await;
     let (bus, queue) = bus().await;
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
     let mut delays = Vec::new();
     for i in 0..20 {
         let started = Instant::now();
@@ -384,7 +384,7 @@ async fn a_clone_publishes_its_tenant_its_deployment_and_its_success() {
         .send_json("POST", "/v1/tenants/acme/deployments", &json!({"v": 1}), &[])
         .await;
     assert_eq!(deployed.status, 201);
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
     let both = [Consumer::Jobs, Consumer::Notifier(&bus)];
     let before = published(&api, &mut poller, &both, &queue, 2, Duration::from_secs(20)).await;
     assert_eq!(types(&before), ["tenant.created", "deployment.created"]);

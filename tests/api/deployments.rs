@@ -9,7 +9,7 @@ use dev_gateway::stream::{Consumer, StreamPoller};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 
-use crate::helpers::{dynamodb, spawn_app, token_for, Reply, TestApi};
+use crate::helpers::{spawn_app, token_for, Reply, TestApi};
 
 const DEPLOYMENTS: &str = "/v1/tenants/acme/deployments";
 
@@ -312,7 +312,7 @@ async fn a_create_with_a_configuration_deploys_version_1_in_the_same_transaction
 
 /// Runs the dev gateway's stream poller until `job` has finished; returns it.
 async fn run_jobs_until_finished(api: &TestApi, job: &str) -> Value {
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         poller.poll_once(api.app(), &[Consumer::Jobs]).await.unwrap();

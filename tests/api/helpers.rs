@@ -25,18 +25,43 @@ pub const SECRET: &[u8] = b"test-secret";
 pub const SAMPLE_JOB_ID: &str = "019ab000-0000-7000-8000-000000000001";
 pub const ADMIN_SCOPE: &str = "tenants:* subtenants:* identity-providers:* deployments:* members:* events:*";
 
-static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
+static DYNAMODB: OnceLock<Vec<DynamoDbLocal>> = OnceLock::new();
 static TABLES: AtomicU32 = AtomicU32::new(0);
+static NEXT_INSTANCE: AtomicU32 = AtomicU32::new(0);
 
-/// DynamoDB Local for this test binary, started on first use.
+/// How many DynamoDB Locals a test binary runs: one per core. Each one
+/// serialises its requests (its JVM stays near one core however many
+/// tests call it), so one instance left a 2-core machine half idle.
+fn instance_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
+/// The DynamoDB Local for the next table: the binary's instances (started
+/// together on first use) taken in turn.
 pub fn dynamodb() -> &'static DynamoDbLocal {
-    DYNAMODB.get_or_init(|| {
-        DynamoDbLocal::start(Options {
-            port: None,
-            data_dir: None,
-        })
-        .expect("DynamoDB Local starts (needs Java 17 and npm)")
-    })
+    let instances = DYNAMODB.get_or_init(|| {
+        let starting: Vec<_> = (0..instance_count())
+            .map(|_| {
+                std::thread::spawn(|| {
+                    DynamoDbLocal::start(Options {
+                        port: None,
+                        data_dir: None,
+                    })
+                })
+            })
+            .collect();
+        starting
+            .into_iter()
+            .map(|start| {
+                start
+                    .join()
+                    .expect("the start thread ends")
+                    .expect("DynamoDB Local starts (needs Java 17 and npm)")
+            })
+            .collect()
+    });
+    let next = NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed) as usize;
+    &instances[next % instances.len()]
 }
 
 static LOCAL_BUS: OnceLock<dev_gateway::local_bus::LocalBus> = OnceLock::new();
@@ -73,6 +98,10 @@ pub fn observe(route_key: &str, status: u16, code: Option<&str>) {
         let _ = writeln!(file, "{route_key}\t{status}\t{}", code.unwrap_or_default());
     }
 }
+
+/// Every item of a table at one moment ([`TestApi::snapshot`]).
+#[derive(Clone)]
+pub struct Snapshot(Vec<Item>);
 
 pub struct TestApi {
     pub gateway: Gateway,
@@ -401,6 +430,44 @@ impl TestApi {
             .send()
             .await
             .unwrap();
+    }
+
+    /// The table as it stands, for [`TestApi::restore`] into other tests'
+    /// tables.
+    #[allow(dead_code)] // the api binary's
+    pub async fn snapshot(&self) -> Snapshot {
+        Snapshot(self.scan().await)
+    }
+
+    /// Writes a snapshot's items into this (empty) table, 25 to a batch:
+    /// the same state the snapshot's world built through the API, for a
+    /// fraction of DynamoDB Local's work (a tenant create's transaction
+    /// costs its JVM about as much as a batch of 25 plain puts).
+    #[allow(dead_code)] // the api binary's
+    pub async fn restore(&self, snapshot: &Snapshot) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in snapshot.0.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
+                    WriteRequest::builder().put_request(put).build()
+                })
+                .collect();
+            while !requests.is_empty() {
+                let answer = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .unwrap();
+                requests = answer
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
     }
 
     /// Sets one attribute of the item at `key`.

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use shared::domain::Timestamp;
 use shared::service::cleanup::{self, Run};
 
-use crate::helpers::{dynamodb, local_bus, spawn_app, token_for, Reply, TestApi, ADMIN_SCOPE};
+use crate::helpers::{local_bus, spawn_app, token_for, Reply, TestApi, ADMIN_SCOPE};
 
 /// Calls a route as `user` (no roles: a plain member) with `scope`.
 async fn call_as(api: &TestApi, user: &str, scope: &str, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -103,7 +103,7 @@ async fn a_reused_ids_new_members_read_nothing_of_its_earlier_tenant_in_the_feed
     let name = format!("sec-{}-{}", std::process::id(), api.table);
     let created = local_bus().bus_and_queue(&name).await.unwrap();
     let (bus, queue) = (local_bus().notifier_bus(&created.bus), created.queue_url);
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
 
     let first = api
         .create_tenant(json!({"tenantId": "reused", "name": "First Customer", "metadata": {"secret": "first"}}))

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dev_gateway::stream::{Consumer, StreamPoller};
 use serde_json::{json, Value};
 
-use crate::helpers::{dynamodb, local_bus, spawn_app, Reply, TestApi};
+use crate::helpers::{local_bus, spawn_app, Reply, TestApi};
 
 #[track_caller]
 fn status(reply: &Reply, expected: u16) -> Value {
@@ -42,7 +42,7 @@ async fn bus() -> (notifier::Bus, String) {
 /// Runs the stream functions on everything the stream holds, until it has
 /// been quiet for a few passes (a job's run writes records of its own).
 async fn drain_stream(api: &TestApi, consumers: &[Consumer<'_>]) {
-    let mut poller = StreamPoller::new(&dynamodb().endpoint, api.client.clone(), &api.table);
+    let mut poller = StreamPoller::new(&api.endpoint, api.client.clone(), &api.table);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut quiet = 0;
     while quiet < 3 {
