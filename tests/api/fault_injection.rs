@@ -44,6 +44,8 @@ async fn every_fault(scenario: Scenario) {
     let faults = Faults::default();
     let api = spawn_app_with_faults(&faults).await;
     (scenario.fixture)(&api).await;
+    // Each cut below starts from this state, restored rather than rebuilt.
+    let fixture = api.snapshot().await;
     faults.reset();
     let status = (scenario.act)(&api).await;
     assert!((200..300).contains(&status), "{name} without a fault: {status}");
@@ -62,7 +64,7 @@ async fn every_fault(scenario: Scenario) {
         for call in 1..=calls {
             let faults = Faults::default();
             let api = spawn_app_with_faults(&faults).await;
-            (scenario.fixture)(&api).await;
+            api.restore(&fixture).await;
             faults.arm(call, strike);
             let status = (scenario.act)(&api).await;
             assert!(faults.struck(), "{name}: call {call} was never made");

@@ -537,15 +537,24 @@ async fn events_over_every_shard_come_back_in_one_order_across_pages() {
     let api = spawn_app().await;
     let store = &api.app().store;
     let base = Timestamp::now().plus(time::Duration::seconds(-120));
-    let count = 150;
-    let mut expected = Vec::new();
+    // Two events in each shard: UUID-shaped ids (as the stream's record
+    // ids), in no order of their own, drawn until every shard has two.
+    let per_shard = 2;
+    let count = per_shard * usize::from(keys::FEED_SHARDS);
+    let mut held = vec![0; usize::from(keys::FEED_SHARDS)];
+    let mut ids = (0..).map(|n: usize| format!("0193a6f2-{:04x}-7e21-9f00-{:012x}", 0xffff - n, n * 7919));
+    let (mut expected, mut odd_ids) = (Vec::new(), std::collections::BTreeSet::new());
     for i in 0..count {
-        // Three events per millisecond, ids in no order of their own.
+        // Three events per millisecond.
         let at = base.plus(time::Duration::milliseconds((i / 3) as i64));
         let mut e = event(i);
-        // UUID-shaped, as the stream's record ids; within a millisecond,
-        // sorting after the events recorded before them.
-        e.id = format!("0193a6f2-{:04x}-7e21-9f00-{:012x}", count - i, i * 7919);
+        e.id = ids
+            .find(|id| held[usize::from(keys::feed_shard_of(id))] < per_shard)
+            .unwrap();
+        held[usize::from(keys::feed_shard_of(&e.id))] += 1;
+        if e.subject.as_str() == "odd" {
+            odd_ids.insert(e.id.clone());
+        }
         let path = e.path.clone().unwrap();
         assert!(store.record_change_event(&e, &path, at).await.unwrap());
         expected.push((keys::feed_event(at, &e.id).sk, e.id.clone()));
@@ -610,11 +619,7 @@ async fn events_over_every_shard_come_back_in_one_order_across_pages() {
     );
 
     // A filter that keeps few still finds each, in order, once.
-    let odd: Vec<String> = expected
-        .iter()
-        .filter(|id| (usize::from_str_radix(id.rsplit('-').next().unwrap(), 16).unwrap() / 7919) % 2 == 1)
-        .cloned()
-        .collect();
+    let odd: Vec<String> = expected.iter().filter(|id| odd_ids.contains(*id)).cloned().collect();
     let seen = every_store_page(store, None, now, 4, |e| e.subject == "odd").await;
     assert_eq!(seen, odd);
 }
