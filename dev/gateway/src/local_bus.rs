@@ -66,7 +66,7 @@ pub async fn receive_from(sqs: &aws_sdk_sqs::Client, queue_url: &str, wait: Dura
 impl LocalBus {
     /// Starts moto's server on `port` (a free one if `None`).
     pub fn start(port: Option<u16>) -> Result<Self, String> {
-        let server = repo_root().join(".local/venv/bin/moto_server");
+        let server = repo_root().join(".local/moto-venv/bin/moto_server");
         if !server.is_file() {
             return Err(format!("{} is missing: run make dev or make test", server.display()));
         }
