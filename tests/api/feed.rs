@@ -6,7 +6,7 @@ use shared::domain::events::{ChangeEvent, EventKind};
 use shared::domain::{TenantId, Timestamp};
 use shared::store::feed::{FeedEvent, FeedPosition};
 
-use crate::helpers::{spawn_app, TestApi};
+use crate::helpers::{spawn_app, spawn_app_with_faults, Faults, TestApi};
 
 fn event(i: usize) -> ChangeEvent {
     let subject = TenantId::parse(if i.is_multiple_of(2) { "even" } else { "odd" }).unwrap();
@@ -678,4 +678,46 @@ async fn an_event_recorded_before_the_feed_was_sharded_is_served() {
         .unwrap());
     // The invariant check (at the test's end) takes it as it is.
     assert_eq!(store.check_invariants().await.unwrap(), vec![]);
+}
+
+/// The notifier reads an event's feed time once the day is marked, right
+/// before its write: a mark that takes long (here 1.5 s, as on a throttled
+/// table) does not leave the event behind the moment it lands, where a
+/// reader following its cursor (which serves events `SETTLE` old) could
+/// already have passed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_feed_time_is_read_after_its_day_is_marked() {
+    use shared::store::keys;
+    let faults = Faults::default();
+    let api = spawn_app_with_faults(&faults).await;
+    let slow = time::Duration::milliseconds(1500);
+    faults.slow_puts(std::time::Duration::from_millis(1500));
+    let e = event(1);
+    let before = Timestamp::now();
+    let store = &api.app().store;
+    assert!(store
+        .record_change_event_landing(&e, &e.path.clone().unwrap(), before)
+        .await
+        .unwrap());
+    faults.reset();
+    let recorded: Vec<String> = api
+        .scan()
+        .await
+        .iter()
+        .map(TestApi::key_of)
+        .filter(|key| key.sk.ends_with(&format!("#{}", e.id)))
+        .map(|key| key.sk)
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert!(
+        recorded[0] >= keys::feed_events_until(before.plus(slow)),
+        "recorded at {} though its day's mark took until after {}",
+        recorded[0],
+        before.plus(slow)
+    );
+    // Recorded once: the stream's retry of the same record adds nothing.
+    assert!(!store
+        .record_change_event_landing(&e, &e.path.clone().unwrap(), before)
+        .await
+        .unwrap());
 }

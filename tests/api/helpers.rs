@@ -609,6 +609,8 @@ struct FaultPlan {
     /// Every transaction's first condition is made to fail, as if another
     /// writer always won the race ([`Faults::lose_every_race`]).
     lose_races: bool,
+    /// Every `PutItem` waits this long before it is sent ([`Faults::slow_puts`]).
+    slow_puts: Option<std::time::Duration>,
 }
 
 /// A fault-injecting layer on a test app's DynamoDB client (an SDK
@@ -643,6 +645,12 @@ impl Faults {
         self.0.lock().unwrap().lose_races = true;
     }
 
+    /// From now on (until [`Faults::reset`]) every `PutItem` waits `delay`
+    /// before it is sent, as on a slow or throttled table.
+    pub fn slow_puts(&self, delay: std::time::Duration) {
+        self.0.lock().unwrap().slow_puts = Some(delay);
+    }
+
     /// Whether the armed fault has struck.
     pub fn struck(&self) -> bool {
         self.0.lock().unwrap().struck
@@ -672,10 +680,22 @@ impl aws_sdk_dynamodb::config::Intercept for Faults {
         _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        if !self.0.lock().unwrap().lose_races {
+        let (lose_races, slow_puts) = {
+            let plan = self.0.lock().unwrap();
+            (plan.lose_races, plan.slow_puts)
+        };
+        let input = context.input_mut();
+        if let Some(delay) = slow_puts {
+            if input
+                .downcast_ref::<aws_sdk_dynamodb::operation::put_item::PutItemInput>()
+                .is_some()
+            {
+                std::thread::sleep(delay);
+            }
+        }
+        if !lose_races {
             return Ok(());
         }
-        let input = context.input_mut();
         let Some(transaction) =
             input.downcast_mut::<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput>()
         else {

@@ -73,9 +73,7 @@ pub async fn record_in_feed(store: &Store, change: &ChangeEvent, incarnation: Op
             }
         }
     };
-    store
-        .record_change_event_seen(change, &path, path_at, Timestamp::now())
-        .await?;
+    store.record_change_event_landing(change, &path, path_at).await?;
     Ok(true)
 }
 

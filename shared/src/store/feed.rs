@@ -33,7 +33,10 @@
 //!   events (see `service::feed::feed`);
 //! - the feed serves an event only once it is [`SETTLE`] old: notifiers on
 //!   other stream shards may still be recording events of the same instant,
-//!   and a reader following its cursor must never step over one;
+//!   and a reader following its cursor must never step over one. So the
+//!   notifier reads an event's time once its day is marked, right before a
+//!   write that is over within [`WRITE_WITHIN`]
+//!   ([`Store::record_change_event_landing`]);
 //! - each day that has events is marked (`FEEDDAYS`, SK the day), before its
 //!   events are written: a reader starting without a cursor, or going on
 //!   past the end of a day, reads the marks (one small `Query`) and then
@@ -51,7 +54,7 @@ use serde_json::Value;
 
 use super::attributes::{EVENT, PATH, PATH_AT, SUBJECT, TYPE};
 use super::records::{self, string_attr, string_value, Item};
-use super::sdk::{classify, transact, TransactError};
+use super::sdk::{classify, transact, transact_within, TransactError};
 use super::table::{PK, SK};
 use super::{keys, Store};
 use crate::domain::events::ChangeEvent;
@@ -62,6 +65,9 @@ use crate::error::{Error, Result};
 pub const RETENTION_DAYS: i64 = 30;
 /// How old a recorded event must be before the feed serves it.
 pub const SETTLE: Duration = Duration::from_secs(5);
+/// How long the notifier's write of an event may take, its time read: less
+/// than [`SETTLE`] ([`Store::record_change_event_landing`]).
+pub const WRITE_WITHIN: Duration = Duration::from_secs(4);
 /// Shard queries one page may make (the marks' `Query` aside): every shard
 /// of four days, each read once. A day read costs one `Query` per shard
 /// (sent together), and a shard read dry is read again only if the page
@@ -154,9 +160,53 @@ impl Store {
         path_at: Timestamp,
         now: Timestamp,
     ) -> Result<bool> {
-        let expires = now.plus(time::Duration::days(RETENTION_DAYS));
         // The day's mark first: a reader that finds the event finds its day.
         self.mark_feed_day(&keys::feed_day(now)).await?;
+        match transact(&self.client, self.feed_event_writes(event, path, path_at, now)?).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// [`Store::record_change_event_seen`] at the moment it lands: the
+    /// event's time is read once its day is marked, right before one
+    /// transaction that is over within [`WRITE_WITHIN`] (less than
+    /// [`SETTLE`]), so no reader, which serves only events `SETTLE` old,
+    /// can have passed it when it lands. A conflict or a time-out is an
+    /// error: the stream's retry reads the moment again. What the notifier
+    /// writes.
+    pub async fn record_change_event_landing(
+        &self,
+        event: &ChangeEvent,
+        path: &[TenantId],
+        path_at: Timestamp,
+    ) -> Result<bool> {
+        let now = loop {
+            let now = Timestamp::now();
+            let day = keys::feed_day(now);
+            if self.feed_marked.is_fresh(&day) {
+                break now;
+            }
+            self.mark_feed_day(&day).await?;
+        };
+        let writes = self.feed_event_writes(event, path, path_at, now)?;
+        match transact_within(&self.client, writes, WRITE_WITHIN).await {
+            Ok(()) => Ok(true),
+            Err(TransactError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The event's guard and its item in the feed at `now`.
+    fn feed_event_writes(
+        &self,
+        event: &ChangeEvent,
+        path: &[TenantId],
+        path_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>> {
+        let expires = now.plus(time::Duration::days(RETENTION_DAYS));
         let key = keys::feed_event(now, &event.id);
         let mut item = records::feed_event_item(
             &key,
@@ -167,15 +217,10 @@ impl Store {
             expires,
         );
         item.insert(PATH_AT.into(), string_value(path_at.to_string()));
-        let items = vec![
+        Ok(vec![
             self.put_new(records::change_event_guard_item(&event.id, expires))?,
             self.put_action(item)?,
-        ];
-        match transact(&self.client, items).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        ])
     }
 
     /// Marks `day` as one with events (a plain `PutItem`, unless this

@@ -85,46 +85,79 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
             .set_transact_items(Some(items.clone()))
             .send()
             .await;
-        let err = match result {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        let reasons: Vec<Option<String>> = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
-                .cancellation_reasons()
-                .iter()
-                .map(|r| r.code().map(str::to_owned))
-                .collect(),
-            Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
-                vec![Some("TransactionConflict".into())]
-            }
-            _ => return Err(TransactError::Other(classify(err))),
-        };
-        let failed: Vec<usize> = reasons
-            .iter()
-            .enumerate()
-            .filter(|(_, code)| code.as_deref() == Some("ConditionalCheckFailed"))
-            .map(|(i, _)| i)
-            .collect();
-        if !failed.is_empty() {
-            return Err(TransactError::ConditionFailed(failed));
+        match transaction_outcome(result) {
+            Err(TransactError::Contended) if attempt < TRANSACT_ATTEMPTS => tokio::time::sleep(backoff(attempt)).await,
+            outcome => return outcome,
         }
-        if reasons
-            .iter()
-            .flatten()
-            .any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded")
-        {
-            return Err(TransactError::Other(Error::Throttled));
-        }
-        let conflicted = reasons.iter().flatten().any(|c| c == "TransactionConflict");
-        if !conflicted {
-            return Err(TransactError::Other(classify(err)));
-        }
-        if attempt >= TRANSACT_ATTEMPTS {
-            return Err(TransactError::Contended);
-        }
-        tokio::time::sleep(backoff(attempt)).await;
     }
+}
+
+/// One `TransactWriteItems` that is over, however the SDK retries it, within
+/// `within` of being sent (connect 1 s, each attempt at most 2 s): for a
+/// write whose items carry the moment they land (the feed's events). A
+/// conflict is [`TransactError::Contended`], not retried here: a retry
+/// must read the moment again.
+pub async fn transact_within(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    within: Duration,
+) -> Result<(), TransactError> {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(within.min(Duration::from_secs(2)))
+        .operation_timeout(within)
+        .build();
+    let result = client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .customize()
+        .config_override(aws_sdk_dynamodb::config::Builder::new().timeout_config(timeouts))
+        .send()
+        .await;
+    transaction_outcome(result)
+}
+
+/// What one `TransactWriteItems` came to: done, a condition failed, a
+/// conflict with another transaction (`Contended`), or another error.
+fn transaction_outcome<R>(
+    result: Result<R, SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<(), TransactError> {
+    let err = match result {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    let reasons: Vec<Option<String>> = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().map(str::to_owned))
+            .collect(),
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+            vec![Some("TransactionConflict".into())]
+        }
+        _ => return Err(TransactError::Other(classify(err))),
+    };
+    let failed: Vec<usize> = reasons
+        .iter()
+        .enumerate()
+        .filter(|(_, code)| code.as_deref() == Some("ConditionalCheckFailed"))
+        .map(|(i, _)| i)
+        .collect();
+    if !failed.is_empty() {
+        return Err(TransactError::ConditionFailed(failed));
+    }
+    if reasons
+        .iter()
+        .flatten()
+        .any(|c| c == "ThrottlingError" || c == "ProvisionedThroughputExceeded")
+    {
+        return Err(TransactError::Other(Error::Throttled));
+    }
+    let conflicted = reasons.iter().flatten().any(|c| c == "TransactionConflict");
+    if !conflicted {
+        return Err(TransactError::Other(classify(err)));
+    }
+    Err(TransactError::Contended)
 }
 
 /// 10, 20, 40, 80 ms, each with up to 100% jitter.
