@@ -147,6 +147,12 @@ async fn numbered(api: &TestApi, i: usize, name: &str, parent: Option<&str>) {
 /// test that asks, and restored into the others' tables.
 async fn acme_among_hundreds(api: &TestApi) -> Vec<&'static str> {
     static BUILT: tokio::sync::OnceCell<Snapshot> = tokio::sync::OnceCell::const_new();
+    // The snapshot's list entries are those of one list shard.
+    assert_eq!(
+        api.app().store.list_shards(),
+        1,
+        "restored into a table of one list shard"
+    );
     let mut built_here = false;
     let built = BUILT
         .get_or_init(|| async {

@@ -1,5 +1,5 @@
 //! The local stand-in for EventBridge: moto's server (from PyPI, installed
-//! into `.local/venv` by `make dev` and `make test`) on a loopback port, with
+//! into `.local/moto-venv` by `make dev` and `make test`) on a loopback port, with
 //! a bus and a rule that sends every Tenancy event to an SQS queue there, so
 //! the notifier runs the same SDK calls as in AWS and anyone can read what
 //! it published.

@@ -35,7 +35,7 @@
 //!   other stream shards may still be recording events of the same instant,
 //!   and a reader following its cursor must never step over one. So the
 //!   notifier reads an event's time once its day is marked, right before a
-//!   write that is over within [`WRITE_WITHIN`]
+//!   write it gives up on after [`WRITE_WITHIN`]
 //!   ([`Store::record_change_event_landing`]);
 //! - each day that has events is marked (`FEEDDAYS`, SK the day), before its
 //!   events are written: a reader starting without a cursor, or going on
@@ -65,8 +65,9 @@ use crate::error::{Error, Result};
 pub const RETENTION_DAYS: i64 = 30;
 /// How old a recorded event must be before the feed serves it.
 pub const SETTLE: Duration = Duration::from_secs(5);
-/// How long the notifier's write of an event may take, its time read: less
-/// than [`SETTLE`] ([`Store::record_change_event_landing`]).
+/// When the notifier gives up on its write of an event, counted from reading
+/// the event's time: less than [`SETTLE`]
+/// ([`Store::record_change_event_landing`]).
 pub const WRITE_WITHIN: Duration = Duration::from_secs(4);
 /// Shard queries one page may make (the marks' `Query` aside): every shard
 /// of four days, each read once. A day read costs one `Query` per shard
@@ -171,11 +172,13 @@ impl Store {
 
     /// [`Store::record_change_event_seen`] at the moment it lands: the
     /// event's time is read once its day is marked, right before one
-    /// transaction that is over within [`WRITE_WITHIN`] (less than
+    /// transaction the client gives up on after [`WRITE_WITHIN`] (less than
     /// [`SETTLE`]), so no reader, which serves only events `SETTLE` old,
-    /// can have passed it when it lands. A conflict or a time-out is an
-    /// error: the stream's retry reads the moment again. What the notifier
-    /// writes.
+    /// has passed it when it lands. A conflict or a time-out is an error:
+    /// the stream's retry reads the moment again. The bound is the
+    /// client's: a write DynamoDB carries out after the client gave up on
+    /// it (its answer lost) keeps its time, and the retry finds it
+    /// recorded. What the notifier writes.
     pub async fn record_change_event_landing(
         &self,
         event: &ChangeEvent,

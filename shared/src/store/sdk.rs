@@ -92,11 +92,11 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
     }
 }
 
-/// One `TransactWriteItems` that is over, however the SDK retries it, within
-/// `within` of being sent (connect 1 s, each attempt at most 2 s): for a
-/// write whose items carry the moment they land (the feed's events). A
-/// conflict is [`TransactError::Contended`], not retried here: a retry
-/// must read the moment again.
+/// One `TransactWriteItems` the client gives up on, however the SDK
+/// retries it, `within` of sending it (connect 1 s, each attempt at most
+/// 2 s): for a write whose items carry the moment they land (the feed's
+/// events). A conflict is [`TransactError::Contended`], not retried here:
+/// a retry must read the moment again.
 pub async fn transact_within(
     client: &Client,
     items: Vec<TransactWriteItem>,
