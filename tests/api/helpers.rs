@@ -445,29 +445,9 @@ impl TestApi {
     /// costs its JVM about as much as a batch of 25 plain puts).
     #[allow(dead_code)] // the api binary's
     pub async fn restore(&self, snapshot: &Snapshot) {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        for chunk in snapshot.0.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|item| {
-                    let put = PutRequest::builder().set_item(Some(item.clone())).build().unwrap();
-                    WriteRequest::builder().put_request(put).build()
-                })
-                .collect();
-            while !requests.is_empty() {
-                let answer = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .unwrap();
-                requests = answer
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
-            }
-        }
+        dev_gateway::dataset::put_items(&self.client, &self.table, &snapshot.0)
+            .await
+            .unwrap();
     }
 
     /// Sets one attribute of the item at `key`.

@@ -144,6 +144,16 @@ impl FeedEvent {
     }
 }
 
+/// Whether an event's write recorded it (`false`: its guard says an event
+/// of that id was recorded before).
+fn recorded(outcome: std::result::Result<(), TransactError>) -> Result<bool> {
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(TransactError::ConditionFailed(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Store {
     /// Records `event` (with the path that decides who sees it, as it was at
     /// the event's time) unless an event of that id was recorded before;
@@ -163,11 +173,7 @@ impl Store {
     ) -> Result<bool> {
         // The day's mark first: a reader that finds the event finds its day.
         self.mark_feed_day(&keys::feed_day(now)).await?;
-        match transact(&self.client, self.feed_event_writes(event, path, path_at, now)?).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        recorded(transact(&self.client, self.feed_event_writes(event, path, path_at, now)?).await)
     }
 
     /// [`Store::record_change_event_seen`] at the moment it lands: the
@@ -194,11 +200,7 @@ impl Store {
             self.mark_feed_day(&day).await?;
         };
         let writes = self.feed_event_writes(event, path, path_at, now)?;
-        match transact_within(&self.client, writes, WRITE_WITHIN).await {
-            Ok(()) => Ok(true),
-            Err(TransactError::ConditionFailed(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        recorded(transact_within(&self.client, writes, WRITE_WITHIN).await)
     }
 
     /// The event's guard and its item in the feed at `now`.
